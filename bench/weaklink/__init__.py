@@ -1,0 +1,1 @@
+"""Weak links (issue 6): a hall behind a shaped link; see run.py."""

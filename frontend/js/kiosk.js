@@ -1,0 +1,351 @@
+// A hall's kiosk, full screen on the hall's TV: the programme's "now" or the question on air,
+// the hall's question count, attendance, and the clerk's entry of questions handed in on paper.
+// The programme's picture and sound, the floor and the hall's camera: kiosk-media.js.
+import { apiClient } from "./api.js";
+import { bound, h, pageConfig, setText } from "./dom.js";
+import { describeEvent } from "./format.js";
+import { _, fmt, lang } from "./i18n.js";
+import { kioskMedia } from "./kiosk-media.js";
+import { MeetingStream } from "./live.js";
+import { renderNow, renderTimer } from "./programme.js";
+import { Outbox, storage, storageKey } from "./outbox.js";
+import {
+  QuestionForm,
+  acceptsQuestions,
+  candidateName,
+  fill,
+  hallName,
+  keyedList,
+  onAirQuestion,
+  rejectReasonWords,
+  shortClock,
+  statusWords,
+} from "./questions.js";
+import { showConnection } from "./status.js";
+
+const config = pageConfig();
+const hallId = String(config.viewer.hall);
+const api = apiClient({ base: config.api, link: config.link });
+const keys = {
+  outbox: storageKey(config.slug, "kiosk", hallId, "outbox"),
+  entered: storageKey(config.slug, "kiosk", hallId, "entered"),
+  seen: storageKey(config.slug, "kiosk", hallId, "seen"),
+  draft: storageKey(config.slug, "kiosk", hallId, "draft"),
+};
+const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
+const ENTERED_KEPT = 50;
+const ENTERED_SHOWN = 12;
+// Statuses that can still change; the others are final.
+const OPEN_STATUSES = new Set(["submitted", "approved", "on_air", "merged"]);
+let state = null;
+
+// --- the question on air ---------------------------------------------------------------------
+
+// The largest font size at which the question fits its box: a short question fills the screen,
+// a long one (up to 1,000 characters) still fits whole.
+function fitText(element) {
+  const box = element.parentElement;
+  let low = 14;
+  let high = Math.max(low, Math.round(Math.min(window.innerHeight * 0.1, window.innerWidth * 0.06)));
+  element.style.fontSize = `${high}px`;
+  if (box.scrollHeight <= box.clientHeight) return;
+  while (high - low > 1) {
+    const middle = Math.floor((low + high) / 2);
+    element.style.fontSize = `${middle}px`;
+    if (box.scrollHeight <= box.clientHeight) low = middle;
+    else high = middle;
+  }
+  element.style.fontSize = `${low}px`;
+}
+
+let shownOnAir = null;
+
+function renderOnAir() {
+  const question = onAirQuestion(state);
+  byTestId("kiosk-on-air").hidden = !question;
+  byTestId("kiosk-stage").hidden = Boolean(question);
+  if (!question) {
+    shownOnAir = null;
+    return;
+  }
+  const origin = question.asker
+    ? fmt("Asked by %(name)s, %(hall)s", { name: question.asker, hall: hallName(state, question.hall_id) })
+    : fmt("Asked at %(hall)s", { hall: hallName(state, question.hall_id) });
+  const also = (question.also_from_halls || []).map((id) => hallName(state, id));
+  setText("on-air-origin", origin);
+  setText("on-air-also", also.length ? fmt("Also asked at %(halls)s", { halls: also.join(", ") }) : "");
+  setText("on-air-candidate", question.candidate_id
+    ? fmt("To %(name)s", { name: candidateName(state, question.candidate_id) })
+    : "");
+  // Fitted again only when something that takes room changed (votes arrive every second).
+  const signature = JSON.stringify([question.id, question.text, origin, also, question.candidate_id]);
+  if (signature !== shownOnAir) {
+    shownOnAir = signature;
+    const text = bound("on-air-text");
+    text.textContent = question.text;
+    fitText(text);
+  }
+}
+
+function renderTally() {
+  const tally = state.tally?.[hallId];
+  setText("tally", fmt("Questions from this hall: %(received)s received, %(approved)s approved", {
+    received: tally?.received || 0,
+    approved: tally?.approved || 0,
+  }));
+}
+
+function render() {
+  renderNow(state);
+  media.render(state);
+  renderOnAir();
+  renderTally();
+  clerkForm.fillChoices(state);
+  renderEntered();
+  const input = bound("attendance-input");
+  const attendance = state.halls[hallId]?.attendance;
+  if (document.activeElement !== input) input.value = attendance ?? "";
+}
+
+bound("attendance-input").closest("form").addEventListener("submit", async (submit) => {
+  submit.preventDefault();
+  const count = Number.parseInt(bound("attendance-input").value, 10);
+  if (Number.isNaN(count)) return;
+  try {
+    await api.post(`/halls/${hallId}/attendance`, { count });
+    setText("ticker", fmt("Attendance saved: %(count)s", { count }));
+  } catch (error) {
+    setText("ticker", error.message);
+  }
+});
+
+// --- paper questions, typed by the hall's clerk ---------------------------------------------
+
+// What this kiosk entered: the id the server gave, and what became of it as far as the hall's
+// stream tells (public questions from the state; rejections and merges from their events).
+let entered = storage.get(keys.entered, []);
+
+function keepEntered() {
+  entered = entered.slice(-ENTERED_KEPT);
+  storage.set(keys.entered, entered);
+  renderEntered();
+}
+
+function enteredStatus(entry) {
+  const shown = entry.id != null ? state?.questions?.[String(entry.id)] : null;
+  return shown ? shown.status : entry.status;
+}
+
+function enteredWords(entry) {
+  const status = enteredStatus(entry);
+  if (status === "rejected") {
+    return entry.reason ? fmt("Not accepted: %(reason)s", { reason: rejectReasonWords(entry.reason) }) : statusWords(status);
+  }
+  if (status === "merged" && entry.into != null) return fmt("Merged with question #%(id)s", { id: entry.into });
+  return statusWords(status);
+}
+
+function outboxWords(item) {
+  if (outbox.isSending(item.client_id)) return _("Sending…");
+  if (item.state === "failed") return fmt("Not sent: %(reason)s", { reason: item.message });
+  return item.message || _("Waiting for the network… It will be sent by itself.");
+}
+
+function renderEntered() {
+  const waiting = outbox.items();
+  const rows = [
+    ...waiting.map((item) => ({ kind: "outbox", key: item.client_id, item })),
+    ...entered.slice(-ENTERED_SHOWN).reverse().map((entry) => ({ kind: "entered", key: entry.client_id, entry })),
+  ];
+  keyedList(byTestId("clerk-entered"), rows, {
+    key: (row) => row.key,
+    create: () => h("li", { class: "q-item" }),
+    update: (element, row) => {
+      element.dataset.clientId = row.key;
+      if (row.kind === "outbox") {
+        const { item } = row;
+        element.dataset.status = outbox.isSending(item.client_id) ? "sending" : item.state;
+        fill(element,
+          h("p", { class: "q-text" }, item.body.text),
+          h("p", { class: `q-status outbox-${item.state}`, "data-testid": "clerk-status" }, outboxWords(item)),
+          item.state === "failed" ? h("div", { class: "q-actions" },
+            h("button", { type: "button", class: "primary", disabled: state ? !acceptsQuestions(state) : false, onclick: () => outbox.retry(item.client_id) }, _("Send again")),
+            h("button", { type: "button", class: "secondary", onclick: () => editPending(item) }, _("Edit")),
+            h("button", { type: "button", class: "secondary", onclick: () => outbox.remove(item.client_id) }, _("Delete")),
+          ) : null,
+        );
+        return;
+      }
+      const { entry } = row;
+      const status = enteredStatus(entry);
+      element.dataset.status = status;
+      element.dataset.question = entry.id ?? "";
+      fill(element,
+        h("p", { class: "q-text" }, entry.text),
+        h("p", { class: `q-status status-${status}`, "data-testid": "clerk-status" },
+          entry.id != null ? `#${entry.id} · ` : "", enteredWords(entry), entry.created ? ` · ${shortClock(entry.created)}` : ""),
+      );
+    },
+  });
+  byTestId("clerk-entered-empty").hidden = rows.length > 0;
+  const count = waiting.length;
+  const badge = bound("clerk-waiting");
+  badge.hidden = count === 0;
+  badge.textContent = fmt("%(count)s not sent yet", { count });
+  badge.dataset.failed = String(waiting.some((item) => item.state === "failed"));
+}
+
+function editPending(item) {
+  outbox.remove(item.client_id);
+  clerkForm.load(item.body);
+  clerkForm.saveDraft();
+  clerkForm.fields.text.focus();
+}
+
+const outbox = new Outbox({
+  key: keys.outbox,
+  api,
+  onChange: () => renderEntered(),
+  onSent: (item, answer) => {
+    const question = answer?.question;
+    entered = entered.filter((entry) => entry.client_id !== item.client_id);
+    entered.push({
+      client_id: item.client_id,
+      id: question?.id ?? null,
+      text: question?.text ?? item.body.text,
+      status: question?.status ?? "submitted",
+      reason: question?.reject_reason ?? null,
+      into: question?.merged_into ?? null,
+      created: question?.created_at ?? new Date().toISOString(),
+    });
+    keepEntered();
+    if (stream.seq !== null) storage.set(keys.seen, stream.seq);
+  },
+});
+
+// A public event about a question this kiosk entered says its new status (and why).
+function noteQuestionEvent(event) {
+  const payload = event.payload || {};
+  if (payload.question == null || !payload.status) return false;
+  const entry = entered.find((each) => each.id === payload.question);
+  if (!entry) return false;
+  entry.status = payload.status;
+  if (payload.reason !== undefined) entry.reason = payload.reason;
+  if (payload.into !== undefined) entry.into = payload.into;
+  return true;
+}
+
+// After a snapshot (a reload, or a long gap) the events that told of rejections and merges
+// were not replayed to us: read them from the record, from where this kiosk stopped.
+let catchingUp = false;
+
+async function catchUp() {
+  const seen = storage.get(keys.seen);
+  if (catchingUp || !Number.isInteger(seen) || !entered.some((entry) => OPEN_STATUSES.has(entry.status))) return;
+  catchingUp = true;
+  try {
+    let since = seen;
+    let changed = false;
+    for (let page = 0; page < 20; page += 1) {
+      const answer = await api.get(`/events?since=${since}&limit=500`, { timeout: 30000 });
+      for (const event of answer.events) changed = noteQuestionEvent(event) || changed;
+      if (answer.events.length) since = answer.events[answer.events.length - 1].seq;
+      if (!answer.more) break;
+    }
+    if (changed) keepEntered();
+    storage.set(keys.seen, since);
+  } catch (error) {
+    // The next snapshot tries again.
+  } finally {
+    catchingUp = false;
+  }
+}
+
+const clerkForm = new QuestionForm(byTestId("clerk-form"), {
+  draftKey: keys.draft,
+  onSend: (body) => {
+    outbox.add(body);
+    clerkForm.say(_("Saved on this kiosk and sent to the moderators. Type the next one."), "info");
+    clerkForm.fields.text.focus();
+  },
+});
+
+const drawer = byTestId("clerk-drawer");
+const opener = byTestId("clerk-open");
+
+function openDrawer() {
+  drawer.hidden = false;
+  opener.setAttribute("aria-expanded", "true");
+  clerkForm.fields.text.focus();
+}
+
+function closeDrawer() {
+  drawer.hidden = true;
+  opener.setAttribute("aria-expanded", "false");
+  opener.focus();
+}
+
+opener.addEventListener("click", () => (drawer.hidden ? openDrawer() : closeDrawer()));
+drawer.querySelector('[data-action="clerk-close"]').addEventListener("click", closeDrawer);
+document.addEventListener("keydown", (key) => {
+  if (key.key === "Escape" && !drawer.hidden) {
+    key.preventDefault();
+    closeDrawer();
+    return;
+  }
+  const typing = key.target.closest?.("input, textarea, select, [contenteditable]");
+  if (!typing && !key.ctrlKey && !key.metaKey && !key.altKey && (key.key === "q" || key.key === "Q") && drawer.hidden) {
+    key.preventDefault();
+    openDrawer();
+  }
+});
+
+// --- the stream -----------------------------------------------------------------------------
+
+let lastStatus = null;
+const stream = new MeetingStream({
+  wsPath: config.ws,
+  link: config.link,
+  onState: (newState, event) => {
+    state = newState;
+    render();
+    if (event === null) catchUp();
+  },
+  onEvent: (event) => {
+    if (noteQuestionEvent(event)) keepEntered();
+    if (entered.length) storage.set(keys.seen, event.seq);
+    if (event.type === "public.votes") return; // every second in a busy conference
+    setText("ticker", describeEvent(event, state));
+  },
+  onStatus: (status, code) => {
+    showConnection(status, code);
+    if (status === "live" && lastStatus !== "live") outbox.flush();
+    lastStatus = status;
+  },
+});
+
+const media = kioskMedia({ api, stream, hallId, say: (text) => setText("ticker", text) });
+
+function tick() {
+  setText("clock", new Date().toLocaleTimeString(lang(), { hour: "2-digit", minute: "2-digit" }));
+  if (state) {
+    renderTimer(state);
+    media.tick();
+  }
+}
+
+// The stage changes size with the window and with the bottom bar (a "not sent yet" note, a
+// ticker line that wraps): fit the question on air again.
+const onAirBox = bound("on-air-text").parentElement;
+const refit = () => {
+  if (shownOnAir !== null) fitText(bound("on-air-text"));
+};
+if (typeof ResizeObserver === "function") new ResizeObserver(refit).observe(onAirBox);
+else window.addEventListener("resize", refit);
+
+tick();
+setInterval(tick, 1000);
+setText("ticker", _("Connecting to the studio…"));
+renderEntered();
+stream.start();
+outbox.flush();

@@ -1,0 +1,38 @@
+// Keeps the phone page usable after a reload with no network (phone-sw.js). The worker caches
+// what it fetches; this page was fetched before the worker existed, so once the worker runs,
+// the page puts itself and the files it loaded into the same cache.
+const CACHE = "phone-v1"; // the name in phone-sw.js
+
+export async function keepForOffline(workerUrl) {
+  // Service workers need a secure context (HTTPS, or localhost): elsewhere the page still works,
+  // just not after an offline reload.
+  if (!workerUrl || !("serviceWorker" in navigator) || !window.isSecureContext) return false;
+  try {
+    await navigator.serviceWorker.register(workerUrl);
+    await navigator.serviceWorker.ready;
+  } catch (error) {
+    console.warn("The page will not open without a network:", error);
+    return false;
+  }
+  return cacheThisPage();
+}
+
+// The network may drop before the page is cached (a phone on a weak link): try again each time
+// it comes back, until it works.
+async function cacheThisPage() {
+  try {
+    const ownFiles = performance.getEntriesByType("resource")
+      .map((entry) => entry.name)
+      .filter((url) => {
+        const parsed = new URL(url);
+        return parsed.origin === location.origin && !parsed.pathname.startsWith("/api/");
+      });
+    const cache = await caches.open(CACHE);
+    await cache.addAll([location.href, ...new Set(ownFiles)]);
+    document.documentElement.dataset.offlineReady = "true";
+    return true;
+  } catch (error) {
+    window.addEventListener("online", () => cacheThisPage(), { once: true });
+    return false;
+  }
+}

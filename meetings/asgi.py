@@ -1,0 +1,44 @@
+"""The ASGI application Daphne serves: Django for HTTP, the meeting websocket for ws://."""
+
+import asyncio
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetings.settings")
+
+from django.core.asgi import get_asgi_application
+
+# Django must be set up before the consumers (and the models they import) load.
+django_http = get_asgi_application()
+
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+
+from meetings.questions.services.votes import publisher  # noqa: E402
+from meetings.rooms.realtime.routing import websocket_urlpatterns  # noqa: E402
+
+
+class ServerLoop:
+    """Hands the server's event loop to what schedules work on it (vote announcements)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        loop = asyncio.get_running_loop()
+        if publisher.loop is not loop:
+            publisher.attach(loop)
+        return await self.app(scope, receive, send)
+
+
+router = ProtocolTypeRouter(
+    {
+        "http": django_http,
+        # Browsers always send Origin on websockets; one from a host we do not serve is refused
+        # during the handshake (HTTP 403), so another site cannot use a voter's session.
+        "websocket": AllowedHostsOriginValidator(
+            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
+        ),
+    }
+)
+application = ServerLoop(router)

@@ -1,0 +1,122 @@
+"""Request and response bodies of the questions API."""
+
+import datetime
+import uuid
+from typing import Any, Literal
+
+from ninja import Schema
+from pydantic import Field
+
+
+class QuestionIn(Schema):
+    client_id: uuid.UUID = Field(
+        description="Made by the sending device; sending again with it returns the same question."
+    )
+    text: str = Field(max_length=4000, description="1 to 1,000 characters once tidied.")
+    topic: str | None = Field(None, max_length=40)
+    candidate_id: int | None = None
+    asker_name: str = Field("", max_length=200)
+    asker_group: str = Field("", max_length=200)
+    named_publicly: bool = False
+    source: Literal["phone", "paper", "floor"] | None = Field(
+        None,
+        description="Phones send phone; a hall's kiosk sends paper (the default); moderators "
+        "send floor or paper with hall_id.",
+    )
+    hall_id: int | None = Field(None, description="Moderators only: the hall it came from.")
+
+
+class MyQuestionOut(Schema):
+    """A question as the phone that sent it sees it."""
+
+    id: int
+    client_id: uuid.UUID
+    text: str
+    status: str
+    topic: str | None
+    candidate_id: int | None
+    reject_reason: str | None
+    reject_note: str
+    merged_into: int | None
+    created_at: str
+
+
+class SubmissionOut(Schema):
+    created: bool
+    question: MyQuestionOut | None = Field(
+        description="Null when the client id was used by another device."
+    )
+
+
+class VersionIn(Schema):
+    expected_version: int | None = Field(
+        None, description="The version the moderator saw; 409 if it changed meanwhile."
+    )
+
+
+class RejectIn(VersionIn):
+    reason: Literal[
+        "off_topic", "inappropriate", "personal_data", "unclear", "already_answered", "other"
+    ]
+    note: str = Field("", max_length=1000)
+
+
+class MergeIn(VersionIn):
+    into: int
+
+
+class EditIn(VersionIn):
+    text: str = Field(max_length=4000)
+
+
+class TopicIn(VersionIn):
+    topic: str | None = Field(None, max_length=40)
+
+
+class AddressIn(VersionIn):
+    candidate_id: int | None = None
+
+
+class AnswerIn(VersionIn):
+    kind: Literal["live", "written", "referred"]
+    summary: str = Field("", max_length=4000)
+    due_date: datetime.date | None = None
+    agency: str = Field("", max_length=400)
+    candidate_id: int | None = None
+
+
+class WrittenAnswerIn(Schema):
+    text: str = Field(max_length=20_000)
+
+
+class MoveIn(Schema):
+    index: int = Field(ge=0, le=100_000)
+
+
+class OrderIn(Schema):
+    order: list[int] = Field(max_length=10_000)
+
+
+class OrderOut(Schema):
+    order: list[int]
+
+
+class IntakeIn(Schema):
+    open: bool
+
+
+class VoteOut(Schema):
+    question: int
+    voted: bool = Field(description="False if this phone had already supported it.")
+
+
+class SimilarOut(Schema):
+    id: int
+    score: int
+    text: str
+    hall_id: int
+    status: str
+
+
+class QuestionListOut(Schema):
+    questions: list[dict[str, Any]]

@@ -1,0 +1,164 @@
+"""Everything the minutes say, gathered from the record in one place, in the language asked."""
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.utils import timezone, translation
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+
+from meetings.questions.models import (
+    PUBLIC_STATUSES,
+    AnswerKind,
+    Question,
+    RejectReason,
+)
+from meetings.questions.speaking import speaking_time
+from meetings.questions.state import meeting_tally
+from meetings.rooms.models import EventLogHead, Meeting, Role
+
+
+@dataclass
+class Entry:
+    """One voter's opinion or petition, as the minutes give it."""
+
+    number: int
+    text: str
+    hall: str
+    also_from: list[str]
+    source: str
+    asker: str
+    votes: int
+    candidate: str
+    answer_kind: str
+    answer_summary: str
+    due_date: str
+    agency: str
+    written_answer: str
+    status: str
+
+
+@dataclass
+class Minutes:
+    language: str
+    title: str
+    electoral_unit: str
+    scheduled: str
+    status: str
+    chairs: list[str]
+    secretaries: list[str]
+    candidates: list[tuple[str, str]]  # name, current position
+    halls: list[tuple[str, int | None, bool]]  # name, attendance, is studio
+    attendance_total: int
+    topics: "OrderedDict[str, OrderedDict[str, list[Entry]]]"  # topic -> hall -> entries
+    received: int
+    rejected_by_reason: list[tuple[str, int]]
+    merged: int
+    withdrawn: int
+    speaking: list[dict]
+    record_seq: int
+    record_hash: str
+    generated: str
+    follow_ups: list[Entry] = field(default_factory=list)
+
+
+def gather(meeting: Meeting, language: str = "vi") -> Minutes:
+    with translation.override(language):
+        return _gather(meeting, language)
+
+
+def _format(moment: datetime | None) -> str:
+    return date_format(timezone.localtime(moment), "DATETIME_FORMAT") if moment else ""
+
+
+def _gather(meeting: Meeting, language: str) -> Minutes:
+    grants = meeting.grants.select_related("user")
+    names = {
+        role: sorted(
+            g.user.get_full_name() or g.user.get_username() for g in grants if g.role == role
+        )
+        for role in (Role.CHAIR, Role.SECRETARY)
+    }
+    halls = list(meeting.bridge_points.all())
+    hall_names = {hall.pk: hall.name for hall in halls}
+    topic_labels = {
+        t.pk: (t.label if language == "vi" else (t.label_en or t.label))
+        for t in meeting.topics.all()
+    }
+    other = _("Other")
+    questions = (
+        Question.objects.filter(meeting=meeting, status__in=PUBLIC_STATUSES)
+        .select_related("topic", "candidate", "answer__candidate")
+        .prefetch_related("merged_questions")
+        .order_by("topic__position", "hall__position", "created_at")
+    )
+    topics: OrderedDict[str, OrderedDict[str, list[Entry]]] = OrderedDict()
+    follow_ups: list[Entry] = []
+    for number, question in enumerate(questions, start=1):
+        entry = _entry(number, question, hall_names)
+        topic = topic_labels.get(question.topic_id, other)
+        topics.setdefault(topic, OrderedDict()).setdefault(entry.hall, []).append(entry)
+        answer = getattr(question, "answer", None)
+        if answer is not None and answer.kind in (AnswerKind.WRITTEN, AnswerKind.REFERRED):
+            follow_ups.append(entry)
+    tally = meeting_tally(meeting)
+    rejected: dict[str, int] = {}
+    for counts in tally.values():
+        for reason, n in counts["rejected_by_reason"].items():
+            rejected[reason] = rejected.get(reason, 0) + n
+    head = EventLogHead.objects.get(meeting=meeting)
+    return Minutes(
+        language=language,
+        title=meeting.title,
+        electoral_unit=meeting.electoral_unit,
+        scheduled=_format(meeting.scheduled_start),
+        status=str(meeting.get_status_display()),
+        chairs=names[Role.CHAIR],
+        secretaries=names[Role.SECRETARY],
+        candidates=[(c.name, c.current_position) for c in meeting.candidates.all()],
+        halls=[(hall.name, hall.attendance, hall.is_studio) for hall in halls],
+        attendance_total=sum(hall.attendance or 0 for hall in halls),
+        topics=topics,
+        received=sum(counts["received"] for counts in tally.values()),
+        rejected_by_reason=[
+            (str(RejectReason(code).label), n) for code, n in sorted(rejected.items())
+        ],
+        merged=sum(counts["merged"] for counts in tally.values()),
+        withdrawn=sum(counts["withdrawn"] for counts in tally.values()),
+        speaking=[time.as_dict() for time in speaking_time(meeting)],
+        record_seq=head.seq,
+        record_hash=head.hash,
+        generated=_format(timezone.now()),
+        follow_ups=follow_ups,
+    )
+
+
+def _entry(number: int, question: Question, hall_names: dict[int, str]) -> Entry:
+    answer = getattr(question, "answer", None)
+    also = sorted(
+        {hall_names[m.hall_id] for m in question.merged_questions.all()}
+        - {hall_names[question.hall_id]}
+    )
+    return Entry(
+        number=number,
+        text=question.text,
+        hall=hall_names[question.hall_id],
+        also_from=also,
+        source=str(question.get_source_display()),
+        asker=question.asker_name if question.asker_named_publicly else "",
+        votes=question.vote_count,
+        candidate=(
+            answer.candidate.name
+            if answer and answer.candidate
+            else (question.candidate.name if question.candidate else "")
+        ),
+        answer_kind=str(answer.get_kind_display())
+        if answer
+        else str(question.get_status_display()),
+        answer_summary=answer.summary if answer else "",
+        due_date=date_format(answer.due_date, "DATE_FORMAT") if answer and answer.due_date else "",
+        agency=answer.agency if answer else "",
+        written_answer=answer.written_answer if answer else "",
+        status=question.status,
+    )

@@ -1,0 +1,207 @@
+"""The minutes as a Word document (python-docx), in the shape officials expect."""
+
+from io import BytesIO
+
+from docx import Document
+from docx.enum.section import WD_ORIENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml.ns import qn
+from docx.shared import Cm, Pt, RGBColor
+
+from meetings.questions.minutes.data import Entry, Minutes
+from meetings.questions.minutes.words import (
+    hall_label,
+    speaking_header,
+    speaking_rows,
+    words,
+)
+
+FONT = "Times New Roman"  # the font of Vietnamese administrative documents
+# The tables' column widths in centimetres, shared with the PDF (pdf.py); about 16 cm of page.
+WIDTHS_CM = {
+    "candidates": [1.5, 6, 8],
+    "halls": [12, 3.5],
+    "follow_ups": [1.5, 2.9, 3, 2.3, 2.8, 3],
+    "speaking": [5.5, 2.5, 2.5, 2.5, 2.5],
+}
+
+
+def render_docx(minutes: Minutes) -> bytes:
+    w = words_in(minutes)
+    document = Document()
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Cm(21), Cm(29.7)
+    section.left_margin, section.right_margin = Cm(3), Cm(2)
+    section.top_margin, section.bottom_margin = Cm(2), Cm(2)
+    style = document.styles["Normal"]
+    style.font.name, style.font.size = FONT, Pt(13)
+    # Word's headings are blue Calibri; an official document's are black, in its own font.
+    for level, size in ((2, 14), (3, 13)):
+        heading = document.styles[f"Heading {level}"]
+        heading.font.name, heading.font.size = FONT, Pt(size)
+        heading.font.color.rgb = RGBColor(0, 0, 0)
+        # The style's theme fonts take precedence over the font name: drop them.
+        fonts = heading.element.rPr.rFonts
+        for attribute in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+            fonts.attrib.pop(qn(attribute), None)
+
+    _centred(document, w["nation"], bold=True)
+    _centred(document, w["motto"], bold=True)
+    _centred(document, "")
+    _centred(document, w["title"], bold=True, size=15)
+    _centred(document, minutes.title, bold=True)
+
+    _facts(
+        document,
+        [
+            (w["electoral_unit"], minutes.electoral_unit),
+            (w["time"], minutes.scheduled),
+            (w["status"], minutes.status),
+            (w["chair"], ", ".join(minutes.chairs)),
+            (w["secretary"], ", ".join(minutes.secretaries)),
+        ],
+    )
+
+    document.add_heading(w["candidates"], level=2)
+    _table(
+        document,
+        [w["number"], w["name"], w["position"]],
+        [[str(i), name, position] for i, (name, position) in enumerate(minutes.candidates, 1)],
+        WIDTHS_CM["candidates"],
+    )
+
+    document.add_heading(w["halls"], level=2)
+    rows = [
+        [
+            hall_label(name, studio, w),
+            "" if attendance is None else str(attendance),
+        ]
+        for name, attendance, studio in minutes.halls
+    ]
+    rows.append([w["total"], str(minutes.attendance_total)])
+    _table(document, [w["hall"], w["attendance"]], rows, WIDTHS_CM["halls"])
+
+    document.add_heading(w["opinions"], level=2)
+    if not minutes.topics:
+        document.add_paragraph(w["none"])
+    for topic, halls in minutes.topics.items():
+        document.add_heading(topic, level=3)
+        for hall, entries in halls.items():
+            paragraph = document.add_paragraph()
+            paragraph.add_run(hall).italic = True
+            for entry in entries:
+                _entry(document, entry, w)
+
+    if minutes.follow_ups:
+        document.add_heading(w["follow_ups"], level=2)
+        _table(
+            document,
+            [w["number"], w["hall"], w["answer"], w["due"], w["agency"], w["written_answer"]],
+            [
+                [str(e.number), e.hall, e.answer_kind, e.due_date, e.agency, e.written_answer]
+                for e in minutes.follow_ups
+            ],
+            WIDTHS_CM["follow_ups"],
+        )
+
+    document.add_heading(w["not_taken"], level=2)
+    lines = [
+        (w["received"], str(minutes.received)),
+        (w["merged"], str(minutes.merged)),
+        (w["withdrawn"], str(minutes.withdrawn)),
+    ]
+    lines += [(f"{w['rejected']}: {reason}", str(n)) for reason, n in minutes.rejected_by_reason]
+    _facts(document, lines)
+
+    document.add_heading(w["speaking"], level=2)
+    _table(document, speaking_header(w), speaking_rows(minutes.speaking), WIDTHS_CM["speaking"])
+
+    document.add_heading(w["record"], level=2)
+    document.add_paragraph(w["record_text"] % {"n": minutes.record_seq})
+    paragraph = document.add_paragraph()
+    paragraph.add_run(f"{w['final_hash']}: ").bold = True
+    run = paragraph.add_run(minutes.record_hash)
+    run.font.name, run.font.size = "Courier New", Pt(10)
+    document.add_paragraph(f"{w['generated']}: {minutes.generated}")
+
+    signatures = document.add_table(rows=2, cols=2)
+    for column, label in enumerate((w["signature_secretary"], w["signature_chair"])):
+        cell = signatures.cell(0, column)
+        cell.paragraphs[0].add_run(label).bold = True
+        cell.paragraphs[0].alignment = WD_ALIGN_PARAGRAPH.CENTER
+        hint = signatures.cell(1, column).paragraphs[0]
+        hint.add_run(w["sign_hint"]).italic = True
+        hint.alignment = WD_ALIGN_PARAGRAPH.CENTER
+
+    out = BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def words_in(minutes: Minutes) -> dict[str, str]:
+    from django.utils import translation
+
+    with translation.override(minutes.language):
+        return words()
+
+
+def _centred(document, text: str, *, bold: bool = False, size: int | None = None) -> None:
+    paragraph = document.add_paragraph()
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    run = paragraph.add_run(text)
+    run.bold = bold
+    if size:
+        run.font.size = Pt(size)
+
+
+def _facts(document, pairs: list[tuple[str, str]]) -> None:
+    for label, value in pairs:
+        paragraph = document.add_paragraph()
+        paragraph.add_run(f"{label}: ").bold = True
+        paragraph.add_run(value)
+
+
+def _table(document, header: list[str], rows: list[list[str]], widths_cm: list[float]) -> None:
+    table = document.add_table(rows=1, cols=len(header))
+    table.style = "Table Grid"
+    table.autofit = False
+    for cell, text in zip(table.rows[0].cells, header, strict=True):
+        cell.paragraphs[0].add_run(text).bold = True
+    for row in rows:
+        cells = table.add_row().cells
+        for cell, text in zip(cells, row, strict=True):
+            cell.text = text
+    # Word reads a column's width from its cells, LibreOffice from the table's grid: set both.
+    for column, width in zip(table.columns, widths_cm, strict=True):
+        column.width = Cm(width)
+        for cell in column.cells:
+            cell.width = Cm(width)
+
+
+def _entry(document, entry: Entry, w: dict[str, str]) -> None:
+    paragraph = document.add_paragraph()
+    paragraph.add_run(f"{entry.number}. ").bold = True
+    paragraph.add_run(entry.text)
+    details = [f"{w['asked_by']}: {entry.asker or w['a_voter']}"]
+    if entry.also_from:
+        details.append(f"{w['also_from']}: {', '.join(entry.also_from)}")
+    if entry.votes:
+        details.append(f"{w['support']}: {entry.votes}")
+    document.add_paragraph("; ".join(details)).paragraph_format.left_indent = Cm(1)
+    answer = [f"{w['answer']}: {entry.answer_kind}"]
+    if entry.candidate:
+        answer.insert(0, f"{w['answered_by']}: {entry.candidate}")
+    if entry.due_date:
+        answer.append(f"{w['due']}: {entry.due_date}")
+    if entry.agency:
+        answer.append(f"{w['agency']}: {entry.agency}")
+    document.add_paragraph("; ".join(answer)).paragraph_format.left_indent = Cm(1)
+    if entry.answer_summary:
+        document.add_paragraph(
+            f"{w['summary']}: {entry.answer_summary}"
+        ).paragraph_format.left_indent = Cm(1)
+    if entry.written_answer:
+        document.add_paragraph(
+            f"{w['written_answer']}: {entry.written_answer}"
+        ).paragraph_format.left_indent = Cm(1)

@@ -1,0 +1,224 @@
+"""The minutes as PDF (reportlab), with DejaVu Serif embedded: every Vietnamese letter prints
+whatever fonts the reader's machine has."""
+
+from functools import cache
+from io import BytesIO
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import cm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from meetings.questions.minutes.data import Entry, Minutes
+from meetings.questions.minutes.docx import WIDTHS_CM, words_in
+from meetings.questions.minutes.words import (
+    hall_label,
+    speaking_header,
+    speaking_rows,
+)
+
+FONTS = Path(__file__).parent / "fonts"
+
+
+@cache
+def _register_fonts() -> None:
+    pdfmetrics.registerFont(TTFont("Serif", FONTS / "DejaVuSerif.ttf"))
+    pdfmetrics.registerFont(TTFont("Serif-Bold", FONTS / "DejaVuSerif-Bold.ttf"))
+    pdfmetrics.registerFontFamily(
+        "Serif", normal="Serif", bold="Serif-Bold", italic="Serif", boldItalic="Serif-Bold"
+    )
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    base = ParagraphStyle("base", fontName="Serif", fontSize=11, leading=15)
+    return {
+        "base": base,
+        "centre": ParagraphStyle("centre", parent=base, alignment=TA_CENTER),
+        "centre_bold": ParagraphStyle(
+            "centre_bold", parent=base, alignment=TA_CENTER, fontName="Serif-Bold"
+        ),
+        "title": ParagraphStyle(
+            "title",
+            parent=base,
+            alignment=TA_CENTER,
+            fontName="Serif-Bold",
+            fontSize=15,
+            leading=20,
+            spaceBefore=10,
+        ),
+        "h2": ParagraphStyle(
+            "h2", parent=base, fontName="Serif-Bold", fontSize=12.5, spaceBefore=12, spaceAfter=4
+        ),
+        "h3": ParagraphStyle(
+            "h3", parent=base, fontName="Serif-Bold", fontSize=11.5, spaceBefore=8, spaceAfter=2
+        ),
+        "hall": ParagraphStyle(
+            "hall", parent=base, textColor=colors.HexColor("#444444"), spaceBefore=4
+        ),
+        "entry": ParagraphStyle("entry", parent=base, leftIndent=0.4 * cm, spaceBefore=4),
+        "detail": ParagraphStyle("detail", parent=base, leftIndent=1 * cm, fontSize=10, leading=13),
+        "mono": ParagraphStyle("mono", parent=base, fontSize=8.5, leading=11),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=10, leading=12.5),
+    }
+
+
+def render_pdf(minutes: Minutes) -> bytes:
+    _register_fonts()
+    w = words_in(minutes)
+    s = _styles()
+    out = BytesIO()
+    document = SimpleDocTemplate(
+        out,
+        pagesize=A4,
+        leftMargin=2.5 * cm,
+        rightMargin=2 * cm,
+        topMargin=2 * cm,
+        bottomMargin=2 * cm,
+        title=f"{w['title']} – {minutes.title}",
+        author="meetings",
+    )
+    p = lambda text, style="base": Paragraph(escape(text), s[style])  # noqa: E731
+    story = [
+        p(w["nation"], "centre_bold"),
+        p(w["motto"], "centre_bold"),
+        p(w["title"], "title"),
+        p(minutes.title, "centre_bold"),
+        Spacer(1, 0.4 * cm),
+    ]
+    for label, value in (
+        (w["electoral_unit"], minutes.electoral_unit),
+        (w["time"], minutes.scheduled),
+        (w["status"], minutes.status),
+        (w["chair"], ", ".join(minutes.chairs)),
+        (w["secretary"], ", ".join(minutes.secretaries)),
+    ):
+        story.append(Paragraph(f"<b>{escape(label)}:</b> {escape(value)}", s["base"]))
+
+    story.append(p(w["candidates"], "h2"))
+    story.append(
+        _table(
+            s,
+            [w["number"], w["name"], w["position"]],
+            [[str(i), n, pos] for i, (n, pos) in enumerate(minutes.candidates, 1)],
+            WIDTHS_CM["candidates"],
+        )
+    )
+    story.append(p(w["halls"], "h2"))
+    rows = [
+        [hall_label(name, studio, w), "" if att is None else str(att)]
+        for name, att, studio in minutes.halls
+    ]
+    rows.append([w["total"], str(minutes.attendance_total)])
+    story.append(_table(s, [w["hall"], w["attendance"]], rows, WIDTHS_CM["halls"]))
+
+    story.append(p(w["opinions"], "h2"))
+    if not minutes.topics:
+        story.append(p(w["none"]))
+    for topic, halls in minutes.topics.items():
+        story.append(p(topic, "h3"))
+        for hall, entries in halls.items():
+            story.append(p(hall, "hall"))
+            for entry in entries:
+                story.extend(_entry(entry, w, s))
+
+    if minutes.follow_ups:
+        story.append(p(w["follow_ups"], "h2"))
+        story.append(
+            _table(
+                s,
+                [w["number"], w["hall"], w["answer"], w["due"], w["agency"], w["written_answer"]],
+                [
+                    [str(e.number), e.hall, e.answer_kind, e.due_date, e.agency, e.written_answer]
+                    for e in minutes.follow_ups
+                ],
+                WIDTHS_CM["follow_ups"],
+            )
+        )
+
+    story.append(p(w["not_taken"], "h2"))
+    rows = [
+        [w["received"], str(minutes.received)],
+        [w["merged"], str(minutes.merged)],
+        [w["withdrawn"], str(minutes.withdrawn)],
+    ]
+    rows += [[f"{w['rejected']}: {reason}", str(n)] for reason, n in minutes.rejected_by_reason]
+    story.append(_table(s, ["", ""], rows, [12, 3.5], show_header=False))
+
+    story.append(p(w["speaking"], "h2"))
+    story.append(
+        _table(s, speaking_header(w), speaking_rows(minutes.speaking), WIDTHS_CM["speaking"])
+    )
+
+    story.append(p(w["record"], "h2"))
+    story.append(p(w["record_text"] % {"n": minutes.record_seq}))
+    story.append(Paragraph(f"<b>{escape(w['final_hash'])}:</b>", s["base"]))
+    story.append(p(minutes.record_hash, "mono"))
+    story.append(p(f"{w['generated']}: {minutes.generated}"))
+    story.append(Spacer(1, 0.8 * cm))
+    signatures = Table(
+        [
+            [
+                Paragraph(f"<b>{escape(w['signature_secretary'])}</b>", s["centre"]),
+                Paragraph(f"<b>{escape(w['signature_chair'])}</b>", s["centre"]),
+            ],
+            [p(w["sign_hint"], "centre"), p(w["sign_hint"], "centre")],
+        ],
+        colWidths=[7.75 * cm, 7.75 * cm],
+    )
+    story.append(signatures)
+    document.build(story)
+    return out.getvalue()
+
+
+def _table(s, header, rows, widths_cm, *, show_header: bool = True):
+    data = [[Paragraph(f"<b>{escape(h)}</b>", s["cell"]) for h in header]] if show_header else []
+    data += [[Paragraph(escape(str(cell)), s["cell"]) for cell in row] for row in rows]
+    table = Table(data, colWidths=[w * cm for w in widths_cm], repeatRows=1 if show_header else 0)
+    table.setStyle(
+        TableStyle(
+            [
+                ("GRID", (0, 0), (-1, -1), 0.5, colors.HexColor("#888888")),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                (
+                    "BACKGROUND",
+                    (0, 0),
+                    (-1, 0),
+                    colors.HexColor("#eeeeee") if show_header else colors.white,
+                ),
+            ]
+        )
+    )
+    return table
+
+
+def _entry(entry: Entry, w: dict[str, str], s) -> list:
+    parts = [
+        Paragraph(f"<b>{entry.number}.</b> {escape(entry.text)}".replace("\n", "<br/>"), s["entry"])
+    ]
+    details = [f"{w['asked_by']}: {entry.asker or w['a_voter']}"]
+    if entry.also_from:
+        details.append(f"{w['also_from']}: {', '.join(entry.also_from)}")
+    if entry.votes:
+        details.append(f"{w['support']}: {entry.votes}")
+    parts.append(Paragraph(escape("; ".join(details)), s["detail"]))
+    answer = [f"{w['answer']}: {entry.answer_kind}"]
+    if entry.candidate:
+        answer.insert(0, f"{w['answered_by']}: {entry.candidate}")
+    if entry.due_date:
+        answer.append(f"{w['due']}: {entry.due_date}")
+    if entry.agency:
+        answer.append(f"{w['agency']}: {entry.agency}")
+    parts.append(Paragraph(escape("; ".join(answer)), s["detail"]))
+    if entry.answer_summary:
+        parts.append(Paragraph(escape(f"{w['summary']}: {entry.answer_summary}"), s["detail"]))
+    if entry.written_answer:
+        parts.append(
+            Paragraph(escape(f"{w['written_answer']}: {entry.written_answer}"), s["detail"])
+        )
+    return parts

@@ -1,0 +1,24 @@
+"""Voters' questions: their topics, the questions themselves, votes and answers."""
+
+from meetings.questions.models.answer import Answer, AnswerKind
+from meetings.questions.models.question import (
+    PUBLIC_STATUSES,
+    Question,
+    QuestionSource,
+    QuestionStatus,
+    RejectReason,
+)
+from meetings.questions.models.topic import Topic
+from meetings.questions.models.vote import Vote
+
+__all__ = [
+    "PUBLIC_STATUSES",
+    "Answer",
+    "AnswerKind",
+    "Question",
+    "QuestionSource",
+    "QuestionStatus",
+    "RejectReason",
+    "Topic",
+    "Vote",
+]

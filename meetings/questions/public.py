@@ -1,0 +1,167 @@
+"""The public meeting page and archive, once the chair publishes a meeting: every answered
+question with its hall, topic, candidate, answer and clip; the tally; the record's final hash
+and how to check it; the minutes to download. Unpublished meetings, and their files, are
+visible to their staff only."""
+
+from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import translation
+from django.views.decorators.http import require_GET
+
+from meetings.questions.minutes.export import FORMATS, export_minutes, file_name
+from meetings.questions.models import Question, QuestionStatus
+from meetings.questions.speaking import speaking_time
+from meetings.questions.state import meeting_tally
+from meetings.rooms.models import (
+    Audience,
+    Clip,
+    ClipStatus,
+    Event,
+    EventLogHead,
+    Meeting,
+    Recording,
+)
+from meetings.rooms.services.events import record_entry
+from meetings.rooms.viewers import ViewerKind, viewer_for_user
+from meetings.rooms.views.files import inside, ranged_file_response
+
+RECORD_PAGE = 2000
+
+
+def _visible_meeting(request: HttpRequest, slug: str) -> Meeting:
+    """A published meeting for anyone; an unpublished one for its staff only (404 to others,
+    so the public cannot even tell it exists)."""
+    meeting = Meeting.objects.filter(slug=slug).first()
+    if meeting is None:
+        raise Http404
+    if meeting.published_at is None:
+        viewer = viewer_for_user(request.user or AnonymousUser(), meeting)
+        if viewer is None or viewer.kind not in (ViewerKind.MODERATOR, ViewerKind.OBSERVER):
+            raise Http404
+    return meeting
+
+
+@require_GET
+def archive(request: HttpRequest) -> HttpResponse:
+    meetings = Meeting.objects.filter(published_at__isnull=False).order_by("-scheduled_start")
+    query = request.GET.get("q", "").strip()
+    if query:
+        meetings = meetings.filter(Q(title__icontains=query) | Q(electoral_unit__icontains=query))
+    return render(request, "public/archive.html", {"meetings": meetings, "query": query})
+
+
+@require_GET
+def meeting_page(request: HttpRequest, slug: str) -> HttpResponse:
+    meeting = _visible_meeting(request, slug)
+    answered = (
+        Question.objects.filter(meeting=meeting, status=QuestionStatus.ANSWERED)
+        .select_related("hall", "topic", "answer__candidate", "candidate")
+        .prefetch_related("merged_questions__hall")
+        .order_by("answered_at")
+    )
+    filters = {key: request.GET.get(key, "").strip() for key in ("q", "topic", "hall", "candidate")}
+    if filters["q"]:
+        answered = answered.filter(
+            Q(text__icontains=filters["q"]) | Q(answer__summary__icontains=filters["q"])
+        )
+    if filters["topic"]:
+        answered = answered.filter(topic__code=filters["topic"])
+    if filters["hall"].isdigit():
+        answered = answered.filter(
+            Q(hall_id=filters["hall"]) | Q(merged_questions__hall_id=filters["hall"])
+        ).distinct()
+    if filters["candidate"].isdigit():
+        answered = answered.filter(answer__candidate_id=filters["candidate"])
+    clips = {}
+    for clip in Clip.objects.filter(meeting=meeting, status=ClipStatus.READY).order_by("pk"):
+        clips[clip.question_id] = clip
+    halls = list(meeting.bridge_points.all())
+    tally = meeting_tally(meeting)
+    head = EventLogHead.objects.get(meeting=meeting)
+    language = translation.get_language()
+    return render(
+        request,
+        "public/meeting.html",
+        {
+            "meeting": meeting,
+            "questions": [(q, clips.get(q.pk)) for q in answered],
+            "filters": filters,
+            "topics": meeting.topics.all(),
+            "halls": halls,
+            "candidates": meeting.candidates.all(),
+            "tally_rows": [(hall, tally.get(str(hall.pk))) for hall in halls],
+            "speaking": speaking_time(meeting),
+            "head": head,
+            "recordings": Recording.objects.filter(meeting=meeting),
+            "formats": sorted(FORMATS),
+            "language": language,
+            "english": language == "en",
+        },
+    )
+
+
+@require_GET
+def clip_file(request: HttpRequest, slug: str, clip_id: int) -> HttpResponse:
+    meeting = _visible_meeting(request, slug)
+    clip = Clip.objects.filter(pk=clip_id, meeting=meeting, status=ClipStatus.READY).first()
+    if clip is None:
+        raise Http404
+    return ranged_file_response(request, inside(settings.MEDIA_ROOT, clip.file), "video/webm")
+
+
+@require_GET
+def recording_file(request: HttpRequest, slug: str, part: int) -> HttpResponse:
+    meeting = _visible_meeting(request, slug)
+    recording = Recording.objects.filter(meeting=meeting, part=part).first()
+    if recording is None:
+        raise Http404
+    return ranged_file_response(
+        request,
+        inside(settings.MEDIA_ROOT, recording.file),
+        "video/webm",
+        download_name=f"{meeting.slug}-part-{part:04d}.webm",
+    )
+
+
+@require_GET
+def minutes_file(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
+    meeting = _visible_meeting(request, slug)
+    if fmt not in FORMATS:
+        raise Http404
+    language = request.GET.get("lang") or translation.get_language()
+    language = language if language in ("vi", "en") else "vi"
+    response = HttpResponse(
+        export_minutes(meeting, fmt, language), content_type=FORMATS[fmt].content_type
+    )
+    response["Content-Disposition"] = f'attachment; filename="{file_name(meeting, fmt, language)}"'
+    return response
+
+
+@require_GET
+def record(request: HttpRequest, slug: str) -> JsonResponse:
+    """The whole record for checking its chain: public payloads in full, the others as their
+    digest only (docs/record.md)."""
+    meeting = _visible_meeting(request, slug)
+    try:
+        since = max(0, int(request.GET.get("since", 0)))
+    except ValueError:
+        since = 0
+    rows = list(
+        Event.objects.filter(meeting=meeting, seq__gt=since).order_by("seq")[: RECORD_PAGE + 1]
+    )
+    head = EventLogHead.objects.get(meeting=meeting)
+    return JsonResponse(
+        {
+            "entries": [
+                record_entry(row, readable=row.audience == Audience.PUBLIC)
+                for row in rows[:RECORD_PAGE]
+            ],
+            "head_seq": head.seq,
+            "head_hash": head.hash,
+            "more": len(rows) > RECORD_PAGE,
+        },
+        json_dumps_params={"ensure_ascii": False},
+    )

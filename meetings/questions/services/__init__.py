@@ -1,0 +1,3 @@
+"""The only code that changes questions. Each function is one transaction and appends what it
+did to the meeting's record: a staff event with the moderators' view and, when the public
+sees a change, a public event with the public view and the hall's tally."""

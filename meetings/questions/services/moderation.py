@@ -1,0 +1,168 @@
+"""What moderators do to a question before it goes on air, and a voter's withdrawal."""
+
+from django.db import transaction
+from django.db.models import Max
+from django.utils.translation import gettext as _
+
+from meetings.questions.models import PUBLIC_STATUSES, Question, QuestionStatus, RejectReason
+from meetings.questions.models.question import MAX_TEXT
+from meetings.questions.services.moves import conflict, move, touch
+from meetings.questions.services.record import announce
+from meetings.questions.text import clean_line, clean_text, match_form
+from meetings.rooms.actors import Actor
+from meetings.rooms.errors import Forbidden, Invalid
+from meetings.rooms.services.events import event_log_lock
+
+EDITABLE = (QuestionStatus.SUBMITTED, QuestionStatus.APPROVED, QuestionStatus.ON_AIR)
+
+
+def next_position(meeting_id: int) -> int:
+    last = Question.objects.filter(meeting_id=meeting_id, status=QuestionStatus.APPROVED).aggregate(
+        last=Max("position")
+    )["last"]
+    return (last or 0) + 1
+
+
+def question_approve(
+    *, question: Question, actor: Actor, expected_version: int | None = None
+) -> Question:
+    """Accept a question into the queue, at its end."""
+    with transaction.atomic():
+        event_log_lock(meeting=question.meeting)
+        question = move(
+            question,
+            to=QuestionStatus.APPROVED,
+            only_from=frozenset({QuestionStatus.SUBMITTED}),
+            expected_version=expected_version,
+            position=next_position(question.meeting_id),
+        )
+        announce(action="approved", questions=[question], actor=actor, tally=True)
+    return question
+
+
+def question_reject(
+    *,
+    question: Question,
+    reason: str,
+    actor: Actor,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Question:
+    """Turn a question down with a reason everyone sees and a note for the voter who asked.
+    It stays in the record."""
+    if reason not in RejectReason.values:
+        raise Invalid(_("Choose one of the reasons for not accepting a question."))
+    note = clean_line(note)
+    if len(note) > 500:
+        raise Invalid(_("The note can be at most 500 characters."))
+    with transaction.atomic():
+        event_log_lock(meeting=question.meeting)
+        question = move(
+            question,
+            to=QuestionStatus.REJECTED,
+            expected_version=expected_version,
+            reject_reason=reason,
+            reject_note=note,
+        )
+        announce(
+            action="rejected",
+            questions=[question],
+            actor=actor,
+            details={"reason": reason, "note": note},
+            public_details={"reason": reason},
+            tally=True,
+        )
+    return question
+
+
+def question_withdraw(*, question: Question, device_hash: str, actor: Actor) -> Question:
+    """The voter who asked takes the question back, while it awaits moderation."""
+    if not device_hash or question.device_hash != device_hash:
+        raise Forbidden(_("Only the phone that sent a question can withdraw it."))
+    with transaction.atomic():
+        event_log_lock(meeting=question.meeting)
+        question = move(question, to=QuestionStatus.WITHDRAWN)
+        announce(action="withdrawn", questions=[question], actor=actor, tally=True)
+    return question
+
+
+def question_edit(
+    *, question: Question, text: str, actor: Actor, expected_version: int | None = None
+) -> Question:
+    """Correct a question's wording; the text as submitted is kept beside it."""
+    text = clean_text(text)
+    if not text:
+        raise Invalid(_("A question cannot be empty."))
+    if len(text) > MAX_TEXT:
+        raise Invalid(_("A question can be at most %(max)s characters.") % {"max": MAX_TEXT})
+    with transaction.atomic():
+        event_log_lock(meeting=question.meeting)
+        _require_editable(question)
+        question = touch(
+            question, expected_version=expected_version, text=text, match_text=match_form(text)
+        )
+        announce(action="edited", questions=[question], actor=actor)
+    return question
+
+
+def question_set_topic(
+    *, question: Question, topic_code: str | None, actor: Actor, expected_version: int | None = None
+) -> Question:
+    topic = None
+    if topic_code:
+        topic = question.meeting.topics.filter(code=topic_code).first()
+        if topic is None:
+            raise Invalid(_("Unknown topic: %s") % topic_code)
+    with transaction.atomic():
+        event_log_lock(meeting=question.meeting)
+        _require_editable(question)
+        question = touch(question, expected_version=expected_version, topic=topic)
+        announce(
+            action="topic_set",
+            questions=[question],
+            actor=actor,
+            details={"topic": topic_code},
+            public_details={"topic": topic_code},
+        )
+    return question
+
+
+def question_address(
+    *,
+    question: Question,
+    candidate_id: int | None,
+    actor: Actor,
+    expected_version: int | None = None,
+) -> Question:
+    """Address the question to one candidate, or to none in particular."""
+    candidate = None
+    if candidate_id is not None:
+        candidate = question.meeting.candidates.filter(pk=candidate_id).first()
+        if candidate is None:
+            raise Invalid(_("There is no such candidate at this conference."))
+    with transaction.atomic():
+        event_log_lock(meeting=question.meeting)
+        _require_editable(question)
+        question = touch(question, expected_version=expected_version, candidate=candidate)
+        announce(
+            action="addressed",
+            questions=[question],
+            actor=actor,
+            details={"candidate": candidate_id},
+            public_details={"candidate": candidate_id},
+        )
+    return question
+
+
+def _require_editable(question: Question) -> None:
+    status = Question.objects.filter(pk=question.pk).values_list("status", flat=True).get()
+    if status not in EDITABLE:
+        raise conflict(
+            question.pk,
+            _("A question that is “%(status)s” can no longer be changed.")
+            % {"status": QuestionStatus(status).label},
+        )
+
+
+def was_public(*questions: Question) -> set[int]:
+    return {q.pk for q in questions if q.status in PUBLIC_STATUSES}

@@ -1,0 +1,85 @@
+"""Putting question changes on the record, for staff and for everyone."""
+
+from typing import Any
+
+from meetings.questions.models import Question
+from meetings.questions.state import (
+    hall_tally,
+    question_moderation_view,
+    question_public_view,
+    with_related,
+)
+from meetings.rooms import patch
+from meetings.rooms.actors import Actor
+from meetings.rooms.models import Audience
+from meetings.rooms.services.events import event_append
+
+
+def fresh(question: Question | int) -> Question:
+    pk = question.pk if isinstance(question, Question) else question
+    return with_related(Question.objects.select_related("meeting", "hall")).get(pk=pk)
+
+
+def announce(
+    *,
+    action: str,
+    questions: list[Question],
+    actor: Actor,
+    was_public: set[int] = frozenset(),
+    details: dict[str, Any] | None = None,
+    public_details: dict[str, Any] | None = None,
+    tally: bool = False,
+    positions: dict[int, int] | None = None,
+) -> None:
+    """Append ``question.<action>`` for staff and, if anything public changed,
+    ``public.<action>`` for everyone.
+
+    ``questions`` are the questions the action changed, first the one acted on. ``was_public``
+    names those that were shown publicly before, so one that stopped being public is removed
+    from the public state. ``tally`` recounts the first question's hall. ``positions`` are
+    queue places of other questions that the action moved.
+    """
+    questions = [fresh(q) for q in questions]
+    subject = questions[0]
+    meeting = subject.meeting
+    event_append(
+        meeting=meeting,
+        type=f"question.{action}",
+        audience=Audience.STAFF,
+        payload={
+            "question": subject.pk,
+            **(details or {}),
+            "patch": [
+                patch.merge("moderation", q.pk, value=question_moderation_view(q))
+                for q in questions
+            ],
+        },
+        actor=actor,
+    )
+    public_patch = []
+    for q in questions:
+        if q.is_public:
+            public_patch.append(patch.merge("questions", q.pk, value=question_public_view(q)))
+        elif q.pk in was_public:
+            public_patch.append(patch.remove("questions", q.pk))
+    for pk, position in (positions or {}).items():
+        public_patch.append(patch.merge("questions", pk, value={"position": position}))
+    if tally:
+        public_patch.append(
+            patch.merge("tally", subject.hall_id, value=hall_tally(subject.hall_id))
+        )
+    if not public_patch:
+        return
+    event_append(
+        meeting=meeting,
+        type=f"public.{action}",
+        audience=Audience.PUBLIC,
+        payload={
+            "question": subject.pk,
+            "hall": subject.hall_id,
+            "status": subject.status,
+            **(public_details or {}),
+            "patch": public_patch,
+        },
+        actor=actor,
+    )

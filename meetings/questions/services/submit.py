@@ -1,0 +1,152 @@
+"""Receiving a question: from a voter's phone, typed from paper by a hall's clerk, or noted
+from the floor by a moderator."""
+
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from meetings.questions import limits
+from meetings.questions.models import Question, QuestionSource, Topic
+from meetings.questions.models.question import MAX_NAME, MAX_TEXT
+from meetings.questions.services.record import announce, fresh
+from meetings.questions.text import clean_line, clean_text, match_form
+from meetings.rooms.actors import Actor
+from meetings.rooms.errors import Conflict, Invalid
+from meetings.rooms.models import BridgePoint, Candidate, Meeting, MeetingStatus
+from meetings.rooms.services.events import event_log_lock
+
+OPEN_STATUSES = (MeetingStatus.SCHEDULED, MeetingStatus.LIVE)
+
+
+@dataclass(frozen=True)
+class Submission:
+    question: Question
+    created: bool  # False: this client id had already been received; nothing new was made
+
+
+def question_submit(
+    *,
+    meeting: Meeting,
+    hall: BridgePoint,
+    source: QuestionSource,
+    client_id: uuid.UUID,
+    text: str,
+    actor: Actor,
+    topic_code: str | None = None,
+    candidate_id: int | None = None,
+    asker_name: str = "",
+    asker_group: str = "",
+    asker_named_publicly: bool = False,
+    device_hash: str = "",
+) -> Submission:
+    """Receive a question once: the same client id again returns the question it made.
+
+    Invalid input changes nothing and says what is wrong, in the caller's language.
+    """
+    existing = _already_received(meeting, client_id)
+    if existing is not None:
+        return Submission(existing, created=False)
+    if hall.meeting_id != meeting.pk:
+        raise Invalid(_("That hall belongs to another conference."))
+    text = clean_text(text)
+    if not text:
+        raise Invalid(_("Please write your question."))
+    if len(text) > MAX_TEXT:
+        raise Invalid(
+            _("A question can be at most %(max)s characters; yours has %(n)s.")
+            % {"max": MAX_TEXT, "n": len(text)}
+        )
+    asker_name, asker_group = clean_line(asker_name), clean_line(asker_group)
+    if len(asker_name) > MAX_NAME or len(asker_group) > MAX_NAME:
+        raise Invalid(
+            _("A name or residential group can be at most %(max)s characters.") % {"max": MAX_NAME}
+        )
+    topic = _topic(meeting, topic_code)
+    candidate = _candidate(meeting, candidate_id)
+    # Checked again under the lock below; checked here first so that a question refused for
+    # a closed intake does not use up the phone's allowance.
+    _check_intake(Meeting.objects.get(pk=meeting.pk), source)
+
+    if device_hash:
+        limits.take(
+            f"question:device:{device_hash}",
+            settings.QUESTION_LIMIT_PER_DEVICE,
+            limits.question_limits_message(),
+        )
+    limits.take(
+        f"question:hall:{hall.pk}",
+        settings.QUESTION_LIMIT_PER_HALL,
+        _("This hall has sent many questions in the last minute. Please try again shortly."),
+    )
+    with transaction.atomic():
+        event_log_lock(meeting=meeting)
+        # Under the lock, so the intake cannot close between this check and the insert. The
+        # intake governs phones; paper handed in and questions spoken from the floor are
+        # recorded while the conference runs.
+        meeting = Meeting.objects.get(pk=meeting.pk)
+        _check_intake(meeting, source)
+        try:
+            with transaction.atomic():
+                question = Question.objects.create(
+                    meeting=meeting,
+                    hall=hall,
+                    source=source,
+                    client_id=client_id,
+                    text=text,
+                    original_text=text,
+                    match_text=match_form(text),
+                    asker_name=asker_name,
+                    asker_group=asker_group,
+                    asker_named_publicly=asker_named_publicly and bool(asker_name),
+                    device_hash=device_hash,
+                    author=actor.user,
+                    topic=topic,
+                    candidate=candidate,
+                )
+        except IntegrityError:
+            # The same client id arrived twice at once; the other request made it.
+            existing = _already_received(meeting, client_id)
+            if existing is None:
+                raise
+            return Submission(existing, created=False)
+        announce(
+            action="submitted",
+            questions=[question],
+            actor=actor,
+            details={"source": source.value, "hall": hall.pk},
+            public_details={"source": source.value},
+            tally=True,
+        )
+    return Submission(fresh(question), created=True)
+
+
+def _check_intake(meeting: Meeting, source: QuestionSource) -> None:
+    intake_closed = source == QuestionSource.PHONE and not meeting.questions_open
+    if intake_closed or meeting.status not in OPEN_STATUSES:
+        raise Conflict(_("The conference is not taking questions at the moment."))
+
+
+def _already_received(meeting: Meeting, client_id: uuid.UUID) -> Question | None:
+    question = Question.objects.filter(meeting=meeting, client_id=client_id).first()
+    return fresh(question) if question else None
+
+
+def _topic(meeting: Meeting, code: str | None) -> Topic | None:
+    if not code:
+        return None
+    topic = meeting.topics.filter(code=code).first()
+    if topic is None:
+        raise Invalid(_("Unknown topic: %s") % code)
+    return topic
+
+
+def _candidate(meeting: Meeting, candidate_id: int | None) -> Candidate | None:
+    if candidate_id is None:
+        return None
+    candidate = meeting.candidates.filter(pk=candidate_id).first()
+    if candidate is None:
+        raise Invalid(_("There is no such candidate at this conference."))
+    return candidate

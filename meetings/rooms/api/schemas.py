@@ -1,0 +1,106 @@
+"""Request and response bodies of the rooms API."""
+
+from typing import Any, Literal
+
+from ninja import Schema
+from pydantic import Field
+
+
+class ErrorOut(Schema):
+    code: str
+    message: str
+    detail: Any = None
+
+
+class SnapshotOut(Schema):
+    seq: int = Field(description="The newest event the caller may see; resume the stream here.")
+    viewer: dict[str, Any]
+    state: dict[str, Any]
+
+
+class EventOut(Schema):
+    seq: int
+    type: str
+    audience: str
+    created: str
+    actor: str
+    actor_kind: str
+    actor_id: int | None
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+class EventsOut(Schema):
+    events: list[EventOut]
+    more: bool = Field(description="True when more events follow the last one returned.")
+
+
+class RecordEntryOut(Schema):
+    seq: int
+    type: str
+    audience: str
+    created: str
+    actor: str
+    actor_kind: str
+    actor_id: int | None
+    payload_sha256: str
+    payload: dict[str, Any] | None = Field(
+        description="The payload, when the caller may see this entry; otherwise null."
+    )
+    prev_hash: str
+    hash: str
+
+
+class RecordOut(Schema):
+    entries: list[RecordEntryOut]
+    head_seq: int
+    head_hash: str
+    more: bool
+
+
+class StatusIn(Schema):
+    status: Literal["draft", "scheduled", "live", "ended", "archived"]
+
+
+class MeetingOut(Schema):
+    slug: str
+    title: str
+    electoral_unit: str
+    scheduled_start: str | None
+    status: str
+    presentation_minutes: int
+    questions_open: bool
+    published_at: str | None
+
+
+class AgendaItemOut(Schema):
+    id: int
+    position: int
+    kind: str
+    title: str
+    candidate_id: int | None
+    allowance_seconds: int
+    started_at: str | None
+    ended_at: str | None
+
+
+class AttendanceIn(Schema):
+    count: int = Field(ge=0, le=100_000, strict=True)
+
+
+class HallOut(Schema):
+    id: int
+    name: str
+    is_studio: bool
+    address: str
+    position: int
+    attendance: int | None
+
+
+class HallLinksOut(Schema):
+    hall: int
+    operator_url: str
+    voter_url: str
+    poster_url: str
+    expires_at: str

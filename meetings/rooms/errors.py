@@ -1,0 +1,41 @@
+"""Domain errors raised by services; views turn them into HTTP answers, consumers into error
+frames. Messages are translatable and shown to the user as they are."""
+
+from typing import Any
+
+
+class DomainError(Exception):
+    status = 400
+    code = "invalid"
+
+    def __init__(self, message: str, *, detail: Any = None):
+        super().__init__(message)
+        self.message = message
+        self.detail = detail
+
+
+class Invalid(DomainError):
+    status = 400
+    code = "invalid"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """Someone else changed it first; ``detail`` carries the current state."""
+
+    status = 409
+    code = "conflict"
+
+
+class RateLimited(DomainError):
+    status = 429
+    code = "rate_limited"

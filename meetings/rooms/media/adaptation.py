@@ -1,0 +1,64 @@
+"""Moving a hall between tiers by what its receiver reports say about its link.
+
+aiortc honours no bandwidth feedback on pre-encoded packets (no REMB, no transport-cc), so the
+hub watches the loss and round-trip time in the hall's RTCP receiver reports: sustained bad
+figures move the hall down a tier at once-ish, and only a long run of good ones moves it back
+up (hysteresis), so a hall does not flap between tiers on a shaky link.
+"""
+
+from dataclasses import dataclass, field
+
+from meetings.rooms.media.tiers import Tier, higher, lower
+
+DOWN_LOSS = 0.08  # fraction of packets lost
+DOWN_RTT = 0.8  # seconds
+UP_LOSS = 0.02
+# From sound only back to the low tier, which is made for lossy links (small frames, FEC in the
+# sound, resends): a link with a few percent of random loss carries it, so only a loss at which
+# the hall would go down again keeps it on sound only.
+UP_LOSS_FROM_AUDIO = 0.06
+UP_RTT = 0.35
+DOWN_AFTER = 2  # consecutive bad reports
+UP_AFTER = 8  # consecutive good reports (reports come every ~2 s)
+
+
+@dataclass
+class LinkQuality:
+    tier: Tier = Tier.HIGH
+    pinned: Tier | None = None
+    loss: float | None = None
+    rtt: float | None = None
+    bad: int = 0
+    good: int = 0
+    history: list[Tier] = field(default_factory=list)
+
+    def report(self, *, loss: float | None, rtt: float | None) -> Tier:
+        """Take one report; returns the tier the hall should be on now."""
+        self.loss, self.rtt = loss, rtt
+        if self.pinned is not None:
+            self._move(self.pinned)
+            return self.tier
+        if loss is None and rtt is None:
+            return self.tier
+        bad = (loss or 0) > DOWN_LOSS or (rtt or 0) > DOWN_RTT
+        up_loss = UP_LOSS_FROM_AUDIO if self.tier == Tier.AUDIO else UP_LOSS
+        good = (loss or 0) < up_loss and (rtt or 0) < UP_RTT
+        self.bad = self.bad + 1 if bad else 0
+        self.good = self.good + 1 if good else 0
+        if self.bad >= DOWN_AFTER:
+            self._move(lower(self.tier))
+        elif self.good >= UP_AFTER:
+            self._move(higher(self.tier))
+        return self.tier
+
+    def pin(self, tier: Tier | None) -> Tier:
+        self.pinned = tier
+        if tier is not None:
+            self._move(tier)
+        return self.tier
+
+    def _move(self, tier: Tier) -> None:
+        if tier != self.tier:
+            self.tier = tier
+            self.history.append(tier)
+        self.bad = self.good = 0

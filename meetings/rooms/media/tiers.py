@@ -1,0 +1,59 @@
+"""Quality tiers: every hall on a tier receives the same encoded packets."""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Tier(StrEnum):
+    HIGH = "high"
+    LOW = "low"
+    AUDIO = "audio"  # sound only, for the weakest links
+
+
+@dataclass(frozen=True)
+class VideoSpec:
+    width: int
+    height: int
+    fps: int
+    bitrate: int
+
+
+@dataclass(frozen=True)
+class TierSpec:
+    video: VideoSpec | None
+    audio_bitrate: int  # Opus, mono, with in-band FEC
+
+
+# The programme is composed at the high tier's size and clock; the low tier is a scaled copy
+# at a lower frame rate. Audio bitrates leave room for FEC on lossy links.
+TIERS: dict[Tier, TierSpec] = {
+    Tier.HIGH: TierSpec(VideoSpec(640, 360, 25, 600_000), audio_bitrate=32_000),
+    Tier.LOW: TierSpec(VideoSpec(320, 180, 15, 150_000), audio_bitrate=24_000),
+    Tier.AUDIO: TierSpec(None, audio_bitrate=16_000),
+}
+
+PROGRAMME = TIERS[Tier.HIGH].video
+FRAME_SECONDS = 1 / PROGRAMME.fps
+AUDIO_RATE = 48_000
+AUDIO_FRAME_SAMPLES = 960  # 20 ms
+AUDIO_FRAME_SECONDS = AUDIO_FRAME_SAMPLES / AUDIO_RATE
+# A keyframe at least this often on every tier, so a hall that lost one recovers on its own.
+KEYFRAME_EVERY_SECONDS = 4
+# A receiver asking for keyframes (PLI/FIR) gets at most one per tier this often.
+KEYFRAME_MIN_INTERVAL = 0.5
+
+
+def lower(tier: Tier) -> Tier:
+    return {Tier.HIGH: Tier.LOW, Tier.LOW: Tier.AUDIO, Tier.AUDIO: Tier.AUDIO}[tier]
+
+
+def higher(tier: Tier) -> Tier:
+    return {Tier.AUDIO: Tier.LOW, Tier.LOW: Tier.HIGH, Tier.HIGH: Tier.HIGH}[tier]
+
+
+def frames_on_tier(tier: Tier, tick: int) -> bool:
+    """Whether the programme frame of ``tick`` is encoded on ``tier`` (15 of every 25 on low)."""
+    spec = TIERS[tier].video
+    if spec is None:
+        return False
+    return (tick * spec.fps) // PROGRAMME.fps != ((tick - 1) * spec.fps) // PROGRAMME.fps

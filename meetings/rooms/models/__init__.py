@@ -1,0 +1,37 @@
+"""The domain of a voter contact conference, one module per entity."""
+
+from meetings.rooms.models.agenda import AgendaItem, AgendaItemKind
+from meetings.rooms.models.candidate import Candidate
+from meetings.rooms.models.event import GENESIS_HASH, Audience, Event, EventLogHead
+from meetings.rooms.models.hall import BridgePoint, KioskSession
+from meetings.rooms.models.join_link import JoinLink, JoinLinkKind
+from meetings.rooms.models.meeting import MEETING_TRANSITIONS, Meeting, MeetingStatus
+from meetings.rooms.models.programme import FloorRequest, Programme, ProgrammeLayout
+from meetings.rooms.models.recording import Clip, ClipStatus, Recording, RecordingStatus
+from meetings.rooms.models.role import Role, RoleGrant
+
+__all__ = [
+    "GENESIS_HASH",
+    "MEETING_TRANSITIONS",
+    "AgendaItem",
+    "AgendaItemKind",
+    "Audience",
+    "BridgePoint",
+    "Candidate",
+    "Clip",
+    "ClipStatus",
+    "Event",
+    "EventLogHead",
+    "FloorRequest",
+    "JoinLink",
+    "JoinLinkKind",
+    "KioskSession",
+    "Meeting",
+    "MeetingStatus",
+    "Programme",
+    "ProgrammeLayout",
+    "Recording",
+    "RecordingStatus",
+    "Role",
+    "RoleGrant",
+]

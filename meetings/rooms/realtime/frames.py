@@ -1,0 +1,139 @@
+"""Every websocket frame of the meeting stream, both ways, and the close codes.
+
+docs/protocol.md describes the same frames for client authors; keep the two in step.
+"""
+
+import json
+from enum import IntEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+
+# A frame larger than this is refused unread: no legitimate client frame comes near it.
+MAX_FRAME_CHARS = 64 * 1024
+
+
+class CloseCode(IntEnum):
+    NOT_AUTHENTICATED = 4401  # no session and no join link
+    FORBIDDEN = 4403  # a link expired, rotated, malformed or of another meeting; no grant
+    UNKNOWN_MEETING = 4404
+    TOO_MANY_BAD_FRAMES = 4429  # the client kept sending frames we could not understand
+
+
+class ErrorCode:
+    BAD_FRAME = "bad_frame"  # not JSON, not an object, unknown type, wrong fields
+    TOO_LARGE = "too_large"
+    FORBIDDEN = "forbidden"
+    CONFLICT = "conflict"
+    INVALID = "invalid"
+    RATE_LIMITED = "rate_limited"
+
+
+# --- client -> server -----------------------------------------------------------------------
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class HelloFrame(_Frame):
+    """Start or resume the stream: every visible event after ``since``, or a snapshot."""
+
+    type: Literal["hello"]
+    since: Annotated[int, Field(ge=0)] | None = None
+
+
+class PingFrame(_Frame):
+    """Keep-alive; the answer carries the newest seq the client may see."""
+
+    type: Literal["ping"]
+    id: Annotated[str, Field(max_length=64)] | None = None
+
+
+class IceCandidate(_Frame):
+    candidate: Annotated[str, Field(max_length=1024)]
+    sdpMid: Annotated[str, Field(max_length=64)] | None = None  # the browser's own names
+    sdpMLineIndex: Annotated[int, Field(ge=0, le=64)] | None = None
+    usernameFragment: Annotated[str, Field(max_length=256)] | None = None
+
+
+class MediaOfferFrame(_Frame):
+    """Join the meeting's media hub: the browser's SDP offer (ICE gathering done, or followed
+    by media.candidate frames). ``send``: whether this screen sends a camera or microphone;
+    a kiosk's role comes from its hall, everyone else receives only unless ``send``."""
+
+    type: Literal["media.offer"]
+    sdp: Annotated[str, Field(min_length=10, max_length=60_000)]
+    send: bool = False
+
+
+class MediaCandidateFrame(_Frame):
+    type: Literal["media.candidate"]
+    candidate: IceCandidate
+
+
+class MediaLeaveFrame(_Frame):
+    type: Literal["media.leave"]
+
+
+class ThumbnailFrame(_Frame):
+    """A kiosk's snapshot of its camera for the moderators' grid: a JPEG data URL."""
+
+    type: Literal["thumbnail"]
+    image: Annotated[
+        str, Field(max_length=40_000, pattern=r"^data:image/jpeg;base64,[A-Za-z0-9+/=]+$")
+    ]
+
+
+ClientFrame = Annotated[
+    HelloFrame
+    | PingFrame
+    | MediaOfferFrame
+    | MediaCandidateFrame
+    | MediaLeaveFrame
+    | ThumbnailFrame,
+    Field(discriminator="type"),
+]
+client_frame_adapter: TypeAdapter[ClientFrame] = TypeAdapter(ClientFrame)
+
+
+# --- server -> client -----------------------------------------------------------------------
+
+
+def dumps(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def welcome_frame(*, seq: int, viewer: dict[str, Any], heartbeat: int, server_time: str) -> str:
+    return dumps(
+        {
+            "type": "welcome",
+            "seq": seq,
+            "viewer": viewer,
+            "heartbeat_seconds": heartbeat,
+            "server_time": server_time,
+        }
+    )
+
+
+def snapshot_frame(*, seq: int, state: dict[str, Any]) -> str:
+    return dumps({"type": "snapshot", "seq": seq, "state": state})
+
+
+def event_frame(*, seq: int, prev: int, event: dict[str, Any]) -> str:
+    return dumps({"type": "event", "seq": seq, "prev": prev, "event": event})
+
+
+def synced_frame(*, seq: int) -> str:
+    return dumps({"type": "synced", "seq": seq})
+
+
+def pong_frame(*, seq: int, ping_id: str | None, server_time: str) -> str:
+    return dumps({"type": "pong", "seq": seq, "id": ping_id, "server_time": server_time})
+
+
+def error_frame(*, code: str, message: str, detail: Any = None) -> str:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if detail is not None:
+        frame["detail"] = detail
+    return dumps(frame)

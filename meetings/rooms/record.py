@@ -1,0 +1,135 @@
+"""The record's hash chain: the canonical encoding of an event, and its verification.
+
+Each event's hash is SHA-256 over the UTF-8 bytes of the canonical JSON (sorted keys, no
+spaces, non-ASCII characters kept as they are) of::
+
+    {"actor": {"id": <user id or null>, "kind": "...", "label": "..."},
+     "audience": "...", "created": "<UTC ISO 8601, microseconds>", "meeting": "<slug>",
+     "payload_sha256": "<SHA-256 of the payload's canonical JSON>",
+     "prev": "<previous event's hash, or 64 zeros>", "seq": <n>, "type": "..."}
+
+The payload enters through its own digest so that the chain of a meeting can be checked by
+anyone from the published entries, while payloads meant for staff (askers' names, rejected
+texts) stay unpublished. docs/record.md repeats this so it can be checked without our code.
+"""
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from meetings.rooms.models import GENESIS_HASH, Event
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def format_time(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def payload_digest(payload: Any) -> str:
+    return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
+
+
+def event_digest(
+    *,
+    meeting_slug: str,
+    seq: int,
+    type: str,
+    audience: str,
+    actor_id: int | None,
+    actor_kind: str,
+    actor_label: str,
+    payload: Any,
+    created_at: datetime,
+    prev_hash: str,
+) -> str:
+    body = {
+        "actor": {"id": actor_id, "kind": actor_kind, "label": actor_label},
+        "audience": audience,
+        "created": format_time(created_at),
+        "meeting": meeting_slug,
+        "payload_sha256": payload_digest(payload),
+        "prev": prev_hash,
+        "seq": seq,
+        "type": type,
+    }
+    return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
+
+
+def digest_of(event: Event, *, meeting_slug: str, prev_hash: str) -> str:
+    return event_digest(
+        meeting_slug=meeting_slug,
+        seq=event.seq,
+        type=event.type,
+        audience=event.audience,
+        actor_id=event.actor_id,
+        actor_kind=event.actor_kind,
+        actor_label=event.actor_label,
+        payload=event.payload,
+        created_at=event.created_at,
+        prev_hash=prev_hash,
+    )
+
+
+@dataclass(frozen=True)
+class Verification:
+    intact: bool
+    events: int
+    final_hash: str
+    broken_seq: int | None = None
+    problem: str = ""
+
+
+def verify_chain(
+    events: Iterable[Event], *, meeting_slug: str, head_seq: int, head_hash: str
+) -> Verification:
+    """Walk the events in stored order and recompute every link.
+
+    A changed row breaks its own hash; a removed row leaves a gap in ``seq``; reordered rows
+    break the hash of the first moved row. The head recorded beside the log catches rows cut
+    off the end.
+    """
+    expected_seq = 1
+    prev_hash = GENESIS_HASH
+    for event in events:
+        if event.seq != expected_seq:
+            return Verification(
+                False,
+                expected_seq - 1,
+                prev_hash,
+                expected_seq,
+                f"expected seq {expected_seq}, found {event.seq}: an entry is missing or moved",
+            )
+        if event.prev_hash != prev_hash:
+            return Verification(
+                False,
+                expected_seq - 1,
+                prev_hash,
+                event.seq,
+                "its prev_hash does not match the hash of the entry before it",
+            )
+        if digest_of(event, meeting_slug=meeting_slug, prev_hash=prev_hash) != event.hash:
+            return Verification(
+                False,
+                expected_seq - 1,
+                prev_hash,
+                event.seq,
+                "its content does not match its hash: the entry was altered",
+            )
+        prev_hash = event.hash
+        expected_seq += 1
+    count = expected_seq - 1
+    if count != head_seq or prev_hash != head_hash:
+        return Verification(
+            False,
+            count,
+            prev_hash,
+            count + 1,
+            f"the record ends at seq {count} but its head says {head_seq}: entries were removed",
+        )
+    return Verification(True, count, prev_hash)

@@ -1,0 +1,136 @@
+"""Who is looking at a meeting, and what they may see and do.
+
+Every screen, API call and websocket resolves its caller to a ``Viewer`` first: from the
+session's account and its role grants, or from a hall's join link. Permission checks then read
+the viewer, never the request.
+"""
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.utils.translation import gettext as _
+
+from meetings.rooms.actors import Actor
+from meetings.rooms.errors import Forbidden
+from meetings.rooms.models import Audience, JoinLink, JoinLinkKind, Meeting, Role, RoleGrant
+from meetings.rooms.models.role import MODERATOR_ROLES
+
+
+class ViewerKind(StrEnum):
+    MODERATOR = "moderator"  # chair or secretary
+    OBSERVER = "observer"
+    CANDIDATE = "candidate"
+    OPERATOR = "operator"  # a hall's kiosk (operator link) or a bridge-operator account
+    VOTER = "voter"  # a phone admitted by a hall's voter link
+
+
+_AUDIENCE = {
+    ViewerKind.MODERATOR: Audience.STAFF,
+    ViewerKind.OBSERVER: Audience.STAFF,
+    ViewerKind.CANDIDATE: Audience.CANDIDATES,
+    ViewerKind.OPERATOR: Audience.HALLS,
+    ViewerKind.VOTER: Audience.PUBLIC,
+}
+
+
+@dataclass(frozen=True)
+class Viewer:
+    meeting_id: int
+    kind: ViewerKind
+    actor: Actor
+    roles: frozenset[str] = field(default_factory=frozenset)
+    hall_id: int | None = None
+    candidate_id: int | None = None
+    link_id: int | None = None
+
+    @property
+    def audience(self) -> Audience:
+        return _AUDIENCE[self.kind]
+
+    @property
+    def can_moderate(self) -> bool:
+        return self.kind == ViewerKind.MODERATOR
+
+    @property
+    def is_chair(self) -> bool:
+        return Role.CHAIR in self.roles
+
+    def speaks_for_hall(self, hall_id: int) -> bool:
+        """Moderators act for any hall; an operator only for its own."""
+        return self.can_moderate or (self.kind == ViewerKind.OPERATOR and self.hall_id == hall_id)
+
+    def describe(self) -> dict[str, Any]:
+        """What a client is told about itself."""
+        return {
+            "kind": self.kind.value,
+            "audience": self.audience.value,
+            "name": self.actor.label if self.actor.user is not None else None,
+            "hall": self.hall_id,
+            "candidate": self.candidate_id,
+            "roles": sorted(self.roles),
+            "can_moderate": self.can_moderate,
+            "is_chair": self.is_chair,
+        }
+
+
+def viewer_for_user(user: AbstractBaseUser | AnonymousUser, meeting: Meeting) -> Viewer | None:
+    """The viewer an account is in this meeting, or None if it holds no grant here.
+
+    Superusers administer the platform and count as chair everywhere.
+    """
+    if not user.is_authenticated or not user.is_active:
+        return None
+    grants = list(RoleGrant.objects.filter(meeting=meeting, user=user))
+    roles = frozenset(grant.role for grant in grants)
+    if user.is_superuser:
+        roles |= {Role.CHAIR}
+    if not roles:
+        return None
+    actor = Actor.for_user(user)
+    if roles & MODERATOR_ROLES:
+        kind = ViewerKind.MODERATOR
+    elif Role.OBSERVER in roles:
+        kind = ViewerKind.OBSERVER
+    elif Role.CANDIDATE in roles:
+        kind = ViewerKind.CANDIDATE
+    else:
+        kind = ViewerKind.OPERATOR
+    by_role = {grant.role: grant for grant in grants}
+    operator = by_role.get(Role.BRIDGE_OPERATOR)
+    candidate = by_role.get(Role.CANDIDATE)
+    return Viewer(
+        meeting_id=meeting.pk,
+        kind=kind,
+        actor=actor,
+        roles=roles,
+        hall_id=operator.hall_id if operator else None,
+        candidate_id=candidate.candidate_id if candidate else None,
+    )
+
+
+def viewer_for_link(link: JoinLink) -> Viewer:
+    hall = link.hall
+    if link.kind == JoinLinkKind.OPERATOR:
+        kind, actor = ViewerKind.OPERATOR, Actor.for_operator_link(hall)
+    else:
+        kind, actor = ViewerKind.VOTER, Actor.for_voter(hall)
+    return Viewer(
+        meeting_id=hall.meeting_id, kind=kind, actor=actor, hall_id=hall.pk, link_id=link.pk
+    )
+
+
+def require_moderator(viewer: Viewer) -> None:
+    if not viewer.can_moderate:
+        raise Forbidden(_("Only the chair and the secretaries may do this."))
+
+
+def require_chair(viewer: Viewer) -> None:
+    if not viewer.is_chair:
+        raise Forbidden(_("Only the chair may do this."))
+
+
+def require_hall_speaker(viewer: Viewer, hall_id: int) -> None:
+    if not viewer.speaks_for_hall(hall_id):
+        raise Forbidden(_("Only the moderators or this hall's operator may do this."))

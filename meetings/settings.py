@@ -1,0 +1,287 @@
+"""Settings, read from the environment.
+
+With nothing set, the platform runs on one machine with no other service: an SQLite file and
+the in-memory channel layer. ``DATABASE_URL`` switches to PostgreSQL and ``REDIS_URL`` to Redis
+(channel layer and cache). The README lists every variable.
+"""
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
+
+from meetings.env import env_bool, env_int, env_json, env_list, env_path, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+# Writable state of a single-machine install: the SQLite file, the generated secret key, media.
+VAR_DIR = env_path("VAR_DIR", BASE_DIR / "var")
+
+DEBUG = env_bool("DEBUG", False)
+
+
+def _local_secret_key() -> str:
+    """A key generated once per install, so a laptop run needs no configuration.
+
+    Production sets SECRET_KEY; several web nodes must share it.
+    """
+    key_file = VAR_DIR / "secret-key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+SECRET_KEY = env_str("SECRET_KEY") or _local_secret_key()
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# The public address used in join links and QR codes printed on posters, e.g.
+# https://tiepxuc.example.vn. Empty: build links from the request's own host.
+PUBLIC_BASE_URL = env_str("PUBLIC_BASE_URL").rstrip("/")
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "ninja",
+    "meetings.rooms",
+    "meetings.questions",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "meetings.locale_choice.ChosenLanguageMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "meetings.urls"
+ASGI_APPLICATION = "meetings.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "meetings" / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------------
+
+DATABASE_URL = env_str("DATABASE_URL")
+if DATABASE_URL:
+    _database = dj_database_url.parse(DATABASE_URL)
+    if _database["ENGINE"] == "django.db.backends.postgresql":
+        # psycopg's pool: Channels consumers open a connection per database call otherwise.
+        pool_size = env_int("DATABASE_POOL_SIZE", 20, minimum=0)
+        if pool_size:
+            _database.setdefault("OPTIONS", {})["pool"] = {
+                "min_size": 1,
+                "max_size": pool_size,
+                # Seconds a request waits for a free connection before it is answered 503
+                # (meetings/api.py); psycopg's own default is 30.
+                "timeout": env_int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+            }
+    DATABASES = {"default": _database}
+else:
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": VAR_DIR / "db.sqlite3",
+            "OPTIONS": {
+                # WAL lets readers run beside the one writer; IMMEDIATE takes the write lock at
+                # BEGIN, so two writers queue instead of failing with "database is locked".
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+            },
+            "TEST": {"NAME": env_str("SQLITE_TEST_NAME") or None},
+            # Each thread keeps its connection. Otherwise every database_sync_to_async call
+            # opened a new one (and set its pragmas): a fifth of the web node's CPU with 2,000
+            # screens connected (bench/realtime, profiled). PostgreSQL has its pool instead.
+            "CONN_MAX_AGE": None,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channel layer and cache ----------------------------------------------------------------
+
+REDIS_URL = env_str("REDIS_URL")
+REDIS_PREFIX = env_str("REDIS_PREFIX", "meetings")
+REDIS_SOCKET_TIMEOUT = 15  # seconds; more than channels-redis's blocking read (5 s)
+
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                # channels-redis waits for a message with a 5 s blocking read; redis-py's own
+                # 5 s socket timeout would end that read first, closing every websocket whose
+                # channel is quiet for 5 s (1011). The socket must wait longer than the read.
+                "hosts": [{"address": REDIS_URL, "socket_timeout": REDIS_SOCKET_TIMEOUT}],
+                "prefix": f"{REDIS_PREFIX}:asgi",
+                # The layer is a doorbell: a full queue drops, and clients repair from the log.
+                "capacity": env_int("CHANNEL_CAPACITY", 1000, minimum=1),
+                "expiry": 30,
+            },
+        }
+    }
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": f"{REDIS_PREFIX}:cache",
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "meetings.rooms.realtime.memory_layer.InMemoryChannelLayer"}
+    }
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+# --- WebRTC ---------------------------------------------------------------------------------
+
+# A JSON list of RTCIceServer objects. Empty by default: no public STUN server is contacted
+# unless an operator configures one.
+ICE_SERVERS = env_json("ICE_SERVERS", [])
+if not isinstance(ICE_SERVERS, list) or not all(
+    isinstance(server, dict) and "urls" in server for server in ICE_SERVERS
+):
+    raise ImproperlyConfigured('ICE_SERVERS must be a JSON list of objects with "urls"')
+
+# A TURN server's shared secret (coturn's use-auth-secret): browsers get credentials made
+# from it that expire after TURN_CREDENTIAL_SECONDS, never the secret itself.
+TURN_SECRET = env_str("TURN_SECRET")
+TURN_CREDENTIAL_SECONDS = env_int("TURN_CREDENTIAL_SECONDS", 12 * 3600, minimum=60)
+# Where the media hubs run: "thread" (in the web process, the single-machine default) or
+# "worker" (separate `manage.py media_worker` processes over the channel layer, with Redis).
+MEDIA_WORKER = env_str("MEDIA_WORKER", "worker" if REDIS_URL else "thread")
+if MEDIA_WORKER not in ("thread", "worker"):
+    raise ImproperlyConfigured('MEDIA_WORKER must be "thread" or "worker"')
+if MEDIA_WORKER == "worker" and not REDIS_URL:
+    raise ImproperlyConfigured(
+        "MEDIA_WORKER=worker needs REDIS_URL: workers are reached over Redis"
+    )
+MEDIA_WORKERS = env_int("MEDIA_WORKERS", 1, minimum=1)
+# The addresses the hub offers as its ICE host candidates; empty: every address of the
+# machine but loopback. Set the public address behind 1:1 NAT, or 127.0.0.1 for tests.
+MEDIA_HOST_ADDRESSES = env_list("MEDIA_HOST_ADDRESSES", [])
+
+# --- Auth, sessions, security ---------------------------------------------------------------
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "meeting-list"
+LOGOUT_REDIRECT_URL = "login"
+
+# HTTPS=1 behind a TLS-terminating proxy: secure cookies, HSTS, redirect to https.
+HTTPS = env_bool("HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_AGE = 60 * 60 * 12  # a working day at the studio
+
+# --- Internationalisation -------------------------------------------------------------------
+
+LANGUAGE_CODE = "vi"
+LANGUAGES = [("vi", _("Vietnamese")), ("en", _("English"))]
+# Our Vietnamese date formats (meetings/formats/vi/formats.py) over Django's.
+FORMAT_MODULE_PATH = ["meetings.formats"]
+LOCALE_PATHS = [BASE_DIR / "meetings" / "locale"]
+USE_I18N = True
+TIME_ZONE = env_str("TIME_ZONE", "Asia/Ho_Chi_Minh")
+USE_TZ = True
+
+# --- Static and media files -----------------------------------------------------------------
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "frontend"]
+# Production images run collectstatic and set STATIC_MANIFEST=1 for hashed, compressed files.
+# Otherwise WhiteNoise serves straight from frontend/, so no build or collect step is needed.
+if env_bool("STATIC_MANIFEST", False):
+    STATIC_ROOT = env_path("STATIC_ROOT", VAR_DIR / "static")
+    _static_backend = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+else:
+    _static_backend = "django.contrib.staticfiles.storage.StaticFilesStorage"
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = DEBUG
+MEDIA_ROOT = env_path("MEDIA_ROOT", VAR_DIR / "media")
+MEDIA_URL = "/media/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": _static_backend},
+}
+
+# --- The meeting platform -------------------------------------------------------------------
+
+# Join links stay valid this long after the meeting's scheduled start.
+JOIN_LINK_HOURS_AFTER_START = env_int("JOIN_LINK_HOURS_AFTER_START", 36, minimum=1)
+# A client further behind than this many events gets a fresh snapshot instead of a replay.
+EVENT_REPLAY_LIMIT = env_int("EVENT_REPLAY_LIMIT", 500, minimum=1)
+# Clients ping this often; a kiosk silent for three intervals counts as disconnected.
+HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 20, minimum=1)
+
+# Rate limits on what voters send, as "count/seconds": per phone, and per hall (phones and
+# paper together). A retry of a question already received never counts.
+QUESTION_LIMIT_PER_DEVICE = env_str("QUESTION_LIMIT_PER_DEVICE", "5/600")
+QUESTION_LIMIT_PER_HALL = env_str("QUESTION_LIMIT_PER_HALL", "120/60")
+VOTE_LIMIT_PER_DEVICE = env_str("VOTE_LIMIT_PER_DEVICE", "60/60")
+for _name in ("QUESTION_LIMIT_PER_DEVICE", "QUESTION_LIMIT_PER_HALL", "VOTE_LIMIT_PER_DEVICE"):
+    _count, _slash, _seconds = globals()[_name].partition("/")
+    if not (_count.isdigit() and _seconds.isdigit() and int(_count) > 0 and int(_seconds) > 0):
+        raise ImproperlyConfigured(f"{_name} must look like 5/600 (count/seconds)")
+# Votes are announced in batches, at most this often per conference.
+VOTE_PUBLISH_SECONDS = env_int("VOTE_PUBLISH_SECONDS", 1, minimum=1)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # aioice logs every candidate pair check at INFO: a line per hall per second.
+        "aioice": {"level": "WARNING"},
+        "aiortc": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,54 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from django.views.i18n import JavaScriptCatalog
+
+from meetings.api import api
+from meetings.questions import public
+from meetings.questions import views as question_views
+from meetings.rooms.views import pages
+
+urlpatterns = [
+    path("", pages.home, name="home"),
+    path("healthz", pages.healthz, name="healthz"),
+    path(
+        "accounts/login/",
+        auth_views.LoginView.as_view(
+            template_name="rooms/login.html", redirect_authenticated_user=True
+        ),
+        name="login",
+    ),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("meetings/", pages.meeting_list, name="meeting-list"),
+    path("meetings/<slug:slug>/", pages.dashboard, name="dashboard"),
+    path("meetings/<slug:slug>/halls/<int:hall_id>/poster/", pages.poster, name="poster"),
+    path("meetings/<slug:slug>/queue/", question_views.queue_console, name="queue"),
+    path("meetings/<slug:slug>/halls/", question_views.halls_console, name="halls"),
+    path(
+        "meetings/<slug:slug>/follow-ups/",
+        question_views.follow_ups_page,
+        name="follow-ups",
+    ),
+    path(
+        "meetings/<slug:slug>/candidate/",
+        question_views.candidate_console,
+        name="candidate-console",
+    ),
+    path("archive/", public.archive, name="archive"),
+    path("archive/<slug:slug>/", public.meeting_page, name="public-meeting"),
+    path("archive/<slug:slug>/record.json", public.record, name="public-record"),
+    path("archive/<slug:slug>/clips/<int:clip_id>.webm", public.clip_file, name="clip-file"),
+    path(
+        "archive/<slug:slug>/recording/<int:part>.webm",
+        public.recording_file,
+        name="recording-file",
+    ),
+    path("archive/<slug:slug>/minutes.<str:fmt>", public.minutes_file, name="minutes-file"),
+    path("k/<str:token>/", pages.kiosk, name="kiosk"),
+    path("v/sw.js", pages.phone_service_worker, name="phone-service-worker"),
+    path("v/<str:token>/", pages.phone, name="phone"),
+    path("api/", api.urls),
+    path("admin/", admin.site.urls),
+]

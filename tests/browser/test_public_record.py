@@ -1,0 +1,141 @@
+"""The record reaches the public, in real Chromium: a candidate's answer is cut as a clip from the
+programme's recording, a written answer promised at the conference is attached on the follow-ups
+page, and once the chair publishes from the dashboard anyone can read the answers and play the
+clip; withdrawn again, the page is gone (404).
+
+The studio's kiosk sends its fake camera to the hub, which records the programme; the clip is
+cut between the question's "on air" and "answered" marks (meetings/rooms/media/recorder.py).
+
+The package's tests share one server: this module sorts after test_foundation, which needs
+the demo conference still scheduled.
+"""
+
+import datetime
+import re
+import time
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.test_media import open_kiosk, wait_for_link
+from tests.browser.test_moderation import ask, by_id, csrf_headers, prepare_meeting, sign_in
+
+SLUG = "demo"
+API = f"/api/meetings/{SLUG}"
+PUBLIC = f"/archive/{SLUG}/"
+CLIP_SECONDS = 25
+# Long enough on air for the clip to hold several of the hub's one-second clusters.
+ON_AIR_SECONDS = 3
+
+
+def moderation(chair: Page, question_id: int) -> dict:
+    state = chair.request.get(f"{API}/snapshot").json()["state"]
+    return state["moderation"][str(question_id)]
+
+
+def post(chair: Page, path: str, data: dict) -> dict:
+    response = chair.request.post(f"{API}{path}", data=data, headers=csrf_headers(chair))
+    assert response.ok, f"{path}: {response.status} {response.text()}"
+    return response.json()
+
+
+def put_on_air(chair: Page, question_id: int) -> None:
+    post(chair, f"/questions/{question_id}/approve", {})
+    post(chair, f"/questions/{question_id}/on-air", {})
+
+
+def answer(chair: Page, question_id: int, **fields) -> None:
+    version = moderation(chair, question_id)["version"]
+    post(chair, f"/questions/{question_id}/answer", {"expected_version": version, **fields})
+
+
+def wait_for_clip(chair: Page, question_id: int) -> dict:
+    deadline = time.monotonic() + CLIP_SECONDS
+    while time.monotonic() < deadline:
+        clips = chair.request.get(f"{API}/snapshot").json()["state"].get("clips", {})
+        if str(question_id) in clips:
+            return clips[str(question_id)]
+        chair.wait_for_timeout(500)
+    raise AssertionError(f"no clip of question {question_id} within {CLIP_SECONDS}s")
+
+
+def test_an_answer_is_published_with_its_clip_and_its_written_answer(
+    daphne_server, browsing, artifacts
+):
+    studio_hall, hall = daphne_server.halls[0], daphne_server.halls[1]
+    chair = sign_in(browsing, daphne_server, daphne_server.username, daphne_server.password)
+    prepare_meeting(chair)
+    candidate_id = chair.request.get(f"{API}/snapshot").json()["state"]["candidates"]
+    candidate_id = int(next(iter(candidate_id)))
+
+    # The studio sends its camera; the hub records the programme.
+    studio = open_kiosk(browsing, daphne_server, studio_hall)
+    wait_for_link(studio, lambda s: s["sending"] and s["sent"] > 0, "the studio sends its camera")
+
+    # One question answered live (its clip is cut), one promised a written answer.
+    voter = browsing.new_page()
+    live = ask(voter, hall, "Khi nào đường liên xã được trải nhựa?")
+    put_on_air(chair, live)
+    chair.wait_for_timeout(ON_AIR_SECONDS * 1000)
+    answer(chair, live, kind="live", summary="Trong quý II năm sau.", candidate_id=candidate_id)
+    written = ask(voter, hall, "Trạm y tế xã có thêm bác sĩ không?")
+    put_on_air(chair, written)
+    due = (datetime.date.today() + datetime.timedelta(days=30)).isoformat()
+    answer(chair, written, kind="written", due_date=due, candidate_id=candidate_id)
+    clip = wait_for_clip(chair, live)
+    assert float(clip["seconds"]) >= ON_AIR_SECONDS - 1
+
+    # Not published yet: the public sees nothing, the staff a preview.
+    visitor = browsing.new_page()
+    assert visitor.request.get(PUBLIC).status == 404
+    assert visitor.request.get(f"/archive/{SLUG}/clips/{clip['clip']}.webm").status == 404
+
+    # The dashboard's record card: not public, the minutes, one follow-up awaiting.
+    chair.goto(daphne_server.seed["dashboard"])
+    expect(by_id(chair, "connection")).to_have_attribute("data-state", "live")
+    expect(by_id(chair, "published-badge")).to_have_text("not public")
+    awaiting = re.compile(r"awaiting a written answer: [1-9]")
+    expect(by_id(chair, "follow-ups-count")).to_have_text(awaiting)
+    expect(by_id(chair, "clips-count")).to_have_text(re.compile(r"recorded as clips: [1-9]"))
+    docx = chair.request.get(by_id(chair, "minutes-docx").get_attribute("href"))
+    assert docx.ok and docx.body()[:2] == b"PK", docx.status
+    # Each candidate's time, counted from the answers (at least the seconds on air).
+    expect(by_id(chair, "speaking-time").locator("tbody tr")).not_to_have_count(0)
+
+    # The secretary's follow-ups page: attach the written answer.
+    chair.goto(f"/meetings/{SLUG}/follow-ups/")
+    item = chair.locator(f'[data-testid="follow-ups"] > li[data-question="{written}"]')
+    expect(item.get_by_test_id("promise")).to_contain_text("Written answer due")
+    item.get_by_test_id("written-answer-input").fill("Sở Y tế sẽ điều động thêm một bác sĩ.")
+    item.get_by_test_id("attach-written-answer").click()
+    expect(item.get_by_test_id("written-answer")).to_contain_text("điều động thêm một bác sĩ")
+    expect(item).to_have_class(re.compile(r"\bdone\b"))
+
+    # The chair publishes from the dashboard, after confirming.
+    chair.goto(daphne_server.seed["dashboard"])
+    chair.once("dialog", lambda dialog: dialog.accept())
+    by_id(chair, "publish").click()
+    expect(by_id(chair, "published-badge")).to_have_text("public")
+    expect(by_id(chair, "publish")).to_have_text("Unpublish")
+
+    # Anyone now reads the answers and plays the clip.
+    visitor.goto(PUBLIC)
+    answered = by_id(visitor, "answered")
+    expect(answered.locator(f'li[data-question="{written}"]')).to_contain_text(
+        "điều động thêm một bác sĩ"
+    )
+    video = answered.locator(f'li[data-question="{live}"]').get_by_test_id("clip")
+    expect(video).to_be_visible()
+    video.evaluate("video => { video.muted = true; return video.play(); }")
+    visitor.wait_for_function(
+        "video => video.currentTime > 1 && video.videoWidth > 0", arg=video.element_handle()
+    )
+    assert video.evaluate("video => video.error") is None
+    expect(by_id(visitor, "final-hash")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    visitor.screenshot(path=str(artifacts / "public-meeting.png"), full_page=True)
+
+    # Withdrawn: the page and its clips are gone again.
+    chair.once("dialog", lambda dialog: dialog.accept())
+    by_id(chair, "publish").click()
+    expect(by_id(chair, "published-badge")).to_have_text("not public")
+    assert visitor.request.get(PUBLIC).status == 404
+    assert visitor.request.get(f"/archive/{SLUG}/clips/{clip['clip']}.webm").status == 404

@@ -1,0 +1,108 @@
+"""Builders for tests. They go through the services, as the product does, so every object a
+test makes is on the record like a real one."""
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from meetings.rooms.actors import Actor
+from meetings.rooms.models import BridgePoint, Candidate, JoinLinkKind, Meeting, MeetingStatus, Role
+from meetings.rooms.services import candidates, halls, meetings, roles
+from meetings.rooms.services.join_links import join_link_active, join_link_token
+
+
+def make_user(username: str, **extra):
+    return get_user_model().objects.create_user(
+        username=username, password="pw-" + username, **extra
+    )
+
+
+@dataclass
+class Conference:
+    meeting: Meeting
+    chair: object
+    secretary: object
+    observer: object
+    candidate_user: object
+    operator_user: object
+    studio: BridgePoint
+    halls: list[BridgePoint]
+    candidates: list[Candidate]
+    users: dict = field(default_factory=dict)
+
+    @property
+    def actor(self) -> Actor:
+        return Actor.for_user(self.chair)
+
+    def token(self, hall: BridgePoint, kind: JoinLinkKind) -> str:
+        return join_link_token(join_link_active(hall=hall, kind=kind))
+
+    def refresh(self) -> None:
+        self.meeting.refresh_from_db()
+
+
+def make_conference(
+    slug: str = "hn-test", *, hall_count: int = 3, status: str = MeetingStatus.LIVE
+) -> Conference:
+    """A conference with a studio, ``hall_count`` halls, two candidates and one account per role."""
+    prefix = slug.replace("-", "_")
+    chair = make_user(f"{prefix}_chair", first_name="Lê Văn", last_name="An")
+    actor = Actor.for_user(chair)
+    meeting = meetings.meeting_create(
+        slug=slug,
+        title="Hội nghị tiếp xúc cử tri",
+        electoral_unit="Đơn vị bầu cử số 1",
+        scheduled_start=timezone.now() + timedelta(hours=1),
+        studio_name="Điểm cầu trung tâm",
+        actor=actor,
+    )
+    made_halls = [
+        halls.hall_add(meeting=meeting, name=f"Nhà văn hóa số {n}", actor=actor)
+        for n in range(1, hall_count + 1)
+    ]
+    made_candidates = [
+        candidates.candidate_add(meeting=meeting, name=name, actor=actor)
+        for name in ("Nguyễn Thị Hồng", "Trần Văn Minh")
+    ]
+    secretary = make_user(f"{prefix}_secretary")
+    observer = make_user(f"{prefix}_observer")
+    candidate_user = make_user(f"{prefix}_candidate")
+    operator_user = make_user(f"{prefix}_operator")
+    roles.role_grant(meeting=meeting, user=chair, role=Role.CHAIR, actor=actor)
+    roles.role_grant(meeting=meeting, user=secretary, role=Role.SECRETARY, actor=actor)
+    roles.role_grant(meeting=meeting, user=observer, role=Role.OBSERVER, actor=actor)
+    roles.role_grant(
+        meeting=meeting,
+        user=candidate_user,
+        role=Role.CANDIDATE,
+        candidate=made_candidates[0],
+        actor=actor,
+    )
+    roles.role_grant(
+        meeting=meeting,
+        user=operator_user,
+        role=Role.BRIDGE_OPERATOR,
+        hall=made_halls[0],
+        actor=actor,
+    )
+    for target in _path_to(status):
+        meetings.meeting_transition(meeting=meeting, to_status=target, actor=actor)
+    meeting.refresh_from_db()
+    return Conference(
+        meeting=meeting,
+        chair=chair,
+        secretary=secretary,
+        observer=observer,
+        candidate_user=candidate_user,
+        operator_user=operator_user,
+        studio=meeting.bridge_points.get(is_studio=True),
+        halls=made_halls,
+        candidates=made_candidates,
+    )
+
+
+def _path_to(status: str) -> list[str]:
+    order = [s.value for s in MeetingStatus]
+    return order[1 : order.index(status) + 1]

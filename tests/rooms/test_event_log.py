@@ -1,0 +1,161 @@
+import itertools
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+
+from meetings.rooms import patch
+from meetings.rooms.actors import Actor
+from meetings.rooms.models import GENESIS_HASH, Audience, Event, EventLogHead
+from meetings.rooms.record import event_digest
+from meetings.rooms.services.events import event_append
+from meetings.rooms.services.halls import hall_set_attendance
+from tests.factories import make_conference
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seq_is_gapless_and_every_row_chains_to_the_one_before():
+    conference = make_conference()
+    events = list(Event.objects.filter(meeting=conference.meeting).order_by("seq"))
+    assert [e.seq for e in events] == list(range(1, len(events) + 1))
+    assert events[0].prev_hash == GENESIS_HASH
+    for before, after in itertools.pairwise(events):
+        assert after.prev_hash == before.hash
+    head = EventLogHead.objects.get(meeting=conference.meeting)
+    assert (head.seq, head.hash) == (events[-1].seq, events[-1].hash)
+
+
+def test_hash_covers_the_row_and_the_previous_hash():
+    conference = make_conference()
+    hall = conference.halls[0]
+    hall_set_attendance(hall=hall, count=120, actor=conference.actor)
+    event = Event.objects.filter(meeting=conference.meeting).latest("seq")
+    assert event.type == "hall.attendance_set"
+    assert event.payload["count"] == 120
+    recomputed = event_digest(
+        meeting_slug=conference.meeting.slug,
+        seq=event.seq,
+        type=event.type,
+        audience=event.audience,
+        actor_id=event.actor_id,
+        actor_kind=event.actor_kind,
+        actor_label=event.actor_label,
+        payload=event.payload,
+        created_at=event.created_at,
+        prev_hash=event.prev_hash,
+    )
+    assert recomputed == event.hash
+    changed = dict(event.payload, count=121)
+    assert (
+        event_digest(
+            meeting_slug=conference.meeting.slug,
+            seq=event.seq,
+            type=event.type,
+            audience=event.audience,
+            actor_id=event.actor_id,
+            actor_kind=event.actor_kind,
+            actor_label=event.actor_label,
+            payload=changed,
+            created_at=event.created_at,
+            prev_hash=event.prev_hash,
+        )
+        != event.hash
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_append_outside_a_transaction_is_refused():
+    conference = make_conference()
+    with pytest.raises(RuntimeError, match="inside the transaction"):
+        event_append(
+            meeting=conference.meeting,
+            type="test.outside",
+            audience=Audience.STAFF,
+            payload={},
+            actor=Actor.system(),
+        )
+
+
+def test_payloads_with_floats_are_refused_and_nothing_is_appended():
+    conference = make_conference()
+    before = Event.objects.filter(meeting=conference.meeting).count()
+    with pytest.raises(TypeError), transaction.atomic():
+        event_append(
+            meeting=conference.meeting,
+            type="test.float",
+            audience=Audience.STAFF,
+            payload={"ratio": 0.5},
+            actor=Actor.system(),
+        )
+    assert Event.objects.filter(meeting=conference.meeting).count() == before
+
+
+def test_orm_refuses_to_update_or_delete_rows():
+    conference = make_conference()
+    event = Event.objects.filter(meeting=conference.meeting).first()
+    event.type = "tampered"
+    with pytest.raises(TypeError):
+        event.save()
+    with pytest.raises(TypeError):
+        event.delete()
+    with pytest.raises(TypeError):
+        Event.objects.filter(pk=event.pk).update(type="tampered")
+    with pytest.raises(TypeError):
+        Event.objects.filter(pk=event.pk).delete()
+
+
+def test_database_trigger_refuses_updates_made_behind_the_orm():
+    conference = make_conference()
+    event = Event.objects.filter(meeting=conference.meeting).first()
+    with (
+        pytest.raises(DatabaseError, match="append-only"),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("UPDATE rooms_event SET type = 'tampered' WHERE id = %s", [event.pk])
+    event.refresh_from_db()
+    assert event.type != "tampered"
+
+
+def test_event_is_published_only_after_commit(django_capture_on_commit_callbacks):
+    conference = make_conference()
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
+        event_append(
+            meeting=conference.meeting,
+            type="test.ping",
+            audience=Audience.PUBLIC,
+            payload={"patch": [patch.merge("meeting", value={"x": 1})]},
+            actor=Actor.system(),
+        )
+    assert len(callbacks) == 1
+    with (
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+        pytest.raises(ValueError),
+        transaction.atomic(),
+    ):
+        event_append(
+            meeting=conference.meeting,
+            type="test.rolled_back",
+            audience=Audience.PUBLIC,
+            payload={},
+            actor=Actor.system(),
+        )
+        raise ValueError("roll back")
+    assert callbacks == []
+    assert not Event.objects.filter(type="test.rolled_back").exists()
+
+
+def test_head_remembers_the_last_seq_per_audience():
+    conference = make_conference()
+    head = EventLogHead.objects.get(meeting=conference.meeting)
+    for audience in Audience:
+        last = (
+            Event.objects.filter(meeting=conference.meeting, audience=audience.value)
+            .order_by("-seq")
+            .values_list("seq", flat=True)
+            .first()
+        )
+        assert getattr(head, f"last_{audience.value}") == (last or 0)
+    # A voter (public) sees only public events; staff see every event.
+    assert head.last_visible_to(Audience.STAFF) == head.seq
+    assert head.last_visible_to(Audience.PUBLIC) == head.last_public

@@ -1,0 +1,235 @@
+"""Who may call what: every API endpoint and websocket action, for every kind of caller, in one
+table. A caller outside an endpoint's row must get 401 or 403; a caller inside it must not (it
+may still meet a 400, 404 or 409 for the state of the meeting: that is not a permission).
+
+Every path of the OpenAPI document must have a row here, so a new endpoint cannot ship
+without someone deciding who may call it."""
+
+import uuid
+
+import pytest
+from channels.db import database_sync_to_async
+from django.test import Client
+
+from meetings.api import api
+from meetings.questions.services import moderation
+from meetings.rooms.models import JoinLinkKind
+from meetings.rooms.services import agenda
+from tests.questions.helpers import ask, open_conference, phone
+from tests.realtime import open_socket
+
+pytestmark = pytest.mark.django_db
+
+CALLERS = [
+    "anonymous",
+    "voter",
+    "operator",
+    "candidate",
+    "observer",
+    "secretary",
+    "chair",
+    "foreign_voter",
+    "foreign_operator",
+]
+ADMITTED = {"voter", "operator", "candidate", "observer", "secretary", "chair"}
+STAFF = {"observer", "secretary", "chair"}
+MODERATORS = {"secretary", "chair"}
+CHAIR = {"chair"}
+
+# (method, path, body) -> who may call it. {q}: a submitted question; {a}: an approved one;
+# {h}: the operator's own hall; {i}: an agenda item.
+MATRIX = [
+    ("GET", "/api/meetings/{slug}/snapshot", None, ADMITTED),
+    ("GET", "/api/meetings/{slug}/events", None, ADMITTED),
+    ("GET", "/api/meetings/{slug}/record", None, ADMITTED),
+    ("GET", "/api/meetings/{slug}/tally", None, ADMITTED),
+    ("GET", "/api/meetings/{slug}/speaking-time", None, ADMITTED),
+    ("GET", "/api/meetings/{slug}/programme", None, ADMITTED),
+    ("GET", "/api/meetings/{slug}/questions", None, ADMITTED),
+    ("POST", "/api/meetings/{slug}/questions", "question", {"voter", "operator"} | MODERATORS),
+    ("GET", "/api/meetings/{slug}/questions/mine", None, {"voter"}),
+    ("POST", "/api/meetings/{slug}/questions/{q}/withdraw", {}, {"voter"}),
+    ("POST", "/api/meetings/{slug}/questions/{a}/vote", {}, {"voter"}),
+    ("GET", "/api/meetings/{slug}/media/ice", None, ADMITTED - {"voter"}),
+    ("GET", "/api/meetings/{slug}/follow-ups", None, STAFF),
+    ("GET", "/api/meetings/{slug}/thumbnails", None, STAFF),
+    ("POST", "/api/meetings/{slug}/halls/{h}/attendance", {"count": 50}, {"operator"} | MODERATORS),
+    ("POST", "/api/meetings/{slug}/halls/{h}/floor/request", {}, {"operator"} | MODERATORS),
+    ("POST", "/api/meetings/{slug}/halls/{h}/floor/withdraw", {}, {"operator"} | MODERATORS),
+    ("POST", "/api/meetings/{slug}/halls/{h}/floor/grant", {}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/floor/revoke", {}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/programme/layout", {"layout": "inset"}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/halls/{h}/tier", {"tier": "low"}, MODERATORS),
+    ("GET", "/api/meetings/{slug}/halls/{h}/links", None, MODERATORS),
+    ("POST", "/api/meetings/{slug}/halls/{h}/links/{kind}/rotate", {}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/agenda/default", {}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/agenda/{item_id}/{action}", {}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/questions/intake", {"open": True}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/questions/{q}/approve", {}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/questions/{q}/reject", {"reason": "unclear"}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/questions/{q}/edit", {"text": "Sửa"}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/questions/{q}/topic", {"topic": "land"}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/questions/{q}/address", {"candidate_id": None}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/questions/{q}/merge", {"into": 0}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/questions/{q}/unmerge", {}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/questions/{a}/on-air", {}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/questions/{a}/back-to-queue", {}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/questions/{a}/answer", {"kind": "live"}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/questions/{a}/move", {"index": 0}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/questions/{a}/written-answer", {"text": "x"}, MODERATORS),
+    ("GET", "/api/meetings/{slug}/questions/{q}/similar", None, MODERATORS),
+    ("GET", "/api/meetings/{slug}/queue/round-robin", None, MODERATORS),
+    ("POST", "/api/meetings/{slug}/queue/order", {"order": []}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/status", {"status": "ended"}, CHAIR),
+    ("POST", "/api/meetings/{slug}/publish", {"published": True}, CHAIR),
+]
+
+
+def _template(path: str) -> str:
+    """The OpenAPI spelling of a matrix path."""
+    return (
+        path.replace("{q}", "{question_id}")
+        .replace("{a}", "{question_id}")
+        .replace("{h}", "{hall_id}")
+    )
+
+
+def test_every_endpoint_has_a_row():
+    documented = {
+        (method.upper(), path)
+        for path, operations in api.get_openapi_schema()["paths"].items()
+        for method in operations
+    }
+    classified = {(method, _template(path)) for method, path, _body, _allowed in MATRIX}
+    assert documented - classified == set(), "endpoints nobody decided about"
+    assert classified - documented == set(), "rows for endpoints that no longer exist"
+
+
+@pytest.fixture
+def world():
+    conference = open_conference("matrix")
+    other = open_conference("other")
+    submitted = ask(conference, "Câu hỏi chờ duyệt", device=1)
+    approved = moderation.question_approve(
+        question=ask(conference, "Đã duyệt", device=2), actor=conference.actor
+    )
+    item = agenda.agenda_build_default(meeting=conference.meeting, actor=conference.actor)[0]
+    hall = conference.halls[0]
+
+    def signed_in(user):
+        client = Client()
+        client.force_login(user)
+        client.get("/meetings/")
+        client.defaults["HTTP_X_CSRFTOKEN"] = client.cookies["csrftoken"].value
+        return client
+
+    def link(conf, kind):
+        headers = {"X-Join-Link": conf.token(conf.halls[0], kind), "X-Device-Id": phone(1)}
+        return Client(headers=headers)
+
+    clients = {
+        "anonymous": Client(),
+        "voter": link(conference, JoinLinkKind.VOTER),
+        "operator": link(conference, JoinLinkKind.OPERATOR),
+        "candidate": signed_in(conference.candidate_user),
+        "observer": signed_in(conference.observer),
+        "secretary": signed_in(conference.secretary),
+        "chair": signed_in(conference.chair),
+        "foreign_voter": link(other, JoinLinkKind.VOTER),
+        "foreign_operator": link(other, JoinLinkKind.OPERATOR),
+    }
+    values = {
+        "slug": "matrix",
+        "q": submitted.pk,
+        "a": approved.pk,
+        "h": hall.pk,
+        "item_id": item.pk,
+        "action": "start",
+        "kind": "voter",
+    }
+    return clients, values
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "allowed"), MATRIX, ids=[f"{m} {p}" for m, p, _b, _a in MATRIX]
+)
+def test_each_caller_is_allowed_or_refused_as_the_table_says(world, method, path, body, allowed):
+    clients, values = world
+    url = path.format(**values)
+    # Refusals first: an allowed call may change the meeting, a refused one must not.
+    for caller in sorted(CALLERS, key=lambda c: c in allowed):
+        client = clients[caller]
+        payload = body
+        if body == "question":
+            payload = {"client_id": str(uuid.uuid4()), "text": "Câu hỏi", "hall_id": values["h"]}
+        if method == "GET":
+            response = client.get(url)
+        else:
+            response = client.post(url, payload or {}, content_type="application/json")
+        if caller in allowed:
+            assert response.status_code not in (401, 403), (
+                caller,
+                response.status_code,
+                response.content[:200],
+            )
+        else:
+            assert response.status_code in (401, 403), (
+                caller,
+                response.status_code,
+                response.content[:200],
+            )
+            if caller == "anonymous":
+                assert response.status_code == 401
+
+
+WEBSOCKET = {
+    "connect": ADMITTED,
+    "media.offer": ADMITTED - {"voter"},
+    "thumbnail": {"operator"},
+}
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_websocket_actions_by_caller(settings):
+    from meetings.rooms.media import gateway
+
+    settings.MEDIA_WORKER = "thread"
+    gateway._gateway = None
+    conference = await database_sync_to_async(open_conference)("matrix")
+    other = await database_sync_to_async(open_conference)("other")
+    token = database_sync_to_async(lambda conf, kind: conf.token(conf.halls[0], kind))
+    callers = {
+        "anonymous": {},
+        "voter": {"link": await token(conference, JoinLinkKind.VOTER)},
+        "operator": {"link": await token(conference, JoinLinkKind.OPERATOR)},
+        "candidate": {"user": conference.candidate_user},
+        "observer": {"user": conference.observer},
+        "secretary": {"user": conference.secretary},
+        "chair": {"user": conference.chair},
+        "foreign_voter": {"link": await token(other, JoinLinkKind.VOTER)},
+        "foreign_operator": {"link": await token(other, JoinLinkKind.OPERATOR)},
+    }
+    for caller, credentials in callers.items():
+        socket = await open_socket("matrix", **credentials)
+        first = await socket.communicator.receive_output(timeout=3)
+        if caller not in WEBSOCKET["connect"]:
+            assert first["type"] == "websocket.close"
+            assert first["code"] == (4401 if caller == "anonymous" else 4403), caller
+            continue
+        for action, frame in (
+            ("thumbnail", {"type": "thumbnail", "image": "data:image/jpeg;base64,AAAA"}),
+            ("media.offer", {"type": "media.offer", "sdp": "v=0 not a real offer"}),
+        ):
+            # Refused: an error "forbidden"; accepted: anything else (the hub may well fail
+            # on a fake offer, which is not a permission).
+            await socket.send(frame)
+            await socket.send({"type": "ping", "id": action})
+            replies = [await socket.receive()]
+            while replies[-1].get("id") != action:
+                replies.append(await socket.receive())
+            refused = any(r["type"] == "error" and r["code"] == "forbidden" for r in replies)
+            assert refused == (caller not in WEBSOCKET[action]), (caller, action, replies)
+        await socket.close()
+    if gateway._gateway is not None:
+        gateway._gateway.stop()
+    gateway._gateway = None
