@@ -17,8 +17,11 @@ export async function keepForOffline(workerUrl) {
   return cacheThisPage();
 }
 
-// The network may drop before the page is cached (a phone on a weak link): try again each time
-// it comes back, until it works.
+// The network may drop before the page is cached (a phone on a weak link): try again when it
+// comes back, or a little later (the "online" event can come before the link really works, and
+// a flaky link may never go fully offline), until it works.
+const RETRY_MS = 30_000;
+
 async function cacheThisPage() {
   try {
     const ownFiles = performance.getEntriesByType("resource")
@@ -32,7 +35,13 @@ async function cacheThisPage() {
     document.documentElement.dataset.offlineReady = "true";
     return true;
   } catch (error) {
-    window.addEventListener("online", () => cacheThisPage(), { once: true });
+    const again = () => {
+      window.removeEventListener("online", again);
+      clearTimeout(timer);
+      cacheThisPage();
+    };
+    const timer = setTimeout(again, RETRY_MS);
+    window.addEventListener("online", again);
     return false;
   }
 }

@@ -50,6 +50,14 @@ def wait_live(page: Page) -> None:
     expect(by_id(page, "connection")).to_have_attribute("data-state", "live")
 
 
+def wait_offline_ready(phone: Page) -> None:
+    """Waits until the phone page has put itself in its worker's cache (offline-page.js), as it
+    does within moments of opening while online. A test that cuts the network earlier makes the
+    page retry when the network returns, and under Playwright's offline emulation that retry
+    often fails (4 runs in 6), logging a "Failed to load resource" for the page itself."""
+    expect(phone.locator("html")).to_have_attribute("data-offline-ready", "true", timeout=30_000)
+
+
 def forgive(browsing, pattern: re.Pattern = NETWORK_NOISE, *, status: int | None = None) -> None:
     """Drops the console errors the test caused on purpose: Chromium's "Failed to load
     resource" line for a request the test failed, or for an API refusal with ``status``."""
@@ -308,7 +316,7 @@ def test_a_question_sent_offline_arrives_exactly_once(daphne_server, browsing, a
     chair = Chair(browsing, daphne_server)
     phone = open_phone(browsing, hall)
     # The page is kept for offline use (phone-sw.js) once its worker runs, while online.
-    expect(phone.locator("html")).to_have_attribute("data-offline-ready", "true", timeout=30_000)
+    wait_offline_ready(phone)
 
     # The network drops; the voter writes anyway. The question waits on the phone.
     text = f"Câu hỏi gửi khi mất sóng {uuid.uuid4().hex[:6]}"
@@ -519,6 +527,7 @@ def test_a_question_kept_while_questions_close_can_be_sent_again(daphne_server, 
     chair = Chair(browsing, daphne_server)
     phone = open_phone(browsing, hall)
     text = f"Câu hỏi viết khi mất sóng, lúc tạm dừng nhận {uuid.uuid4().hex[:6]}"
+    wait_offline_ready(phone)
     phone.context.set_offline(True)
     ask(phone, text)
     expect(outbox(phone)).to_have_attribute("data-state", "pending")
