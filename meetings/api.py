@@ -12,11 +12,9 @@ from meetings.questions.api.endpoints import router as questions_router
 from meetings.rooms.api.endpoints import router as rooms_router
 from meetings.rooms.api.media import router as media_router
 from meetings.rooms.errors import DomainError
+from meetings.server_errors import BUSY_RETRY_AFTER, busy_body
 
 logger = logging.getLogger(__name__)
-
-# Seconds a client is asked to wait when the database is too busy to answer.
-BUSY_RETRY_AFTER = 5
 
 api = NinjaAPI(
     title="Hội nghị tiếp xúc cử tri – API",
@@ -69,14 +67,6 @@ def database_busy(request, error: OperationalError):
     was rolled back, so nothing changed; a clear 503 instead of the bare 500, and the phones'
     outbox sends its question again (it retries any 5xx)."""
     logger.warning("database busy on %s %s: %s", request.method, request.path, error)
-    response = api.create_response(
-        request,
-        {
-            "code": "busy",
-            "message": _("The server is busy. Nothing was changed; please try again shortly."),
-            "detail": {"retry_after": BUSY_RETRY_AFTER},
-        },
-        status=503,
-    )
+    response = api.create_response(request, busy_body(), status=503)
     response["Retry-After"] = str(BUSY_RETRY_AFTER)
     return response

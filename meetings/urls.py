@@ -8,6 +8,9 @@ from meetings.questions import public
 from meetings.questions import views as question_views
 from meetings.rooms.views import pages
 
+# Django's last resort with DEBUG off: 503 with Retry-After when the database is busy.
+handler500 = "meetings.server_errors.server_error"
+
 urlpatterns = [
     path("", pages.home, name="home"),
     path("healthz", pages.healthz, name="healthz"),

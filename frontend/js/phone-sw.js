@@ -3,8 +3,8 @@
 // browser's history, with no network still gets the page: its questions waiting in the outbox
 // (kept in localStorage, outbox.js) are there, and the outbox sends them when the network
 // returns. Pages and files are fetched from the network first, so an online phone always gets
-// the current page; the cache is only a fallback. The API and the websocket are never cached:
-// the page itself handles their failures.
+// the current page; the cache is only a fallback, for no network and for a server error. The
+// API and the websocket are never cached: the page itself handles their failures.
 const CACHE = "phone-v1";
 
 self.addEventListener("install", () => self.skipWaiting());
@@ -33,6 +33,13 @@ self.addEventListener("fetch", (event) => {
       if (response.ok) {
         const copy = response.clone();
         event.waitUntil(caches.open(CACHE).then((cache) => cache.put(event.request, copy)));
+        return response;
+      }
+      // A server too busy to answer (503 with Retry-After) or failing: the last good copy keeps
+      // the voter's page, and its outbox, usable; the page retries the API by itself.
+      if (response.status >= 500) {
+        const cached = await caches.match(event.request);
+        if (cached) return cached;
       }
       return response;
     } catch (error) {

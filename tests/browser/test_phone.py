@@ -389,6 +389,50 @@ def test_a_question_sent_offline_arrives_exactly_once(daphne_server, browsing, a
     browsing.assert_no_errors()
 
 
+def test_a_phone_reloaded_while_the_server_is_busy_keeps_its_page_and_question(
+    daphne_server, browsing
+):
+    hall = daphne_server.halls[1]
+    chair = Chair(browsing, daphne_server)
+    phone = open_phone(browsing, hall)
+    wait_offline_ready(phone)
+
+    # The server is overloaded: it answers 503 busy (meetings/server_errors.py) to the page and
+    # to the question. Routed on the context, so that the service worker's own fetch of the
+    # page gets the 503 too.
+    def busy(route):
+        route.fulfill(
+            status=503,
+            headers={"Retry-After": "5"},
+            json={"code": "busy", "message": "busy", "detail": {"retry_after": 5}},
+        )
+
+    questions = re.compile(r".*/api/meetings/[^/]+/questions$")
+    phone.context.route(hall["phone"], busy)
+    phone.context.route(questions, busy)
+    text = f"Câu hỏi lúc máy chủ quá tải {uuid.uuid4().hex[:6]}"
+    ask(phone, text)
+    expect(outbox(phone)).to_have_count(1)
+
+    # The voter reloads: the worker serves the last good copy instead of the error page, and
+    # the question is still waiting on the phone.
+    reloaded = phone.reload()
+    assert reloaded is not None and reloaded.from_service_worker and reloaded.status == 200
+    expect(by_id(phone, "ask-form")).to_be_visible()
+    expect(by_id(phone, "server-error")).to_have_count(0)
+    expect(outbox(phone).locator(".q-text")).to_have_text(text)
+    assert chair.with_text(text) == []
+
+    # The server recovers: the question is sent once.
+    phone.context.unroute(hall["phone"])
+    phone.context.unroute(questions)
+    expect(mine(phone, text)).to_have_count(1, timeout=RECOVERY_MS)
+    expect(outbox(phone)).to_have_count(0)
+    assert len(chair.with_text(text)) == 1
+    forgive(browsing, status=503)
+    browsing.assert_no_errors()
+
+
 def test_a_vote_on_one_phone_shows_on_another(daphne_server, browsing):
     hall = daphne_server.halls[1]
     chair = Chair(browsing, daphne_server)
