@@ -4,8 +4,18 @@ aiortc honours no bandwidth feedback on pre-encoded packets (no REMB, no transpo
 hub watches the loss and round-trip time in the hall's RTCP receiver reports: sustained bad
 figures move the hall down a tier at once-ish, and only a long run of good ones moves it back
 up (hysteresis), so a hall does not flap between tiers on a shaky link.
+
+Two rules come from bench/weaklink (150 kbit/s, 5% loss, 200 ms round trip; 2026-11-26). A hall
+starts on the high tier and floods such a link, whose queue then holds seconds of those packets;
+the reports after the move down still describe them (half the packets lost, 0.6 s round trip,
+on a low tier the link carries well once the queue has drained), and used to push the hall
+straight on to sound only. So reports are let pass for a while after a move down. And a hall on
+sound only climbed back only after a run of reports each under the bar, which almost never
+happened on a link whose random loss sits near the bar; so from sound only, the run's average
+loss counts.
 """
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from meetings.rooms.media.tiers import Tier, higher, lower
@@ -20,6 +30,9 @@ UP_LOSS_FROM_AUDIO = 0.06
 UP_RTT = 0.35
 DOWN_AFTER = 2  # consecutive bad reports
 UP_AFTER = 8  # consecutive good reports (reports come every ~2 s)
+# After a move down, this many reports (about ten seconds) are let pass: they still describe
+# what the higher tier left queued on the link.
+SETTLE_AFTER_DOWN = 5
 
 
 @dataclass
@@ -30,6 +43,9 @@ class LinkQuality:
     rtt: float | None = None
     bad: int = 0
     good: int = 0
+    settling: int = 0  # reports still to let pass after a move down
+    # Since the last move, the newest UP_AFTER losses, for climbing from sound only.
+    losses: deque = field(default_factory=lambda: deque(maxlen=UP_AFTER))
     history: list[Tier] = field(default_factory=list)
 
     def report(self, *, loss: float | None, rtt: float | None) -> Tier:
@@ -40,9 +56,17 @@ class LinkQuality:
             return self.tier
         if loss is None and rtt is None:
             return self.tier
+        if self.settling:
+            self.settling -= 1
+            return self.tier
         bad = (loss or 0) > DOWN_LOSS or (rtt or 0) > DOWN_RTT
-        up_loss = UP_LOSS_FROM_AUDIO if self.tier == Tier.AUDIO else UP_LOSS
-        good = (loss or 0) < up_loss and (rtt or 0) < UP_RTT
+        if self.tier == Tier.AUDIO:
+            # A run of reports, none bad or slow, whose loss averages under the bar.
+            self.losses.append(loss or 0)
+            average = sum(self.losses) / len(self.losses)
+            good = not bad and (rtt or 0) < UP_RTT and average < UP_LOSS_FROM_AUDIO
+        else:
+            good = (loss or 0) < UP_LOSS and (rtt or 0) < UP_RTT
         self.bad = self.bad + 1 if bad else 0
         self.good = self.good + 1 if good else 0
         if self.bad >= DOWN_AFTER:
@@ -59,6 +83,9 @@ class LinkQuality:
 
     def _move(self, tier: Tier) -> None:
         if tier != self.tier:
+            down = self.pinned is None and tier == lower(self.tier)
             self.tier = tier
             self.history.append(tier)
+            self.settling = SETTLE_AFTER_DOWN if down else 0
+            self.losses.clear()
         self.bad = self.good = 0
