@@ -3,10 +3,12 @@
 The API answers its own errors (meetings/api.py); this is Django's last resort (`handler500`,
 used only with DEBUG off), for pages and for failures outside any view, such as a session saved
 by middleware. Most of these failures on election day will be a database that did not answer in
-time: every pooled PostgreSQL connection taken for DATABASE_POOL_TIMEOUT seconds, or SQLite's
-one writer held too long. The request's transaction was rolled back, so nothing changed, and
-the answer says so: 503 with Retry-After, the API's `busy` error shape for API paths and a page
-that says to try again for people. Anything else stays a 500.
+time (django.db.OperationalError): every pooled PostgreSQL connection taken for
+DATABASE_POOL_TIMEOUT seconds, or SQLite's one writer held too long. They answer 503 with
+Retry-After: the API's `busy` error code for API paths and a page that says to try again for
+people. Unlike the API's own handler, this one cannot know what was saved before the failure
+(requests are not one transaction: a session saved by middleware fails after the view's work),
+so it does not say that nothing changed. Anything else stays a 500.
 """
 
 import sys
@@ -20,11 +22,13 @@ from django.utils.translation import gettext as _
 BUSY_RETRY_AFTER = 5
 
 
-def busy_body() -> dict:
-    """The API's error body for a busy database (docs/protocol.md, "Errors")."""
+def busy_body(message: str | None = None) -> dict:
+    """The API's error body for a busy database (docs/protocol.md, "Errors"). The default
+    message is for the API's own handler, which runs inside the failed call's transaction."""
     return {
         "code": "busy",
-        "message": _("The server is busy. Nothing was changed; please try again shortly."),
+        "message": message
+        or _("The server is busy. Nothing was changed; please try again shortly."),
         "detail": {"retry_after": BUSY_RETRY_AFTER},
     }
 
@@ -34,12 +38,23 @@ def server_error(request: HttpRequest) -> HttpResponse:
     busy = isinstance(sys.exc_info()[1], OperationalError)
     status = 503 if busy else 500
     if request.path.startswith("/api/"):
-        body = busy_body() if busy else {"code": "server_error", "message": _("Server error.")}
+        if busy:
+            body = busy_body(_("The server is busy; please try again shortly."))
+        else:
+            body = {"code": "server_error", "message": _("Server error.")}
         response = JsonResponse(body, status=status)
     else:
-        # Rendered without the request: its session and user may be what failed.
-        page = render_to_string("server_error.html", {"busy": busy})
-        response = HttpResponse(page, status=status)
+        try:
+            # Without the request: its session and user may be what failed.
+            page = render_to_string("server_error.html", {"busy": busy})
+        except Exception:
+            # Failing here would send Django round its handlers again, to a bare 500.
+            text = (
+                _("The server is busy; please try again shortly.") if busy else _("Server error.")
+            )
+            page = HttpResponse(text, content_type="text/plain; charset=utf-8")
+        response = page if isinstance(page, HttpResponse) else HttpResponse(page)
+        response.status_code = status
     if busy:
         response["Retry-After"] = str(BUSY_RETRY_AFTER)
     return response

@@ -19,10 +19,12 @@ export async function keepForOffline(workerUrl) {
 
 // The network may drop before the page is cached (a phone on a weak link): try again when it
 // comes back, or a little later (the "online" event can come before the link really works, and
-// a flaky link may never go fully offline), until it works.
-const RETRY_MS = 30_000;
+// a flaky link may never go fully offline), until it works. Each try downloads the page and its
+// files again, a real share of a weak link, so the wait doubles up to five minutes.
+const FIRST_RETRY_MS = 30_000;
+const LAST_RETRY_MS = 300_000;
 
-async function cacheThisPage() {
+async function cacheThisPage(retryMs = FIRST_RETRY_MS) {
   try {
     const ownFiles = performance.getEntriesByType("resource")
       .map((entry) => entry.name)
@@ -38,9 +40,9 @@ async function cacheThisPage() {
     const again = () => {
       window.removeEventListener("online", again);
       clearTimeout(timer);
-      cacheThisPage();
+      cacheThisPage(Math.min(retryMs * 2, LAST_RETRY_MS));
     };
-    const timer = setTimeout(again, RETRY_MS);
+    const timer = setTimeout(again, retryMs);
     window.addEventListener("online", again);
     return false;
   }

@@ -129,12 +129,29 @@ def test_from_sound_only_a_hall_climbs_on_the_average_loss_of_its_run():
     assert link.tier == Tier.AUDIO
     link.report(loss=run[-1], rtt=0.29)
     assert link.tier == Tier.LOW
+    # Each report may be over the bar, the first one too: the run's average counts.
+    link = LinkQuality(tier=Tier.AUDIO)
+    for loss in [0.065] + [0.04] * (UP_AFTER - 1):
+        link.report(loss=loss, rtt=0.29)
+    assert link.tier == Tier.LOW
     # A bad or slow report in the run starts it again.
     for spoiler in ({"loss": 0.2, "rtt": 0.29}, {"loss": 0.04, "rtt": 0.5}):
         link = LinkQuality(tier=Tier.AUDIO)
         for index, loss in enumerate(run):
             link.report(**(spoiler if index == 3 else {"loss": loss, "rtt": 0.29}))
         assert link.tier == Tier.AUDIO
+
+
+def test_a_pin_starts_the_count_afresh():
+    link = LinkQuality()
+    for _ in range(DOWN_AFTER):
+        link.report(loss=0.3, rtt=0.1)
+    assert (link.tier, link.settling) == (Tier.LOW, SETTLE_AFTER_DOWN)
+    link.pin(Tier.LOW)
+    link.pin(None)
+    for _ in range(DOWN_AFTER):
+        link.report(loss=0.3, rtt=0.1)  # not let pass: the pin ended the settling
+    assert link.tier == Tier.AUDIO
 
 
 def test_a_pinned_hall_stays_whatever_its_link_says():

@@ -72,3 +72,16 @@ def test_any_other_failure_is_a_500_page_without_retry_after(conference, monkeyp
     assert page.status_code == 500
     assert "Retry-After" not in page
     assert 'data-busy="false"' in page.content.decode()
+
+
+def test_an_error_page_that_cannot_render_falls_back_to_plain_text(conference, monkeypatch):
+    from meetings import server_errors
+
+    token = conference.token(conference.halls[0], JoinLinkKind.VOTER)
+    monkeypatch.setattr(pages, "_link_or_none", failing(POOL_EXHAUSTED))
+    monkeypatch.setattr(server_errors, "render_to_string", failing(RuntimeError("no template")))
+    page = visitor().get(f"/v/{token}/")
+    assert page.status_code == 503
+    assert page["Retry-After"] == "5"
+    assert page["Content-Type"].startswith("text/plain")
+    assert "Máy chủ đang bận" in page.content.decode()

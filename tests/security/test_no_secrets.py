@@ -6,12 +6,13 @@ each entry audited as not a secret: the SHA-256 hashes in the docs' examples, a 
 passwords made up for tests, the word "secretary". A new finding fails the test; if it is not a
 secret either, audit it into the baseline:
 
-    .venv/bin/detect-secrets scan $(git ls-files) > .secrets.baseline
+    .venv/bin/detect-secrets scan --baseline .secrets.baseline $(git ls-files)
     .venv/bin/detect-secrets audit .secrets.baseline
 """
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -20,7 +21,7 @@ from detect_secrets.settings import transient_settings
 
 REPO = Path(__file__).resolve().parents[2]
 BASELINE = REPO / ".secrets.baseline"
-# What .gitignore keeps out of the repository, plus git's own directory.
+# Without git (an exported tree), what the .gitignore files keep out, and git's own directory.
 NOT_IN_THE_REPOSITORY = {
     ".git",
     ".venv",
@@ -28,6 +29,7 @@ NOT_IN_THE_REPOSITORY = {
     "__pycache__",
     ".pytest_cache",
     ".ruff_cache",
+    ".hypothesis",
     "test-artifacts",
     "build",
     "dist",
@@ -35,18 +37,27 @@ NOT_IN_THE_REPOSITORY = {
 
 
 def project_files() -> list[str]:
-    """Every file of the project, relative to its root."""
-    found = []
-    for directory, subdirectories, files in os.walk(REPO):
-        here = Path(directory).relative_to(REPO)
-        subdirectories[:] = [
-            name
-            for name in subdirectories
-            if name not in NOT_IN_THE_REPOSITORY
-            and not name.endswith(".egg-info")
-            and (here / name).as_posix() != "bench/results"
-        ]
-        found += [(here / name).as_posix() for name in files]
+    """Every file of the project, relative to its root: what git tracks or would track."""
+    if (REPO / ".git").exists():
+        listed = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+            cwd=REPO,
+            capture_output=True,
+            check=True,
+        ).stdout.decode()
+        found = [name for name in listed.split("\0") if name and (REPO / name).is_file()]
+    else:
+        found = []
+        for directory, subdirectories, files in os.walk(REPO):
+            here = Path(directory).relative_to(REPO)
+            subdirectories[:] = [
+                name
+                for name in subdirectories
+                if name not in NOT_IN_THE_REPOSITORY
+                and not name.endswith(".egg-info")
+                and (here / name).as_posix() != "bench/results"
+            ]
+            found += [(here / name).as_posix() for name in files]
     # The baseline holds the findings' hashes, which look like secrets themselves.
     return sorted(path for path in found if path != BASELINE.name)
 

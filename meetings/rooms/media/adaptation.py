@@ -44,7 +44,8 @@ class LinkQuality:
     bad: int = 0
     good: int = 0
     settling: int = 0  # reports still to let pass after a move down
-    # Since the last move, the newest UP_AFTER losses, for climbing from sound only.
+    # The losses of the current run of good reports (the newest UP_AFTER), for climbing from
+    # sound only.
     losses: deque = field(default_factory=lambda: deque(maxlen=UP_AFTER))
     history: list[Tier] = field(default_factory=list)
 
@@ -61,21 +62,34 @@ class LinkQuality:
             return self.tier
         bad = (loss or 0) > DOWN_LOSS or (rtt or 0) > DOWN_RTT
         if self.tier == Tier.AUDIO:
-            # A run of reports, none bad or slow, whose loss averages under the bar.
-            self.losses.append(loss or 0)
-            average = sum(self.losses) / len(self.losses)
-            good = not bad and (rtt or 0) < UP_RTT and average < UP_LOSS_FROM_AUDIO
+            # From sound only, any report neither bad nor slow continues the run; the run's
+            # average loss decides the climb.
+            good = not bad and (rtt or 0) < UP_RTT
         else:
             good = (loss or 0) < UP_LOSS and (rtt or 0) < UP_RTT
         self.bad = self.bad + 1 if bad else 0
-        self.good = self.good + 1 if good else 0
+        if good:
+            self.good += 1
+            self.losses.append(loss or 0)
+        else:
+            self.good = 0
+            self.losses.clear()
         if self.bad >= DOWN_AFTER:
             self._move(lower(self.tier))
-        elif self.good >= UP_AFTER:
+        elif self.good >= UP_AFTER and self._run_loss_fits():
             self._move(higher(self.tier))
         return self.tier
 
+    def _run_loss_fits(self) -> bool:
+        if self.tier != Tier.AUDIO:
+            return True  # each report of the run was already under UP_LOSS
+        return sum(self.losses) / len(self.losses) < UP_LOSS_FROM_AUDIO
+
     def pin(self, tier: Tier | None) -> Tier:
+        if tier != self.pinned:
+            # What was counted under the old pin (or before it) says nothing of the new one.
+            self.settling = self.bad = self.good = 0
+            self.losses.clear()
         self.pinned = tier
         if tier is not None:
             self._move(tier)
@@ -87,5 +101,5 @@ class LinkQuality:
             self.tier = tier
             self.history.append(tier)
             self.settling = SETTLE_AFTER_DOWN if down else 0
-            self.losses.clear()
         self.bad = self.good = 0
+        self.losses.clear()
