@@ -47,14 +47,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
         try:
             # Without the request: its session and user may be what failed.
             page = render_to_string("server_error.html", {"busy": busy})
+            response = HttpResponse(page, status=status)
         except Exception:
             # Failing here would send Django round its handlers again, to a bare 500.
             text = (
                 _("The server is busy; please try again shortly.") if busy else _("Server error.")
             )
-            page = HttpResponse(text, content_type="text/plain; charset=utf-8")
-        response = page if isinstance(page, HttpResponse) else HttpResponse(page)
-        response.status_code = status
+            response = HttpResponse(text, status=status, content_type="text/plain; charset=utf-8")
     if busy:
         response["Retry-After"] = str(BUSY_RETRY_AFTER)
     return response

@@ -1,5 +1,5 @@
 """Django's last resort (meetings/server_errors.py): a busy database outside the API's own
-handler answers 503 with Retry-After and says nothing changed; any other failure is a 500 page."""
+handler answers 503 with Retry-After and asks to try again; any other failure is a 500 page."""
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
