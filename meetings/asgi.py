@@ -16,6 +16,7 @@ from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E40
 
 from meetings.questions.services.votes import publisher  # noqa: E402
 from meetings.rooms.realtime.routing import websocket_urlpatterns  # noqa: E402
+from meetings.rooms.realtime.wire import DaphneWebsocketAccess  # noqa: E402
 
 
 class ServerLoop:
@@ -41,4 +42,4 @@ router = ProtocolTypeRouter(
         ),
     }
 )
-application = ServerLoop(router)
+application = DaphneWebsocketAccess(ServerLoop(router))

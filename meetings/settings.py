@@ -259,6 +259,12 @@ JOIN_LINK_HOURS_AFTER_START = env_int("JOIN_LINK_HOURS_AFTER_START", 36, minimum
 EVENT_REPLAY_LIMIT = env_int("EVENT_REPLAY_LIMIT", 500, minimum=1)
 # Clients ping this often; a kiosk silent for three intervals counts as disconnected.
 HEARTBEAT_SECONDS = env_int("HEARTBEAT_SECONDS", 20, minimum=1)
+# Phones get the events that come within this many milliseconds of each other in one frame
+# (0: each in its own); kiosks, candidates and staff always get each event as it commits.
+PHONE_BATCH_MS = env_int("PHONE_BATCH_MS", 200, minimum=0)
+# Each web process compares its copy of each meeting's stream with the record this often, and
+# reads what a lost doorbell left out.
+STREAM_CHECK_SECONDS = env_int("STREAM_CHECK_SECONDS", 1, minimum=1)
 
 # Rate limits on what voters send, as "count/seconds": per phone, and per hall (phones and
 # paper together). A retry of a question already received never counts.

@@ -54,3 +54,27 @@ def _isolated_settings(settings, tmp_path):
     settings.CACHES = caches
     # Password hashing is deliberately slow; tests make many accounts.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def database_queries():
+    """Every SQL statement run from now on, in any thread (the consumers' database thread
+    too): a list the test may clear and inspect."""
+    from django.db.backends.utils import CursorWrapper
+
+    statements: list[str] = []
+    execute, executemany = CursorWrapper.execute, CursorWrapper.executemany
+
+    def watched_execute(self, sql, params=None):
+        statements.append(sql)
+        return execute(self, sql, params)
+
+    def watched_executemany(self, sql, param_list):
+        statements.append(sql)
+        return executemany(self, sql, param_list)
+
+    CursorWrapper.execute, CursorWrapper.executemany = watched_execute, watched_executemany
+    try:
+        yield statements
+    finally:
+        CursorWrapper.execute, CursorWrapper.executemany = execute, executemany

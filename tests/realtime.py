@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from collections import deque
 from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
@@ -19,21 +20,52 @@ def session_cookie(user) -> str:
     return client.cookies["sessionid"].value
 
 
+def unfold(frame: dict) -> list[dict]:
+    """A batch frame as the run of event frames it stands for (docs/protocol.md); any other
+    frame as itself."""
+    if frame["type"] != "batch":
+        return [frame]
+    runs, prev = [], frame["prev"]
+    for event in frame["events"]:
+        runs.append({"type": "event", "seq": event["seq"], "prev": prev, "event": event})
+        prev = event["seq"]
+    assert prev == frame["seq"], "a batch's seq is its last event's"
+    return runs
+
+
 class Socket:
-    """A websocket client that remembers what it was sent, like the page's MeetingStream."""
+    """A websocket client that remembers what it was sent, like the page's MeetingStream.
+    Batches (phones get events close together in one frame) are read as their events."""
 
     def __init__(self, communicator: WebsocketCommunicator):
         self.communicator = communicator
         self.frames: list[dict] = []
+        self.batches: list[dict] = []
+        self.unread: deque[dict] = deque()
+        self.cursor = -1  # the newest seq taken, as the page's stream keeps it
 
     async def send(self, frame) -> None:
         text = frame if isinstance(frame, str) else json.dumps(frame)
         await self.communicator.send_to(text_data=text)
 
     async def receive(self, timeout: float = 3) -> dict:
-        frame = json.loads(await self.communicator.receive_from(timeout=timeout))
+        if not self.unread:
+            self._take(json.loads(await self.communicator.receive_from(timeout=timeout)))
+        frame = self.unread.popleft()
         self.frames.append(frame)
         return frame
+
+    def _take(self, frame: dict) -> None:
+        runs = unfold(frame)
+        if frame["type"] == "batch":
+            self.batches.append(frame)
+            # A batch may start with events this client already has: they are skipped.
+            runs = [run for run in runs if run["seq"] > self.cursor]
+        if frame["type"] in ("snapshot", "event", "batch"):
+            self.cursor = (
+                max(self.cursor, frame["seq"]) if frame["type"] != "snapshot" else frame["seq"]
+            )
+        self.unread.extend(runs)
 
     async def receive_until(self, predicate, timeout: float = 5) -> dict:
         async with asyncio.timeout(timeout):
@@ -46,7 +78,7 @@ class Socket:
         return await self.receive_until(lambda f: f["type"] == frame_type, timeout)
 
     async def nothing_more(self, timeout: float = 0.3) -> bool:
-        return await self.communicator.receive_nothing(timeout=timeout)
+        return not self.unread and await self.communicator.receive_nothing(timeout=timeout)
 
     async def closed_with(self, timeout: float = 3) -> int | None:
         """The close code the server sent, skipping frames sent before it."""
@@ -56,7 +88,9 @@ class Socket:
                 if output["type"] == "websocket.close":
                     return output.get("code")
                 if output["type"] == "websocket.send":
-                    self.frames.append(json.loads(output["text"]))
+                    self._take(json.loads(output["text"]))
+                    self.frames.extend(self.unread)
+                    self.unread.clear()
 
     def events(self) -> list[dict]:
         return [frame for frame in self.frames if frame["type"] == "event"]
@@ -66,6 +100,38 @@ class Socket:
 
     async def close(self) -> None:
         await self.communicator.disconnect()
+
+
+def count_calls(monkeypatch, module, name: str) -> list[tuple]:
+    """Watch a function of a module: the arguments of every call to it from now on."""
+    calls, real = [], getattr(module, name)
+
+    def watched(*args, **kwargs):
+        calls.append(args)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, watched)
+    return calls
+
+
+@sync_to_async
+def record_head(conference) -> int:
+    from meetings.rooms.models import EventLogHead
+
+    return EventLogHead.objects.get(meeting=conference.meeting).seq
+
+
+async def stream_taken(conference, timeout: float = 5) -> None:
+    """Wait until this process's copy of the meeting's stream has taken the whole record."""
+    from meetings.rooms.realtime.fanout import fanout
+
+    head = await record_head(conference)
+    async with asyncio.timeout(timeout):
+        while True:
+            feed = fanout().feeds.get(conference.meeting.pk)
+            if feed is not None and feed.seq >= head:
+                return
+            await asyncio.sleep(0.01)
 
 
 async def open_socket(slug: str, *, user=None, link: str | None = None, origin=ORIGIN) -> Socket:

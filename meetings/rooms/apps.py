@@ -11,6 +11,10 @@ class RoomsConfig(AppConfig):
         from django.conf import settings
         from django.core.signals import request_finished
 
+        from meetings.rooms.realtime.admission import watch_accounts
+
+        watch_accounts()
+
         if settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             request_finished.connect(
                 _close_request_connections, dispatch_uid="meetings.rooms.close_request_db"

@@ -1,21 +1,22 @@
 """The meeting websocket over the full ASGI application: who receives what, in what order,
 and what happens after a disconnect or bad input."""
 
+import asyncio
 import itertools
 from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
 from django.utils import timezone
 
 from meetings.rooms.models import Event, JoinLink, JoinLinkKind
-from meetings.rooms.realtime import consumer as consumer_module
+from meetings.rooms.realtime import fanout as fanout_module
+from meetings.rooms.realtime import feed as feed_module
 from meetings.rooms.realtime import stream
-from meetings.rooms.services import agenda, halls, join_links
+from meetings.rooms.services import agenda, halls, join_links, meetings
 from meetings.rooms.services import events as event_service
 from tests.factories import make_conference, make_user
-from tests.realtime import open_live, open_socket
+from tests.realtime import count_calls, open_live, open_socket, record_head, stream_taken
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
 
@@ -119,6 +120,7 @@ async def test_reconnecting_with_since_replays_exactly_the_missed_events_once_in
     for count in (2, 3, 4):
         await attendance(conference, 0, count)
     await rotate(conference, 1, JoinLinkKind.OPERATOR)  # not for voters
+    await stream_taken(conference)
 
     again = await open_socket("hn-test", link=voter_link)
     await again.receive_type("welcome")
@@ -138,102 +140,107 @@ async def test_reconnecting_with_since_replays_exactly_the_missed_events_once_in
     await again.close()
 
 
-async def test_missed_doorbells_are_repaired_from_the_record(monkeypatch):
-    """The channel layer may drop messages. Drop the doorbells of three events: the next one
-    that arrives shows the gap (its prev is ahead), and the consumer reads the gap back."""
+async def test_a_replay_from_before_the_process_copy_is_read_from_the_record(monkeypatch):
+    monkeypatch.setattr(fanout_module, "RING_SIZE", 2)  # the process keeps two entries
     conference = await build()
-    voter, _ = await open_live("hn-test", link=await token(conference, 0, JoinLinkKind.VOTER))
+    for count in (1, 2, 3, 4, 5):
+        await attendance(conference, 0, count)
+    head = await record_head(conference)
+    voter = await open_socket("hn-test", link=await token(conference, 0, JoinLinkKind.VOTER))
+    await voter.receive_type("welcome")
+    reads = count_calls(monkeypatch, stream, "events_after")
+    await voter.send({"type": "hello", "since": head - 4})
+    synced = await voter.receive_type("synced")
+    assert [f["event"]["payload"]["count"] for f in voter.events()] == [2, 3, 4, 5]
+    assert synced["seq"] == head
+    assert len(reads) == 1
+    await voter.close()
+
+
+async def test_lost_doorbells_are_read_from_the_record_once_for_every_screen(monkeypatch):
+    """The channel layer may drop messages. Drop the doorbells of three events: the next one
+    that arrives shows the gap, and the web process reads the three back from the record, once
+    for all its screens."""
+    conference = await build()
+    link = await token(conference, 0, JoinLinkKind.VOTER)
+    voters = [(await open_live("hn-test", link=link))[0] for _ in range(3)]
     real_publish = event_service.publish_event
     monkeypatch.setattr(event_service, "publish_event", lambda *args, **kwargs: None)
     for count in (1, 2, 3):
         await attendance(conference, 0, count)
     monkeypatch.setattr(event_service, "publish_event", real_publish)
+    reads = count_calls(monkeypatch, stream, "entries_after")
     await attendance(conference, 0, 4)
-    frames = [await voter.receive_type("event") for _ in range(4)]
-    assert [f["event"]["payload"]["count"] for f in frames] == [1, 2, 3, 4]
-    for before, after in itertools.pairwise(frames):
-        assert after["prev"] == before["seq"]
-    assert await voter.nothing_more()
-    await voter.close()
+    for voter in voters:
+        while len(voter.events()) < 4:
+            await voter.receive_type("event")
+        frames = voter.events()
+        assert [f["event"]["payload"]["count"] for f in frames] == [1, 2, 3, 4]
+        for before, after in itertools.pairwise(frames):
+            assert after["prev"] == before["seq"]
+        assert await voter.nothing_more()
+        await voter.close()
+    assert len(reads) == 1
 
 
-async def test_a_ping_repairs_doorbells_dropped_at_the_end_of_a_burst(monkeypatch):
+async def test_doorbells_lost_at_the_end_of_a_burst_are_read_at_the_next_stream_check(
+    monkeypatch, settings
+):
+    """No later doorbell shows the gap: the process's check of the record's head does."""
+    settings.STREAM_CHECK_SECONDS = 0.2
     conference = await build()
     voter, _ = await open_live("hn-test", link=await token(conference, 0, JoinLinkKind.VOTER))
     monkeypatch.setattr(event_service, "publish_event", lambda *args, **kwargs: None)
     for count in (7, 8):
         await attendance(conference, 0, count)
-    assert await voter.nothing_more()  # nothing rang
+    while len(voter.events()) < 2:
+        await voter.receive_type("event")
+    assert [f["event"]["payload"]["count"] for f in voter.events()] == [7, 8]
+    await voter.close()
+
+
+async def test_a_ping_is_answered_from_memory(database_queries):
+    conference = await build()
+    voter, _ = await open_live("hn-test", link=await token(conference, 0, JoinLinkKind.VOTER))
+    await attendance(conference, 0, 7)
+    event = await voter.receive_type("event")
+    database_queries.clear()
     await voter.send({"type": "ping", "id": "p1"})
     pong = await voter.receive_type("pong")
-    assert [f["event"]["payload"]["count"] for f in voter.events()] == [7, 8]
-    assert pong["seq"] == voter.events()[-1]["seq"]
     assert pong["id"] == "p1"
+    assert pong["seq"] == event["seq"]
+    assert database_queries == []
     await voter.close()
 
 
-async def test_a_ping_waits_for_doorbells_already_queued_instead_of_reading_the_record(
-    monkeypatch,
-):
+async def voter_with_two_events_unpublished(monkeypatch):
+    """A voter's connection, and two new events whose doorbells are kept back for the test to
+    ring as it likes."""
     conference = await build()
     voter, _ = await open_live("hn-test", link=await token(conference, 0, JoinLinkKind.VOTER))
-    publish, held = event_service.publish_event, []
-    monkeypatch.setattr(event_service, "publish_event", lambda *a, **k: held.append((a, k)))
+    kept = []
+    real_publish = event_service.publish_event
+    monkeypatch.setattr(event_service, "publish_event", lambda event: kept.append(event))
     for count in (7, 8):
         await attendance(conference, 0, count)
-    # The doorbells ring while the ping is being handled: they are queued for the connection,
-    # ahead of anything the ping queues itself.
-    ping_work = consumer_module._ping_work
-
-    async def ping_work_then_ring(*args, **kwargs):
-        head = await ping_work(*args, **kwargs)
-        for a, k in held:
-            await database_sync_to_async(publish)(*a, **k)
-        return head
-
-    monkeypatch.setattr(consumer_module, "_ping_work", ping_work_then_ring)
-    events_after, reads = stream.events_after, []
-    monkeypatch.setattr(stream, "events_after", lambda *a: reads.append(a) or events_after(*a))
-    await voter.send({"type": "ping", "id": "p2"})
-    pong = await voter.receive_type("pong")
-    assert [f["event"]["payload"]["count"] for f in voter.events()] == [7, 8]
-    assert pong["seq"] == voter.events()[-1]["seq"]
-    assert reads == []  # the doorbells brought the events; the record was not read
-    await voter.close()
-
-
-async def voter_with_two_doorbells_unrung(monkeypatch, settings):
-    """A voter's connection on the in-memory layer, and the doorbells of two new events kept
-    back (one dict of group -> message per event) for the test to ring as it likes. The
-    in-memory layer queues what a test rings before the consumer runs, as a busy node would."""
-    settings.CHANNEL_LAYERS = {
-        "default": {"BACKEND": "meetings.rooms.realtime.memory_layer.InMemoryChannelLayer"}
-    }
-    conference = await build()
-    voter, _ = await open_live("hn-test", link=await token(conference, 0, JoinLinkKind.VOTER))
-    rung = []
-
-    async def keep(layer, messages):
-        rung.append(messages)
-
-    monkeypatch.setattr(event_service, "_send_all", keep)
-    for count in (7, 8):
-        await attendance(conference, 0, count)
-    return voter, rung
+    monkeypatch.setattr(event_service, "publish_event", real_publish)
+    return voter, kept
 
 
 async def test_doorbells_rung_out_of_order_reach_the_screen_in_order_from_the_doorbells(
-    monkeypatch, settings
+    monkeypatch,
 ):
-    # Two events committed by different threads may be published in the other order.
-    voter, rung = await voter_with_two_doorbells_unrung(monkeypatch, settings)
-    events_after, reads = stream.events_after, []
-    monkeypatch.setattr(stream, "events_after", lambda *a: reads.append(a) or events_after(*a))
-    layer = get_channel_layer()
-    for messages in reversed(rung):
-        for group, message in messages.items():
-            await layer.group_send(group, message)
-    frames = [await voter.receive_type("event") for _ in range(2)]
+    # Two events committed by different threads may be published in the other order; the
+    # first waits a moment for the one before it (a long moment here: the test publishes them
+    # one after the other).
+    monkeypatch.setattr(feed_module, "HOLD_SECONDS", 5)
+    voter, kept = await voter_with_two_events_unpublished(monkeypatch)
+    reads = count_calls(monkeypatch, stream, "entries_after")
+    for event in reversed(kept):
+        await database_sync_to_async(event_service.publish_event)(event)
+    while len(voter.events()) < 2:
+        await voter.receive_type("event")
+    frames = voter.events()
     assert [f["event"]["payload"]["count"] for f in frames] == [7, 8]
     assert frames[1]["prev"] == frames[0]["seq"]
     assert reads == []
@@ -241,24 +248,14 @@ async def test_doorbells_rung_out_of_order_reach_the_screen_in_order_from_the_do
     await voter.close()
 
 
-async def test_a_ping_reads_the_record_when_the_layer_dropped_a_stream_check(monkeypatch, settings):
-    voter, rung = await voter_with_two_doorbells_unrung(monkeypatch, settings)
-    layer = get_channel_layer()
-    send = layer.send
-
-    async def dropping_checks(channel, message):
-        if message["type"] != "stream.check":  # as a layer drops what waited too long
-            await send(channel, message)
-
-    monkeypatch.setattr(layer, "send", dropping_checks)
-    for group, message in rung[1].items():  # the second doorbell only: the first is lost
-        await layer.group_send(group, message)
-    assert await voter.nothing_more()  # held, waiting for a check that never comes
-    settings.HEARTBEAT_SECONDS = 0  # so that the check counts as lost at the next ping
-    await voter.send({"type": "ping", "id": "p3"})
-    pong = await voter.receive_type("pong")
+async def test_an_early_doorbell_whose_predecessor_is_lost_is_read_from_the_record(monkeypatch):
+    voter, kept = await voter_with_two_events_unpublished(monkeypatch)
+    reads = count_calls(monkeypatch, stream, "entries_after")
+    await database_sync_to_async(event_service.publish_event)(kept[1])  # the first is lost
+    while len(voter.events()) < 2:
+        await voter.receive_type("event")
     assert [f["event"]["payload"]["count"] for f in voter.events()] == [7, 8]
-    assert pong["seq"] == voter.events()[-1]["seq"]
+    assert len(reads) == 1
     await voter.close()
 
 
@@ -453,43 +450,107 @@ async def test_error_messages_come_in_the_clients_language():
     assert messages["vi"] != messages["en"]
 
 
-async def test_a_revoked_role_or_deactivated_account_is_closed_on_its_next_ping():
+async def test_a_revoked_role_or_deactivated_account_is_closed_at_once():
     from meetings.rooms.models import RoleGrant
     from meetings.rooms.services import roles
 
     conference = await build()
     secretary, _ = await open_live("hn-test", user=conference.secretary)
     observer, _ = await open_live("hn-test", user=conference.observer)
+    chair, _ = await open_live("hn-test", user=conference.chair)
     grant = await database_sync_to_async(RoleGrant.objects.get)(user=conference.secretary)
     await database_sync_to_async(roles.role_revoke)(grant=grant, actor=conference.actor)
+    assert await secretary.closed_with() == 4403
     conference.observer.is_active = False
     await database_sync_to_async(conference.observer.save)()
-    for socket in (secretary, observer):
-        await socket.send({"type": "ping"})
-        assert await socket.closed_with() == 4403
+    assert await observer.closed_with() == 4403
+    # Nobody else was closed: the chair still gets events and answers.
+    await chair.send({"type": "ping", "id": "still"})
+    assert (await chair.receive_type("pong"))["id"] == "still"
+    await chair.close()
 
 
-async def test_a_kiosk_reaped_by_mistake_counts_again_on_its_next_ping(settings):
+async def test_a_kiosk_ended_by_another_node_counts_again_while_it_pings(settings):
     from meetings.rooms.models import KioskSession
+    from meetings.rooms.services import presence
 
+    settings.HEARTBEAT_SECONDS = 1
     conference = await build()
     chair, _ = await open_live("hn-test", user=conference.chair)
     kiosk, _ = await open_live("hn-test", link=await token(conference, 0, JoinLinkKind.OPERATOR))
     await chair.receive_type("event")  # hall.connected
-    # Its web node looked dead for a while: another connection reaped the session.
+    # This node looked dead for a while: another node ended the kiosk's session.
     await database_sync_to_async(
         lambda: KioskSession.objects.update(last_seen_at=timezone.now() - timedelta(hours=1))
     )()
-    await chair.send({"type": "ping"})
+    await database_sync_to_async(presence.kiosk_reap_stale)(meeting=conference.meeting)
     gone = await chair.receive_type("event")
     assert gone["event"]["type"] == "hall.disconnected"
     assert gone["event"]["payload"]["reason"] == "heartbeat_lost"
     await kiosk.send({"type": "ping"})
     await kiosk.receive_type("pong")
-    back = await chair.receive_type("event")
+    back = await chair.receive_type("event", timeout=5)
     assert back["event"]["type"] == "hall.connected"
     await kiosk.close()
     await chair.close()
+
+
+async def test_a_silent_kiosk_is_shown_as_gone_after_three_heartbeats(settings):
+    settings.HEARTBEAT_SECONDS = 1
+    conference = await build()
+    chair, _ = await open_live("hn-test", user=conference.chair)
+    kiosk, _ = await open_live("hn-test", link=await token(conference, 0, JoinLinkKind.OPERATOR))
+    assert (await chair.receive_type("event"))["event"]["type"] == "hall.connected"
+    # The kiosk's link went quiet without a close: no pings. The chair keeps pinging.
+    while True:
+        await chair.send({"type": "ping"})
+        frame = await chair.receive_until(lambda f: f["type"] in ("pong", "event"))
+        if frame["type"] == "event":
+            break
+        await asyncio.sleep(0.5)
+    assert frame["event"]["type"] == "hall.disconnected"
+    assert frame["event"]["payload"]["reason"] == "heartbeat_lost"
+    await kiosk.close()
+    await chair.close()
+
+
+async def test_a_link_that_expires_closes_its_connections(settings):
+    settings.HEARTBEAT_SECONDS = 1
+    settings.JOIN_LINK_HOURS_AFTER_START = 1
+    conference = await build()
+    voter, _ = await open_live("hn-test", link=await token(conference, 0, JoinLinkKind.VOTER))
+    # The conference moves to an hour ago: its links now expire in two seconds.
+    await database_sync_to_async(meetings.meeting_update)(
+        meeting=conference.meeting,
+        actor=conference.actor,
+        scheduled_start=timezone.now() - timedelta(hours=1) + timedelta(seconds=2),
+    )
+    await voter.receive_type("event")  # meeting.updated
+    await voter.send({"type": "ping"})
+    await voter.receive_type("pong")  # still admitted
+    assert await voter.closed_with(timeout=8) == 4403
+
+
+async def test_phones_get_events_close_together_in_one_frame_kiosks_each_at_once(settings):
+    settings.PHONE_BATCH_MS = 2000
+    conference = await build()
+    voter, _ = await open_live("hn-test", link=await token(conference, 0, JoinLinkKind.VOTER))
+    kiosk, _ = await open_live("hn-test", link=await token(conference, 0, JoinLinkKind.OPERATOR))
+    for count in (1, 2, 3):
+        await attendance(conference, 0, count)
+    for socket in (voter, kiosk):
+        while len(socket.events()) < 3:
+            await socket.receive_type("event", timeout=5)
+        frames = socket.events()
+        assert [f["event"]["payload"]["count"] for f in frames] == [1, 2, 3]
+        for before, after in itertools.pairwise(frames):
+            assert after["prev"] == before["seq"]
+    assert kiosk.batches == []
+    # The first went at once; the two that followed within the window came together.
+    assert len(voter.batches) == 1
+    assert [e["payload"]["count"] for e in voter.batches[0]["events"]] == [2, 3]
+    await voter.close()
+    await kiosk.close()
 
 
 async def test_occasional_refusals_do_not_add_up_to_a_disconnect(monkeypatch):

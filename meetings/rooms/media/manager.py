@@ -122,14 +122,14 @@ class HubManager:
         now rather than with the first offer, which closes the part the crash interrupted and
         records the programme in a new one."""
         from meetings.rooms.models import Audience
-        from meetings.rooms.realtime.groups import meeting_stream
+        from meetings.rooms.realtime.groups import screens
 
         # The audiences whose screens connect to the hub (voters' phones never do).
         audiences = (Audience.HALLS, Audience.CANDIDATES, Audience.STAFF)
         for meeting_id, live in await meetings_with_programme(index=index, workers=workers):
             try:
                 for audience in audiences:
-                    await self.group_send(meeting_stream(meeting_id, audience), HUB_RESTARTED)
+                    await self.group_send(screens(meeting_id, audience), HUB_RESTARTED)
                 if live:
                     await self._hub(meeting_id)
             except Exception:
@@ -180,7 +180,7 @@ class HubManager:
     async def _keep_house(self) -> None:
         """Send each meeting's link figures to its moderators; close hubs left idle."""
         from meetings.rooms.models import Audience
-        from meetings.rooms.realtime.groups import meeting_stream
+        from meetings.rooms.realtime.groups import screens
 
         while True:
             await asyncio.sleep(FIGURES_EVERY_SECONDS)
@@ -190,7 +190,7 @@ class HubManager:
                     if hub.peers:
                         self.idle_since.pop(meeting_id, None)
                         await self.group_send(
-                            meeting_stream(meeting_id, Audience.STAFF),
+                            screens(meeting_id, Audience.STAFF),
                             {
                                 "type": "media.frame",
                                 "frame": {"type": "media.halls", "halls": hub.hall_figures()},

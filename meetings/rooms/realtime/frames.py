@@ -121,7 +121,23 @@ def snapshot_frame(*, seq: int, state: dict[str, Any]) -> str:
 
 
 def event_frame(*, seq: int, prev: int, event: dict[str, Any]) -> str:
-    return dumps({"type": "event", "seq": seq, "prev": prev, "event": event})
+    return event_frame_from_json(seq=seq, prev=prev, event_json=dumps(event))
+
+
+# The two frames below are built around the event's JSON, encoded once per event for every
+# connection and audience; they read exactly as ``dumps`` of the same object would.
+
+
+def event_frame_from_json(*, seq: int, prev: int, event_json: str) -> str:
+    return f'{{"type":"event","seq":{seq:d},"prev":{prev:d},"event":{event_json}}}'
+
+
+def batch_frame_from_json(*, seq: int, prev: int, events_json: list[str]) -> str:
+    """Several events in one frame, oldest first: as a run of event frames whose first
+    ``prev`` is this frame's ``prev`` and each next ``prev`` the seq before it; ``seq`` is the
+    last event's. Phones receive their events this way when they come close together."""
+    events = ",".join(events_json)
+    return f'{{"type":"batch","seq":{seq:d},"prev":{prev:d},"events":[{events}]}}'
 
 
 def synced_frame(*, seq: int) -> str:

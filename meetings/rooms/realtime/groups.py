@@ -1,8 +1,17 @@
 """Channel-layer group names and the internal messages sent to them.
 
 Every message the platform puts on the channel layer is built here, so one file shows what
-travels between web nodes. The layer is a doorbell: any of these may be dropped, and nothing
-depends on its delivery (DESIGN.md, "Channel layer").
+travels between processes. The layer is a doorbell: any of these may be dropped, and nothing
+depends on its delivery (docs/architecture.md, "The stream").
+
+- ``meeting_events``: each committed event of a meeting, once. Its members are web processes
+  (one channel per process, see ``fanout.py``), not connections: a process writes the event to
+  each of its own sockets.
+- ``accounts``: every web process; an account changed (deactivated, its superuser flag taken
+  away, deleted), so the connections it opened are checked again.
+- ``screens``: the connections of one audience of a meeting that use the media hub (kiosks,
+  candidates, staff), for frames outside the record: the hub's answers and link figures, the
+  halls' thumbnails. Phones never join one.
 """
 
 from typing import Any
@@ -10,21 +19,29 @@ from typing import Any
 from meetings.rooms.models import Audience
 
 
-def meeting_stream(meeting_id: int, audience: Audience) -> str:
-    """The group of every connection of one meeting that sees events up to ``audience``."""
+def meeting_events(meeting_id: int) -> str:
+    return f"meeting.{meeting_id}.events"
+
+
+def accounts() -> str:
+    return "accounts"
+
+
+def screens(meeting_id: int, audience: Audience) -> str:
     return f"meeting.{meeting_id}.{audience.value}"
 
 
-def join_link(link_id: int) -> str:
-    """The group of the connections admitted by one join link, closed when it is rotated."""
-    return f"joinlink.{link_id}"
+def event_message(*, meeting_id: int, seq: int, type: str, audience: str, event_json: str) -> dict:
+    """A committed event: ``event_json`` is the event object as clients receive it, encoded."""
+    return {
+        "type": "meeting.event",
+        "meeting": meeting_id,
+        "seq": seq,
+        "event_type": type,
+        "audience": audience,
+        "event": event_json,
+    }
 
 
-def event_message(*, seq: int, prev: int, frame: str) -> dict[str, Any]:
-    """A committed event for one audience stream: ``prev`` is the seq of the event before it
-    in that stream, so a consumer knows when it missed one; ``frame`` is the text to send."""
-    return {"type": "meeting.event", "seq": seq, "prev": prev, "frame": frame}
-
-
-def link_revoked_message() -> dict[str, Any]:
-    return {"type": "link.revoked"}
+def account_changed_message(*, user_id: int) -> dict[str, Any]:
+    return {"type": "account.changed", "user": user_id}

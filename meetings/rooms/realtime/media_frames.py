@@ -93,7 +93,7 @@ class MediaFrames:
             thumbnail_key(self.meeting_id, self.viewer.hall_id), thumbnail, THUMBNAIL_CACHE_SECONDS
         )
         await self.channel_layer.group_send(
-            groups.meeting_stream(self.meeting_id, Audience.STAFF),
+            groups.screens(self.meeting_id, Audience.STAFF),
             {"type": "media.frame", "frame": thumbnail},
         )
 

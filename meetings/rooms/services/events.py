@@ -66,14 +66,10 @@ def event_append(
         prev_hash=head.hash,
         hash=digest,
     )
-    # For each stream that may see this event, the seq of the one before it in that stream.
-    prev_by_stream = {
-        viewer: head.last_visible_to(viewer) for viewer in Audience if viewer.sees(audience)
-    }
     EventLogHead.objects.filter(pk=head.pk).update(
         seq=seq, hash=digest, **{f"last_{audience.value}": seq}
     )
-    transaction.on_commit(lambda: publish_event(event, prev_by_stream=prev_by_stream))
+    transaction.on_commit(lambda: publish_event(event))
     return event
 
 
@@ -103,28 +99,24 @@ def record_entry(event: Event, *, readable: bool) -> dict[str, Any]:
     return entry
 
 
-def publish_event(event: Event, *, prev_by_stream: dict[Audience, int]) -> None:
-    """Ring each stream's doorbell. Runs after commit; a failure only delays clients, who
-    repair from the log on their next event or ping."""
-    body = event_for_client(event)
-    messages = {
-        groups.meeting_stream(event.meeting_id, stream): groups.event_message(
-            seq=event.seq, prev=prev, frame=frames.event_frame(seq=event.seq, prev=prev, event=body)
-        )
-        for stream, prev in prev_by_stream.items()
-    }
+def publish_event(event: Event) -> None:
+    """Ring the meeting's doorbell: one message per event, to every web process that serves
+    the meeting (realtime/fanout.py), which works out who may see it. Runs after commit; a
+    failure only delays clients, whose process repairs its copy of the stream from the record."""
     layer = get_channel_layer()
     if layer is None:
         return
+    message = groups.event_message(
+        meeting_id=event.meeting_id,
+        seq=event.seq,
+        type=event.type,
+        audience=event.audience,
+        event_json=frames.dumps(event_for_client(event)),
+    )
     try:
-        async_to_sync(_send_all)(layer, messages)
+        async_to_sync(layer.group_send)(groups.meeting_events(event.meeting_id), message)
     except Exception:
         logger.exception("could not publish event %s of meeting %s", event.seq, event.meeting_id)
-
-
-async def _send_all(layer, messages: dict[str, dict[str, Any]]) -> None:
-    for group, message in messages.items():
-        await layer.group_send(group, message)
 
 
 def _normalised(payload: dict[str, Any]) -> dict[str, Any]:

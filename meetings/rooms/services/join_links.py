@@ -1,15 +1,14 @@
 """Join links: how a hall's kiosk and its voters' phones get in without an account.
 
 A link's URL carries ``<link id>.<nonce>`` signed with the secret key. The database row
-decides whether it still works: expired or revoked rows refuse it, and rotating a link revokes
-the old row and tells every connection it admitted to close.
+decides whether it still works: expired or revoked rows refuse it. Rotating a link revokes the
+old row and puts ``hall.link_rotated`` on the record, on which every web process closes the
+connections the old link admitted.
 """
 
 import logging
 from datetime import datetime, timedelta
 
-from asgiref.sync import async_to_sync
-from channels.layers import get_channel_layer
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
@@ -20,7 +19,6 @@ from django.utils.translation import gettext as _
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Forbidden
 from meetings.rooms.models import Audience, BridgePoint, JoinLink, JoinLinkKind, Meeting
-from meetings.rooms.realtime import groups
 from meetings.rooms.services.events import event_append
 
 logger = logging.getLogger(__name__)
@@ -81,23 +79,7 @@ def join_link_rotate(*, hall: BridgePoint, kind: JoinLinkKind, actor: Actor) -> 
             payload={"hall": hall.pk, "kind": kind.value},
             actor=actor,
         )
-        revoked_ids = [old.pk for old in revoked]
-        transaction.on_commit(lambda: _close_connections(revoked_ids))
     return link
-
-
-def _close_connections(link_ids: list[int]) -> None:
-    layer = get_channel_layer()
-    if layer is None:
-        return
-    try:
-        for link_id in link_ids:
-            async_to_sync(layer.group_send)(
-                groups.join_link(link_id), groups.link_revoked_message()
-            )
-    except Exception:
-        # The connections also re-check their link on every ping, so they close soon anyway.
-        logger.exception("could not notify connections of revoked links %s", link_ids)
 
 
 def join_link_resolve(token: str, *, meeting: Meeting | None = None) -> JoinLink:

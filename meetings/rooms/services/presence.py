@@ -1,11 +1,12 @@
 """Which halls have a kiosk connected, for the dashboard and for the record.
 
 A hall counts as connected while it has at least one kiosk session. Sessions end when their
-websocket closes; a web node that dies cannot say so, so sessions whose heartbeat is stale are
-reaped by the next kiosk or moderator of the meeting that pings.
+websocket closes; a web node that dies cannot say so. So each web process notes, once per
+heartbeat interval, when each of its kiosks last pinged (``kiosks_seen``), and ends the sessions
+whose kiosk has been silent for three intervals, of whichever node (``kiosk_reap_stale``).
 """
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -29,11 +30,14 @@ def kiosk_connected(*, hall: BridgePoint, channel_name: str) -> None:
             _append_presence(hall=hall, connected=True)
 
 
-def kiosk_heartbeat(*, channel_name: str) -> bool:
-    """Note that the kiosk is alive; False if its session was reaped meanwhile."""
-    return bool(
-        KioskSession.objects.filter(channel_name=channel_name).update(last_seen_at=timezone.now())
-    )
+def kiosks_seen(last_seen: dict[str, datetime]) -> set[str]:
+    """Note when each kiosk (by channel name) was last heard from; returns the ones that have
+    no session any more (reaped while their node could not be reached, but alive after all)."""
+    sessions = list(KioskSession.objects.filter(channel_name__in=list(last_seen)))
+    for session in sessions:
+        session.last_seen_at = last_seen[session.channel_name]
+    KioskSession.objects.bulk_update(sessions, ["last_seen_at"], batch_size=500)
+    return set(last_seen) - {session.channel_name for session in sessions}
 
 
 def kiosk_disconnected(*, channel_name: str) -> None:
