@@ -324,7 +324,7 @@ class Launcher:
         self.stop_requested = False
         self.kill_requested = False
         self._libc = ctypes.CDLL(None, use_errno=True) if sys.platform == "linux" else None
-        self._wakeup_read, self._wakeup_write = socket.socketpair()
+        self._wakeup_read: socket.socket | None = None
 
     # Signals only set flags; the byte each one writes to the wakeup socket ends the wait.
     def _on_signal(self, signum: int, _frame) -> None:
@@ -332,10 +332,8 @@ class Launcher:
             self.kill_requested = self.stop_requested
             self.stop_requested = True
 
-    def _install_signal_handlers(self) -> None:
-        for end in (self._wakeup_read, self._wakeup_write):
-            end.setblocking(False)
-        signal.set_wakeup_fd(self._wakeup_write.fileno(), warn_on_full_buffer=False)
+    def _install_signal_handlers(self, wakeup_write: socket.socket) -> None:
+        signal.set_wakeup_fd(wakeup_write.fileno(), warn_on_full_buffer=False)
         for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._on_signal)
 
@@ -359,38 +357,44 @@ class Launcher:
             self._libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
     def _start(self, web: WebProcess) -> None:
-        web.process = subprocess.Popen(
-            self._command(web),
-            pass_fds=[web.listener.fileno()],
-            # Its own process group: a Ctrl-C in the terminal reaches only the launcher,
-            # which then stops the processes in order instead of restarting them.
-            process_group=0,
-            preexec_fn=self._prepare_child,
-        )
-        web.started_at = time.monotonic()
         web.restart_at = None
+        try:
+            web.process = subprocess.Popen(
+                self._command(web),
+                pass_fds=[web.listener.fileno()],
+                # Its own process group: a Ctrl-C in the terminal reaches only the launcher,
+                # which then stops the processes in order instead of restarting them.
+                process_group=0,
+                preexec_fn=self._prepare_child,
+            )
+        except OSError as error:  # out of memory or processes: try again later
+            web.process = None
+            self._schedule_restart(web, f"could not be started ({error})")
+            return
+        web.started_at = time.monotonic()
         logger.info("web process %d started (pid %d)", web.index, web.process.pid)
 
+    def _schedule_restart(self, web: WebProcess, what_happened: str) -> None:
+        delay = web.restart_delay
+        web.restart_delay = min(delay * 2, LONGEST_RESTART_DELAY)
+        web.restart_at = time.monotonic() + delay
+        logger.error(
+            "web process %d %s; starting it again in %g s", web.index, what_happened, delay
+        )
+
     def _reap(self) -> None:
-        now = time.monotonic()
         for web in self.webs:
             if web.process is None or web.process.poll() is None:
                 continue
-            lived = now - web.started_at
+            lived = time.monotonic() - web.started_at
             if lived >= STEADY_SECONDS:
                 web.restart_delay = FIRST_RESTART_DELAY
-            delay = web.restart_delay
-            web.restart_delay = min(delay * 2, LONGEST_RESTART_DELAY)
-            logger.error(
-                "web process %d (pid %d) %s after %.1f s; starting it again in %g s",
-                web.index,
-                web.process.pid,
-                _describe_exit(web.process.returncode),
-                lived,
-                delay,
+            what_happened = (
+                f"(pid {web.process.pid}) {_describe_exit(web.process.returncode)} "
+                f"after {lived:.1f} s"
             )
             web.process = None
-            web.restart_at = now + delay
+            self._schedule_restart(web, what_happened)
 
     def _start_due(self) -> float | None:
         """Starts the processes whose restart is due; returns the seconds to the next one."""
@@ -427,7 +431,10 @@ class Launcher:
             web.process.wait()
 
     def run(self) -> int:
-        self._install_signal_handlers()
+        self._wakeup_read, wakeup_write = socket.socketpair()
+        for end in (self._wakeup_read, wakeup_write):
+            end.setblocking(False)
+        self._install_signal_handlers(wakeup_write)
         logger.info(
             "serving %s on %s:%d with %d web processes",
             APPLICATION,
@@ -437,15 +444,16 @@ class Launcher:
         try:
             for web in self.webs:
                 self._start(web)
-            next_restart = None
+            next_restart = self._start_due()
             while not self.stop_requested:
                 self._wait(next_restart)
                 self._reap()
                 next_restart = self._start_due()
             self._stop_all()
         finally:
-            for web in self.webs:
-                web.listener.close()
+            signal.set_wakeup_fd(-1)
+            for end in (self._wakeup_read, wakeup_write, *(web.listener for web in self.webs)):
+                end.close()
         logger.info("stopped")
         return 0
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from meetings.serve import cgroup_cpu_limit
+from meetings.serve import Launcher, Plan, cgroup_cpu_limit
 from tests.faults.servers import base_environment, free_port
 
 REPO = Path(__file__).resolve().parents[1]
@@ -64,7 +64,7 @@ def _ended(process: psutil.Process) -> bool:
 
 
 @dataclass
-class Launcher:
+class RunningLauncher:
     process: subprocess.Popen
     port: int
     log_path: Path
@@ -157,7 +157,7 @@ def _start(env: dict[str, str], *arguments: str, log_path: Path) -> subprocess.P
 
 
 @pytest.fixture
-def launcher(tmp_path) -> Iterator[Launcher]:
+def launcher(tmp_path) -> Iterator[RunningLauncher]:
     """``python -m meetings.serve --processes 2`` on a free port, with the suite's Redis."""
     port = free_port()
     env = _launcher_environment(
@@ -168,7 +168,7 @@ def launcher(tmp_path) -> Iterator[Launcher]:
     arguments = ["--processes", "2", "--bind", "127.0.0.1", "--port", str(port)]
     # Generous, so that a slow machine does not turn a clean stop into a kill.
     arguments += ["--stop-timeout", "30"]
-    running = Launcher(
+    running = RunningLauncher(
         process=_start(env, *arguments, log_path=tmp_path / "serve.log"),
         port=port,
         log_path=tmp_path / "serve.log",
@@ -300,3 +300,29 @@ def test_no_cgroup_quota_without_cgroup_v2(tmp_path):
     (tmp_path / "proc-cgroup").write_text("4:cpu:/\n")
 
     assert cgroup_cpu_limit(proc_cgroup=tmp_path / "proc-cgroup", root=tmp_path) is None
+
+
+class _Exited:
+    """A process that has ended, as ``subprocess.Popen`` shows it."""
+
+    pid = 4242
+    returncode = 1
+
+    def poll(self) -> int:
+        return self.returncode
+
+
+def test_a_process_that_keeps_dying_young_waits_longer_each_time():
+    plan = Plan(processes=1, host="127.0.0.1", port=0, daphne_options=(), stop_timeout=1)
+    with socket.socket() as listener:
+        launcher = Launcher(plan, [listener])
+        web = launcher.webs[0]
+        delays = []
+        # Seconds each process lived: young deaths, one after a steady run, young again.
+        for lived in (2, 2, 2, 2, 2, 2, 2, 120, 2):
+            web.process, web.started_at = _Exited(), time.monotonic() - lived
+            launcher._reap()
+            delays.append(round(web.restart_at - time.monotonic()))
+            assert web.process is None
+
+    assert delays == [1, 2, 4, 8, 16, 30, 30, 1, 2]
