@@ -1,5 +1,6 @@
-# The production image: Daphne serving Django (HTTP) and the meeting websocket. compose.yaml runs
-# it as the web nodes, the one-shot migration and the media worker.
+# The production image: Daphne serving Django (HTTP) and the meeting websocket, one process per
+# core (python -m meetings.serve; WEB_PROCESSES sets another number). compose.yaml runs it as
+# the web node, the one-shot migration and the media worker.
 #
 #   docker build -t meetings .
 #
@@ -42,7 +43,10 @@ EXPOSE 8000
 
 # /healthz answers when the node serves and reaches its database. It must be asked with a host
 # name Django accepts (the first of ALLOWED_HOSTS), and it is exempt from the HTTPS redirect.
+# Each check reaches one of the web processes, the one the kernel hands the connection to.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request as r; host = os.environ.get('ALLOWED_HOSTS', 'localhost').split(',')[0].strip().lstrip('.*') or 'localhost'; r.urlopen(r.Request('http://127.0.0.1:8000/healthz', headers={'Host': host}), timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request as r; host = os.environ.get('ALLOWED_HOSTS', 'localhost').split(',')[0].strip().lstrip('.*') or 'localhost'; r.urlopen(r.Request('http://127.0.0.1:%s/healthz' % (os.environ.get('WEB_PORT') or '8000'), headers={'Host': host}), timeout=4)"]
 
-CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "meetings.asgi:application"]
+# One Daphne process per core on 0.0.0.0:8000 (README.md, "Production"). More than one needs
+# REDIS_URL: without it, set WEB_PROCESSES=1.
+CMD ["python", "-m", "meetings.serve"]
