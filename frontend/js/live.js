@@ -126,6 +126,9 @@ export class MeetingStream {
       case "event":
         this.applyEvent(frame);
         break;
+      case "batch":
+        this.applyBatch(frame);
+        break;
       case "pong":
         if (this.seq !== null && frame.seq > this.seq && !this.resyncing) this.resume();
         break;
@@ -137,16 +140,31 @@ export class MeetingStream {
   }
 
   applyEvent(frame) {
-    if (this.state === null || frame.seq <= this.seq) return;
-    if (frame.prev > this.seq) {
-      // Something between our last event and this one never reached us: ask again.
+    this.applyRun(frame.prev, frame.seq, [frame.event]);
+  }
+
+  // Phones get events that come close together in one frame: a run of events, oldest first,
+  // the first following frame.prev; those already held are skipped.
+  applyBatch(frame) {
+    this.applyRun(frame.prev, frame.seq, frame.events);
+  }
+
+  applyRun(prev, seq, events) {
+    if (this.state === null || seq <= this.seq) return;
+    if (prev > this.seq) {
+      // Something between our last event and these never reached us: ask again.
       if (!this.resyncing) this.resume();
       return;
     }
-    applyPatch(this.state, frame.event.payload.patch);
-    this.seq = frame.seq;
-    this.onEvent(frame.event, this.state);
-    this.onState(this.state, frame.event);
+    let last = null;
+    for (const event of events) {
+      if (event.seq <= this.seq) continue;
+      applyPatch(this.state, event.payload.patch);
+      this.seq = event.seq;
+      this.onEvent(event, this.state);
+      last = event;
+    }
+    if (last) this.onState(this.state, last);
   }
 
   startPinging() {

@@ -21,6 +21,7 @@ import itertools
 import json
 import os
 import random
+import socket
 import threading
 import time
 import uuid
@@ -50,13 +51,27 @@ class WebSocket:
 
     @classmethod
     async def connect(
-        cls, url: str, *, origin: str, headers: dict[str, str] | None = None, timeout=10
+        cls,
+        url: str,
+        *,
+        origin: str,
+        headers: dict[str, str] | None = None,
+        timeout=10,
+        receive_buffer: int | None = None,
     ) -> "WebSocket":
         parts = urlsplit(url)
         port = parts.port or 80
-        reader, writer = await asyncio.wait_for(
-            asyncio.open_connection(parts.hostname, port, limit=2**24), timeout
-        )
+        if receive_buffer is None:
+            opened = asyncio.open_connection(parts.hostname, port, limit=2**24)
+        else:
+            # A small receive window that stays small: a client that stops reading backs the
+            # server's socket up quickly, as a phone on a stalled mobile link does.
+            raw = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+            raw.setblocking(False)
+            await asyncio.get_running_loop().sock_connect(raw, (parts.hostname, port))
+            opened = asyncio.open_connection(sock=raw, limit=receive_buffer)
+        reader, writer = await asyncio.wait_for(opened, timeout)
         try:
             key = base64.b64encode(os.urandom(16)).decode()
             target = parts.path + (f"?{parts.query}" if parts.query else "")
@@ -164,6 +179,7 @@ class StreamClient:
     applied: list[int] = field(default_factory=list)
     snapshots: list[int] = field(default_factory=list)
     welcomes: int = 0
+    batches: int = 0
     closes: list[int] = field(default_factory=list)
     connect_failures: int = 0
     errors: list[dict] = field(default_factory=list)
@@ -270,16 +286,22 @@ class StreamClient:
             self.resyncing = False
         elif kind == "synced":
             self.resyncing = False
-        elif kind == "event":
+        elif kind in ("event", "batch"):
             if self.state is None or frame["seq"] <= self.cursor:
                 return
             if frame["prev"] > self.cursor:
                 if not self.resyncing:
                     await self._hello(socket)
                 return
-            apply_patch(self.state, frame["event"]["payload"].get("patch") or [])
-            self.cursor = frame["seq"]
-            self.applied.append(frame["seq"])
+            # A batch (phones) is a run of events; those already held are skipped.
+            events = frame["events"] if kind == "batch" else [frame["event"]]
+            for event in events:
+                if event["seq"] <= self.cursor:
+                    continue
+                apply_patch(self.state, event["payload"].get("patch") or [])
+                self.cursor = event["seq"]
+                self.applied.append(event["seq"])
+            self.batches += kind == "batch"
         elif kind == "pong":
             if self.cursor is not None and frame["seq"] > self.cursor and not self.resyncing:
                 await self._hello(socket)

@@ -199,9 +199,17 @@ class MeetingFeed:
             cursor = connection.cursor
             if cursor >= seq:
                 continue  # its snapshot was newer than this process's copy
-            if cursor >= prev and connection.outlet.write(frame):
+            if cursor < prev:
+                self._catch_up(connection)
+            elif connection.outlet.write(frame):
                 connection.cursor = seq
             else:
+                logger.debug(
+                    "meeting %s: a socket is backed up (%s bytes waiting); it catches up "
+                    "once it drains",
+                    self.meeting_id,
+                    connection.outlet.backlog(),
+                )
                 self._catch_up(connection)
 
     def add(self, connection: Connection) -> None:
