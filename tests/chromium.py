@@ -22,7 +22,7 @@ ARGS = [
     "--use-fake-ui-for-media-stream",
 ]
 
-# ICE over loopback, for a hub that offers 127.0.0.1 (MEDIA-NOTES.md, "Connecting on
-# loopback"). Not for a browser in a network namespace of its own, which reaches the hub over
-# its link.
+# ICE over loopback, for a hub that offers 127.0.0.1 (aioice leaves loopback addresses out
+# of its host candidates). Not for a browser in a network namespace of its own, which reaches
+# the hub over its link.
 LOOPBACK_ARGS = [*ARGS, "--allow-loopback-in-peer-connection"]

@@ -41,7 +41,7 @@ class Ours:
 
 
 class Naive:
-    """MEDIA-NOTES' baseline: the studio's tracks relayed to one peer connection per hall;
+    """The baseline aiortc offers: the studio's tracks relayed to one peer connection per hall;
     every sender encodes on its own."""
 
     def __init__(self):

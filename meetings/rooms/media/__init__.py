@@ -1,6 +1,6 @@
 """The media hub: halls and the studio linked through a mixer that encodes once per tier.
 
-See DESIGN.md ("The media plane") and ../shared/MEDIA-NOTES.md. The parts:
+See docs/architecture.md ("The media plane"). The parts:
 
 - tiers.py       the quality tiers and their encoder settings
 - encoders.py    one VP8 encoder per video tier, one Opus encoder per audio stream

@@ -180,7 +180,7 @@ class MeetingHub:
             sender = pc.addTrack(track)
             limit_retransmissions(sender)
             if track.kind == "video":
-                # PLI/FIR from the hall reach our shared encoder (MEDIA-NOTES: aiortc would only
+                # PLI/FIR from the hall reach our shared encoder (on its own, aiortc would only
                 # set a private flag that pre-encoded packets never read). A private API: aiortc
                 # is pinned exactly, and tests/media cover it.
                 sender._send_keyframe = lambda peer=peer: self._resync(peer.video_out.source)

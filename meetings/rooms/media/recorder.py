@@ -3,8 +3,8 @@
 The hub hands the recorder the packets it already encoded for the high tier and the programme
 sound; they are remuxed, never encoded again, into a WebM (Matroska) file whose clusters close
 at least every half second and which is flushed after every packet, so a crash loses at most about
-one second (MEDIA-NOTES' crash test). Writing happens in a thread of its own: the hub's loop
-only queues packets.
+one second (tests/media/test_recording.py kills a recording to check it). Writing happens in a
+thread of its own: the hub's loop only queues packets.
 
 A clip is cut by stream copy from a part, starting on the keyframe the hub forced when the
 question went on air, with timestamps shifted to zero.

@@ -5,8 +5,8 @@ packetizes them), taken from a bounded queue that the hub fills once per packet 
 subscriber. A subscriber starts on a keyframe, and one that falls behind (its queue full)
 drops what it had and waits for the next keyframe: a weak link never slows the others.
 
-Incoming: every received track is read to the end (MEDIA-NOTES: unread tracks pile up in
-memory); the hub keeps the latest picture and the sound of each source.
+Incoming: every received track is read to the end (aiortc keeps unread tracks'
+frames in memory); the hub keeps the latest picture and the sound of each source.
 """
 
 import asyncio

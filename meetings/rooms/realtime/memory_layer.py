@@ -5,7 +5,7 @@ messages on each send, group send and receive. Each event reaches every connecti
 receive, so an event costs connections² steps: with 2,000 phones about a second of the event
 loop's time per event (measured by bench/realtime). Expired messages are dropped at most once
 a second instead; they expire after a minute anyway, and nothing depends on the layer (a
-doorbell, DESIGN.md).
+doorbell, docs/architecture.md).
 """
 
 import contextlib
