@@ -56,13 +56,9 @@ class MeetingConsumer(MediaFrames, AsyncWebsocketConsumer):
         # Accept before checking, so that the client learns why it is refused: a refusal
         # during the handshake reaches browsers only as a bare failure.
         await self.accept()
-        meeting = await _meeting(self.scope["url_route"]["kwargs"]["slug"])
-        if meeting is None:
-            await self.close(code=int(frames.CloseCode.UNKNOWN_MEETING))
-            return
         link_token = _link_token(self.scope)
-        viewer, refusal, expires_at = await database_sync_to_async(admission.admit)(
-            meeting=meeting, link_token=link_token, user=self.scope.get("user")
+        meeting, viewer, refusal, expires_at = await database_sync_to_async(_admit)(
+            self.scope["url_route"]["kwargs"]["slug"], link_token, self.scope.get("user")
         )
         if viewer is None:
             await self.close(code=int(refusal))
@@ -228,9 +224,14 @@ def _link_token(scope) -> str | None:
     return values[0] if values else None
 
 
-@database_sync_to_async
-def _meeting(slug: str) -> Meeting | None:
-    return Meeting.objects.filter(slug=slug).first()
+def _admit(slug: str, link_token: str | None, user):
+    """(meeting, viewer, 0, the link's expiry), or (…, None, close code, None): one turn of
+    the database thread for the whole admission."""
+    meeting = Meeting.objects.filter(slug=slug).first()
+    if meeting is None:
+        return None, None, frames.CloseCode.UNKNOWN_MEETING, None
+    viewer, refusal, expires_at = admission.admit(meeting=meeting, link_token=link_token, user=user)
+    return meeting, viewer, refusal, expires_at
 
 
 def _kiosk_connected(hall_id: int, channel_name: str) -> bool:
