@@ -25,7 +25,7 @@ from tests.faults.clients import (
 )
 from tests.faults.servers import DaphneNode, base_environment, free_port, manage
 
-PASSWORD = "wire-" + secrets.token_hex(6)
+PASSWORD = secrets.token_urlsafe(12)
 SLUG = "demo"
 
 
@@ -70,7 +70,7 @@ def server(tmp_path_factory):
     port = free_port()
     env = base_environment(
         VAR_DIR=str(var_dir),
-        SECRET_KEY="wire-test-" + secrets.token_hex(16),
+        SECRET_KEY=secrets.token_urlsafe(40),
         ALLOWED_HOSTS="127.0.0.1,localhost",
         QUESTION_LIMIT_PER_DEVICE="100000/60",
         QUESTION_LIMIT_PER_HALL="100000/60",
