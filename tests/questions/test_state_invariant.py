@@ -7,6 +7,7 @@ import pytest
 
 from meetings.questions.devices import device_hash
 from meetings.questions.services import air, merge, moderation, queue, votes
+from meetings.questions.services.counts import counts_publish
 from meetings.rooms.models import Audience, Event
 from meetings.rooms.patch import apply_patch
 from meetings.rooms.services.meetings import meeting_transition
@@ -68,7 +69,7 @@ def run_a_queue(conference, after_each_step=lambda: None):
         votes.question_vote(question=c, device_hash=device_hash(phone(device)))
     votes.question_vote(question=a, device_hash=device_hash(phone(7)))
     step()
-    votes.votes_publish(meeting=conference.meeting)
+    counts_publish(meeting=conference.meeting)
     step()
     queue.queue_move(question=f, index=0, actor=actor)
     step()

@@ -47,7 +47,7 @@ def question_put_on_air(
                 )
         except IntegrityError:  # the database's one-on-air rule, if a race got this far
             raise conflict(question.pk, _("Another question went on air first.")) from None
-        announce(action="on_air", questions=[question], actor=actor)
+        announce(action="on_air", questions=[question], actor=actor, status_changed=True)
         # The hub sends every hall a keyframe with the question and starts its answer's clip.
         _mark(question, "on_air")
     return question
@@ -69,7 +69,13 @@ def question_back_to_queue(
         )
         moved = renumber(question.meeting_id, [question.pk, *order])
         moved.pop(question.pk, None)
-        announce(action="returned", questions=[question], actor=actor, positions=moved)
+        announce(
+            action="returned",
+            questions=[question],
+            actor=actor,
+            status_changed=True,
+            positions=moved,
+        )
         _mark(question, "returned")
     return question
 
@@ -128,7 +134,8 @@ def question_answer(
             was_public=was_public(before),
             details={"kind": kind},
             public_details={"kind": kind},
-            tally=True,
+            status_changed=True,
+            recount=True,
         )
         _mark(question, "answered")
     return question

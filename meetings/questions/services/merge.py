@@ -52,7 +52,8 @@ def question_merge(
             was_public=public_before,
             details={"into": target.pk},
             public_details={"into": target.pk},
-            tally=True,
+            status_changed=True,
+            recount=True,
         )
     return merged
 
@@ -93,6 +94,7 @@ def question_unmerge(
             actor=actor,
             details={"from": target.pk},
             public_details={"from": target.pk},
-            tally=True,
+            status_changed=True,
+            recount=True,
         )
     return restored

@@ -36,7 +36,13 @@ def question_approve(
             expected_version=expected_version,
             position=next_position(question.meeting_id),
         )
-        announce(action="approved", questions=[question], actor=actor, tally=True)
+        announce(
+            action="approved",
+            questions=[question],
+            actor=actor,
+            status_changed=True,
+            recount=True,
+        )
     return question
 
 
@@ -70,7 +76,8 @@ def question_reject(
             actor=actor,
             details={"reason": reason, "note": note},
             public_details={"reason": reason},
-            tally=True,
+            status_changed=True,
+            recount=True,
         )
     return question
 
@@ -82,7 +89,13 @@ def question_withdraw(*, question: Question, device_hash: str, actor: Actor) -> 
     with transaction.atomic():
         event_log_lock(meeting=question.meeting)
         question = move(question, to=QuestionStatus.WITHDRAWN)
-        announce(action="withdrawn", questions=[question], actor=actor, tally=True)
+        announce(
+            action="withdrawn",
+            questions=[question],
+            actor=actor,
+            status_changed=True,
+            recount=True,
+        )
     return question
 
 

@@ -3,8 +3,8 @@
 from typing import Any
 
 from meetings.questions.models import Question
+from meetings.questions.services.counts import publisher
 from meetings.questions.state import (
-    hall_tally,
     question_moderation_view,
     question_public_view,
     with_related,
@@ -28,7 +28,8 @@ def announce(
     was_public: set[int] = frozenset(),
     details: dict[str, Any] | None = None,
     public_details: dict[str, Any] | None = None,
-    tally: bool = False,
+    status_changed: bool = False,
+    recount: bool = False,
     positions: dict[int, int] | None = None,
 ) -> None:
     """Append ``question.<action>`` for staff and, if anything public changed,
@@ -36,8 +37,11 @@ def announce(
 
     ``questions`` are the questions the action changed, first the one acted on. ``was_public``
     names those that were shown publicly before, so one that stopped being public is removed
-    from the public state. ``tally`` recounts the first question's hall. ``positions`` are
-    queue places of other questions that the action moved.
+    from the public state. ``status_changed``: the action moved the first question to another
+    status; the public entry then names it even when nothing public changed, so the phone that
+    sent it learns what became of it. ``recount``: the action changed its hall's counts, which
+    are announced with the next batch of counts (services/counts.py), not in these entries.
+    ``positions`` are queue places of other questions that the action moved.
     """
     questions = [fresh(q) for q in questions]
     subject = questions[0]
@@ -64,22 +68,19 @@ def announce(
             public_patch.append(patch.remove("questions", q.pk))
     for pk, position in (positions or {}).items():
         public_patch.append(patch.merge("questions", pk, value={"position": position}))
-    if tally:
-        public_patch.append(
-            patch.merge("tally", subject.hall_id, value=hall_tally(subject.hall_id))
+    if public_patch or status_changed:
+        event_append(
+            meeting=meeting,
+            type=f"public.{action}",
+            audience=Audience.PUBLIC,
+            payload={
+                "question": subject.pk,
+                "hall": subject.hall_id,
+                "status": subject.status,
+                **(public_details or {}),
+                "patch": public_patch,
+            },
+            actor=actor,
         )
-    if not public_patch:
-        return
-    event_append(
-        meeting=meeting,
-        type=f"public.{action}",
-        audience=Audience.PUBLIC,
-        payload={
-            "question": subject.pk,
-            "hall": subject.hall_id,
-            "status": subject.status,
-            **(public_details or {}),
-            "patch": public_patch,
-        },
-        actor=actor,
-    )
+    if recount:
+        publisher.schedule(meeting)

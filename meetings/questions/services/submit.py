@@ -118,7 +118,7 @@ def question_submit(
             actor=actor,
             details={"source": source.value, "hall": hall.pk},
             public_details={"source": source.value},
-            tally=True,
+            recount=True,
         )
     return Submission(fresh(question), created=True)
 
