@@ -2,18 +2,16 @@
 what the phones receive, what snapshots show, and what a dead timer leaves behind."""
 
 import copy
-import uuid
 
 import pytest
-from django.test import Client
 
 from meetings.questions.devices import device_hash
 from meetings.questions.models import AnnouncedTally
 from meetings.questions.services import counts, moderation, votes
-from meetings.rooms.models import Audience, Event, JoinLinkKind
+from meetings.rooms.models import Audience, Event
 from meetings.rooms.patch import apply_patch
 from meetings.rooms.state import meeting_snapshot
-from tests.questions.helpers import ask, open_conference, phone
+from tests.questions.helpers import ask, open_conference, phone, phone_client, send_question
 
 
 def events_after(conference, seq: int, audience: Audience = Audience.PUBLIC) -> list[Event]:
@@ -33,25 +31,12 @@ def replayed(state: dict, events: list[Event]) -> dict:
     return state
 
 
-def phone_client(conference, hall=0, device=1) -> Client:
-    return Client(
-        headers={
-            "X-Join-Link": conference.token(conference.halls[hall], JoinLinkKind.VOTER),
-            "X-Device-Id": phone(device),
-        }
-    )
-
-
 @pytest.mark.django_db(transaction=True)
 def test_a_submission_makes_no_public_event(server_loop, settings):
     settings.COUNTS_PUBLISH_SECONDS = 3600  # armed, never fired during the test
     conference = open_conference()
     seq, _state = meeting_snapshot(conference.meeting, Audience.STAFF)
-    response = phone_client(conference).post(
-        "/api/meetings/hn-test/questions",
-        {"client_id": str(uuid.uuid4()), "text": "Khi nào có nước sạch?"},
-        content_type="application/json",
-    )
+    response = send_question(phone_client(conference), "Khi nào có nước sạch?")
     assert response.status_code == 201
     assert [(e.type, e.audience) for e in events_after(conference, seq, Audience.STAFF)] == [
         ("question.submitted", "staff")
@@ -117,7 +102,11 @@ def test_votes_and_tally_are_announced_together_with_consecutive_seqs(server_loo
         question=ask(conference, "Đề nghị sửa đường", device=1), actor=conference.actor
     )
     for device in (2, 3):
-        votes.question_vote(question=question, device_hash=device_hash(phone(device)))
+        votes.question_vote(
+            meeting=question.meeting,
+            question_id=question.pk,
+            device_hash=device_hash(phone(device)),
+        )
     ask(conference, "Câu hỏi mới", hall=conference.halls[2], device=4)
     seq, state = meeting_snapshot(conference.meeting, Audience.PUBLIC)
     assert state["questions"][str(question.pk)]["votes"] == 0
@@ -150,7 +139,9 @@ def test_the_pending_counts_are_announced_after_a_timer_died_with_its_node(serve
     question = moderation.question_approve(
         question=ask(conference, "Đề nghị sửa cầu", device=1), actor=conference.actor
     )
-    votes.question_vote(question=question, device_hash=device_hash(phone(2)))
+    votes.question_vote(
+        meeting=question.meeting, question_id=question.pk, device_hash=device_hash(phone(2))
+    )
     server_loop.caught_up()
     assert counts.publisher.armed == {conference.meeting.pk}
     server_loop.stop()  # the node dies with its timer armed

@@ -66,8 +66,10 @@ def run_a_queue(conference, after_each_step=lambda: None):
     moderation.question_withdraw(question=e, device_hash=device_hash(phone(5)), actor=actor)
     step()
     for device in (7, 8, 9):
-        votes.question_vote(question=c, device_hash=device_hash(phone(device)))
-    votes.question_vote(question=a, device_hash=device_hash(phone(7)))
+        votes.question_vote(
+            meeting=c.meeting, question_id=c.pk, device_hash=device_hash(phone(device))
+        )
+    votes.question_vote(meeting=a.meeting, question_id=a.pk, device_hash=device_hash(phone(7)))
     step()
     counts_publish(meeting=conference.meeting)
     step()

@@ -14,7 +14,7 @@ from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid, RateLimited
 from meetings.rooms.models import Event
 from meetings.rooms.services.meetings import meeting_set_questions_open
-from tests.questions.helpers import ask, open_conference
+from tests.questions.helpers import ask, open_conference, phone_client, send_question
 
 pytestmark = pytest.mark.django_db
 
@@ -210,9 +210,10 @@ def test_paper_and_floor_questions_are_recorded_while_the_phone_intake_is_closed
 def test_a_refusal_for_a_closed_intake_does_not_use_up_the_phones_allowance(settings):
     settings.QUESTION_LIMIT_PER_DEVICE = "1/600"
     conference = open_conference()
+    phone_api = phone_client(conference)
     meeting_set_questions_open(meeting=conference.meeting, open=False, actor=conference.actor)
     for _ in range(3):
-        with pytest.raises(Conflict):
-            ask(conference)
+        assert send_question(phone_api, "Câu hỏi khi chưa mở").status_code == 409
     meeting_set_questions_open(meeting=conference.meeting, open=True, actor=conference.actor)
-    ask(conference)
+    assert send_question(phone_api, "Câu hỏi khi đã mở").status_code == 201
+    assert send_question(phone_api, "Câu thứ hai").status_code == 429  # the allowance was 1

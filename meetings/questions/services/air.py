@@ -10,7 +10,7 @@ from meetings.questions.models import Answer, AnswerKind, Question, QuestionStat
 from meetings.questions.services.moderation import was_public
 from meetings.questions.services.moves import conflict, move
 from meetings.questions.services.queue import queue_order, renumber
-from meetings.questions.services.record import announce
+from meetings.questions.services.record import announce, fresh
 from meetings.questions.text import clean_line, clean_text
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid
@@ -69,6 +69,7 @@ def question_back_to_queue(
         )
         moved = renumber(question.meeting_id, [question.pk, *order])
         moved.pop(question.pk, None)
+        question = fresh(question, meeting=question.meeting)  # with its new place
         announce(
             action="returned",
             questions=[question],
@@ -127,6 +128,7 @@ def question_answer(
             agency=agency if kind == AnswerKind.REFERRED else "",
             recorded_by=actor.user,
         )
+        question = fresh(question, meeting=question.meeting)  # with its answer
         announce(
             action="answered",
             questions=[question],
