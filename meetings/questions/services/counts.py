@@ -11,6 +11,7 @@ snapshot always agree; the public page, the API's tally and the minutes count th
 """
 
 import asyncio
+import contextvars
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -150,9 +151,15 @@ class CountsPublisher:
             counts_publish(meeting=meeting)
             return
         meeting_id = meeting.pk
-        # robust: the change is committed by then; a loop closing under us must not fail the
-        # request that made it (the periodic counts_publish_pending announces it anyway).
-        transaction.on_commit(lambda: loop.call_soon_threadsafe(self._arm, meeting_id), robust=True)
+        # A fresh context: the timer's work must not inherit the request's (asgiref sends
+        # thread-sensitive calls made in a request's context to that request's own thread,
+        # which is gone or busy by the time the timer fires). robust: the change is committed
+        # by then; a loop closing under us must not fail the request that made it (the
+        # periodic counts_publish_pending announces it anyway).
+        transaction.on_commit(
+            lambda: loop.call_soon_threadsafe(self._arm, meeting_id, context=contextvars.Context()),
+            robust=True,
+        )
 
     def _arm(self, meeting_id: int) -> None:
         if meeting_id in self.armed:

@@ -131,14 +131,16 @@ def _check_intake(meeting: Meeting, source: QuestionSource) -> None:
 
 
 def _already_received(meeting: Meeting, client_id: uuid.UUID) -> Question | None:
-    question = (
+    # Unordered: the unique (meeting, client id) index finds the one row; the model's default
+    # ordering (first()) would join the meeting, whose ordering it follows, and sort.
+    for question in (
         Question.objects.filter(meeting=meeting, client_id=client_id)
         .select_related("topic")
-        .first()
-    )
-    if question is not None:
+        .order_by()[:1]
+    ):
         question.meeting = meeting
-    return question
+        return question
+    return None
 
 
 def _topic(meeting: Meeting, code: str | None) -> Topic | None:
