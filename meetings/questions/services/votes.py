@@ -6,7 +6,7 @@ counts (services/counts.py): at most every COUNTS_PUBLISH_SECONDS per conference
 """
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
@@ -32,6 +32,9 @@ def question_vote(*, meeting: Meeting, question_id: int, device_hash: str) -> bo
         settings.VOTE_LIMIT_PER_DEVICE,
         _("You have voted many times in a short while. Please wait a minute."),
     )
+    lowest, highest = connection.ops.integer_field_range(Question._meta.pk.get_internal_type())
+    if not lowest <= question_id <= highest:  # no question has it; the insert would overflow
+        raise _refusal(meeting, question_id)
     votable = Question.objects.filter(pk=question_id, meeting=meeting, status__in=VOTABLE)
     try:
         with transaction.atomic():
