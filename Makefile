@@ -35,13 +35,15 @@ test: install-dev
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 # Every benchmark, then the tables in docs/benchmarks.md. Run on a quiet machine: the figures
-# are CPU time and latency. Takes about twenty minutes. The realtime benchmark's services mode
-# needs PostgreSQL on 127.0.0.1:5432 and Redis (BENCH_REDIS_URL, default the local one); the weak-link
-# benchmark needs root (network namespaces, TUN devices).
+# are CPU time and latency. Takes about twenty-five minutes. The realtime and writes benchmarks'
+# services mode needs PostgreSQL on 127.0.0.1:5432 and Redis (BENCH_REDIS_URL, default the local
+# one); the writes benchmark pins to two cores (taskset); the weak-link benchmark needs root
+# (network namespaces, TUN devices).
 bench: install-dev
 	$(BIN)/python -m bench.media.run
 	$(BIN)/python -m bench.realtime.run
 	$(BIN)/python -m bench.weaklink.run
+	$(BIN)/python -m bench.writes.run
 	$(BIN)/python -m bench.report
 
 lint: install-dev

@@ -261,7 +261,81 @@ def _latencies(latency: dict) -> str:
     return text
 
 
-RENDERERS = {"media": media_table, "weaklink": weaklink_table, "realtime": realtime_table}
+WRITES_MODES = {
+    "embedded": "embedded (SQLite, in-memory layer)",
+    "services": "services (PostgreSQL, Redis)",
+}
+WRITES_OPERATIONS = {
+    "submit": "a phone sends a question",
+    "approve": "a moderator approves",
+    "vote": "a phone votes",
+}
+
+
+def writes_table(result: dict) -> str:
+    settings = result["settings"]
+    pinning = (
+        "the server pinned to core 0 and the load generator to core 1"
+        if settings["pinned"]
+        else "not pinned (fewer than two cores)"
+    )
+    lines = [
+        f"Measured {result['date']} on {result['machine']}: {settings['concurrency']} clients "
+        f"in a closed loop, {settings['warmup_seconds']:g} s of warm-up then "
+        f"{settings['measured_seconds']:g} s measured per figure, {pinning}.",
+        "",
+        "| mode | operation | per second (baseline) | ratio to the baseline "
+        "| latency p50 / p99 in ms (baseline) | server CPU, % of a core (baseline) "
+        "| database CPU (baseline) | errors |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    notes = []
+    for name, mode in result["modes"].items():
+        for row in mode["rows"]:
+            ours, bare = row["product"], row["baseline"]
+            database = (
+                f"{ours['database_cpu_percent']} ({bare['database_cpu_percent']})"
+                if ours.get("database_cpu_percent") is not None
+                else "in the server"
+            )
+            cells = [
+                WRITES_MODES.get(name, name),
+                WRITES_OPERATIONS.get(row["operation"], row["operation"]),
+                f"**{ours['per_second']:g}** ({bare['per_second']:g})",
+                f"{row['ratio_to_baseline']:.2f}",
+                f"{ours['p50_ms']} / {ours['p99_ms']} ({bare['p50_ms']} / {bare['p99_ms']})",
+                f"{ours['server_cpu_percent']} ({bare['server_cpu_percent']})",
+                database,
+                ours["errors"] + bare["errors"],
+            ]
+            lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+            if ours.get("clients_out_of_work"):
+                notes.append(
+                    f"{name}, {row['operation']}: {ours['clients_out_of_work']} of "
+                    f"{ours['concurrency']} clients ran out of questions before the end, so "
+                    "the figure is below what the server can do."
+                )
+            for side, figures in (("ours", ours), ("baseline", bare)):
+                failed = {k: v for k, v in figures["statuses"].items() if not k.startswith("2")}
+                if failed:
+                    notes.append(f"{name}, {row['operation']} ({side}): answers {failed}.")
+        load = mode["load_average_1min"]
+        notes.append(
+            f"{WRITES_MODES.get(name, name)}, measured {mode['date']} in "
+            f"{mode['seconds_taken']} s: 1-minute load average {load['before']} before, "
+            f"{load['after']} after."
+        )
+    lines.append("")
+    lines += [f"- {note}" for note in notes]
+    return "\n".join(lines)
+
+
+RENDERERS = {
+    "media": media_table,
+    "weaklink": weaklink_table,
+    "realtime": realtime_table,
+    "writes": writes_table,
+}
 
 
 def main() -> None:

@@ -14,13 +14,13 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
-from meetings.questions.services.votes import publisher  # noqa: E402
+from meetings.questions.services.counts import publisher  # noqa: E402
 from meetings.rooms.realtime.routing import websocket_urlpatterns  # noqa: E402
 from meetings.rooms.realtime.wire import DaphneWebsocketAccess  # noqa: E402
 
 
 class ServerLoop:
-    """Hands the server's event loop to what schedules work on it (vote announcements)."""
+    """Hands the server's event loop to what schedules work on it (announcements of counts)."""
 
     def __init__(self, app):
         self.app = app

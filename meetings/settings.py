@@ -275,8 +275,11 @@ for _name in ("QUESTION_LIMIT_PER_DEVICE", "QUESTION_LIMIT_PER_HALL", "VOTE_LIMI
     _count, _slash, _seconds = globals()[_name].partition("/")
     if not (_count.isdigit() and _seconds.isdigit() and int(_count) > 0 and int(_seconds) > 0):
         raise ImproperlyConfigured(f"{_name} must look like 5/600 (count/seconds)")
-# Votes are announced in batches, at most this often per conference.
-VOTE_PUBLISH_SECONDS = env_int("VOTE_PUBLISH_SECONDS", 1, minimum=1)
+# Counts (votes, and each hall's tally of questions) are announced in batches, at most this
+# often per conference. VOTE_PUBLISH_SECONDS is its former name, still read.
+COUNTS_PUBLISH_SECONDS = env_int(
+    "COUNTS_PUBLISH_SECONDS", env_int("VOTE_PUBLISH_SECONDS", 1, minimum=1), minimum=1
+)
 
 LOGGING = {
     "version": 1,

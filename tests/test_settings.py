@@ -21,6 +21,7 @@ PROBE = (
     "  'ice': settings.ICE_SERVERS,\n"
     "  'hosts': settings.ALLOWED_HOSTS,\n"
     "  'media': str(settings.MEDIA_ROOT),\n"
+    "  'counts_seconds': settings.COUNTS_PUBLISH_SECONDS,\n"
     "}))\n"
 )
 SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "DEBUG", "ICE_SERVERS", "SECRET_KEY", "HTTPS")
@@ -75,6 +76,13 @@ def test_other_variables_are_read(tmp_path):
     assert found["media"] == str(tmp_path / "recordings")
 
 
+def test_counts_are_announced_every_second_unless_set_under_either_name(tmp_path):
+    assert probe(tmp_path)["counts_seconds"] == 1
+    assert probe(tmp_path, VOTE_PUBLISH_SECONDS="3")["counts_seconds"] == 3  # the former name
+    both = probe(tmp_path, VOTE_PUBLISH_SECONDS="3", COUNTS_PUBLISH_SECONDS="2")
+    assert both["counts_seconds"] == 2
+
+
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
@@ -83,6 +91,7 @@ def test_other_variables_are_read(tmp_path):
         ("ICE_SERVERS", '{"urls": "stun:x"}', "ICE_SERVERS must be a JSON list"),
         ("HEARTBEAT_SECONDS", "soon", "HEARTBEAT_SECONDS must be an integer"),
         ("EVENT_REPLAY_LIMIT", "0", "EVENT_REPLAY_LIMIT must be at least 1"),
+        ("COUNTS_PUBLISH_SECONDS", "0", "COUNTS_PUBLISH_SECONDS must be at least 1"),
     ],
 )
 def test_bad_values_stop_the_process_with_a_clear_message(tmp_path, variable, value, message):

@@ -68,6 +68,8 @@ def psql(sql: str) -> None:
 class Mode:
     """One mode's servers, from a fresh database to their end."""
 
+    label = "realtime"  # names this benchmark's own database and Redis prefix
+
     def __init__(self, name: str, workdir: Path):
         self.name = name
         self.workdir = workdir
@@ -93,10 +95,10 @@ class Mode:
             self.env.pop(variable, None)
         if name == "services":
             # Our own database and key prefix: others use this PostgreSQL and Redis too.
-            self.database = f"bench_realtime_{uuid.uuid4().hex[:8]}"
+            self.database = f"bench_{self.label}_{uuid.uuid4().hex[:8]}"
             psql(f"CREATE DATABASE {self.database}")
             self.redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-            self.redis_prefix = f"bench-realtime-{uuid.uuid4().hex[:8]}"
+            self.redis_prefix = f"bench-{self.label}-{uuid.uuid4().hex[:8]}"
             self.env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{self.database}"
             self.env["REDIS_URL"] = self.redis_url
             self.env["REDIS_PREFIX"] = self.redis_prefix

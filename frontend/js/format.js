@@ -187,6 +187,7 @@ function topicName(state, code) {
 
 Object.assign(DESCRIBE, {
   "public.votes": (p) => fmt("Votes counted for %(count)s questions", { count: Object.keys(p.votes || {}).length }),
+  "public.tally": (p) => fmt("Question counts updated for %(count)s halls", { count: Object.keys(p.tally || {}).length }),
   "public.queue_reordered": () => _("The queue was reordered"),
   "topics.created": (p) => fmt("%(count)s question topics set up", { count: (p.topics || []).length }),
   "meeting.questions_opened": () => _("Questions are open: voters can send them"),

@@ -314,7 +314,8 @@ const stream = new MeetingStream({
   onEvent: (event) => {
     if (noteQuestionEvent(event)) keepEntered();
     if (entered.length) storage.set(keys.seen, event.seq);
-    if (event.type === "public.votes") return; // every second in a busy conference
+    // Counts arrive every second in a busy conference; the hall's tally shows them already.
+    if (event.type === "public.votes" || event.type === "public.tally") return;
     setText("ticker", describeEvent(event, state));
   },
   onStatus: (status, code) => {

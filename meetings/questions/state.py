@@ -3,7 +3,8 @@
 - ``questions``: every audience; the questions shown publicly (approved, on air, answered) as
   everyone may see them: the asker's name only if they chose to be named.
 - ``tally``: every audience; per hall, how many questions were received and what became of
-  them, so no hall is forgotten and anyone can check the counts.
+  them, so no hall is forgotten and anyone can check the counts. As announced: counts are
+  announced in batches (services/counts.py), like votes.
 - ``topics``: every audience.
 - ``moderation``: staff only; every question with what only moderators see (the asker, the
   original text, the rejection note, questions not yet approved). Votes and queue places are
@@ -17,6 +18,7 @@ from django.db.models import Count
 
 from meetings.questions.models import (
     PUBLIC_STATUSES,
+    AnnouncedTally,
     Question,
     QuestionStatus,
     Topic,
@@ -140,16 +142,22 @@ def _tally_rows(**filters) -> list[dict]:
     )
 
 
-def hall_tally(hall_id: int) -> dict[str, Any]:
-    return tally_view(_tally_rows(hall_id=hall_id))
-
-
 def meeting_tally(meeting: Meeting) -> dict[str, dict[str, Any]]:
-    """Halls that have received at least one question, keyed by hall id."""
+    """Halls that have received at least one question, keyed by hall id: the live counts."""
     by_hall: dict[int, list[dict]] = defaultdict(list)
     for row in _tally_rows(meeting=meeting):
         by_hall[row["hall_id"]].append(row)
     return {str(hall_id): tally_view(rows) for hall_id, rows in by_hall.items()}
+
+
+def announced_tally(meeting: Meeting) -> dict[str, dict[str, Any]]:
+    """The counts as the record last announced them (``public.tally``), keyed by hall id."""
+    return {
+        str(hall_id): counts
+        for hall_id, counts in AnnouncedTally.objects.filter(meeting=meeting).values_list(
+            "hall_id", "counts"
+        )
+    }
 
 
 def _latest_clips(meeting: Meeting) -> dict[str, Any]:
@@ -169,7 +177,7 @@ def questions_sections(meeting: Meeting, audience: Audience) -> dict[str, Any]:
         "questions": {
             str(q.pk): question_public_view(q) for q in questions if q.status in PUBLIC_STATUSES
         },
-        "tally": meeting_tally(meeting),
+        "tally": announced_tally(meeting),
         "topics": {t.code: topic_view(t) for t in meeting.topics.all()},
         "clips": _latest_clips(meeting),
     }

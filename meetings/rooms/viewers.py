@@ -14,7 +14,15 @@ from django.utils.translation import gettext as _
 
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Forbidden
-from meetings.rooms.models import Audience, JoinLink, JoinLinkKind, Meeting, Role, RoleGrant
+from meetings.rooms.models import (
+    Audience,
+    BridgePoint,
+    JoinLink,
+    JoinLinkKind,
+    Meeting,
+    Role,
+    RoleGrant,
+)
 from meetings.rooms.models.role import MODERATOR_ROLES
 
 
@@ -44,6 +52,8 @@ class Viewer:
     hall_id: int | None = None
     candidate_id: int | None = None
     link_id: int | None = None
+    # The hall a join link admitted, as loaded with the link: no need to read it again.
+    hall: BridgePoint | None = field(default=None, compare=False, repr=False)
 
     @property
     def audience(self) -> Audience:
@@ -82,7 +92,15 @@ def viewer_for_user(user: AbstractBaseUser | AnonymousUser, meeting: Meeting) ->
     """
     if not user.is_authenticated or not user.is_active:
         return None
-    grants = list(RoleGrant.objects.filter(meeting=meeting, user=user))
+    return viewer_from_grants(
+        user, meeting, list(RoleGrant.objects.filter(meeting=meeting, user=user))
+    )
+
+
+def viewer_from_grants(
+    user: AbstractBaseUser, meeting: Meeting, grants: list[RoleGrant]
+) -> Viewer | None:
+    """The viewer an active account is, given its grants in this meeting."""
     roles = frozenset(grant.role for grant in grants)
     if user.is_superuser:
         roles |= {Role.CHAIR}
@@ -117,7 +135,12 @@ def viewer_for_link(link: JoinLink) -> Viewer:
     else:
         kind, actor = ViewerKind.VOTER, Actor.for_voter(hall)
     return Viewer(
-        meeting_id=hall.meeting_id, kind=kind, actor=actor, hall_id=hall.pk, link_id=link.pk
+        meeting_id=hall.meeting_id,
+        kind=kind,
+        actor=actor,
+        hall_id=hall.pk,
+        link_id=link.pk,
+        hall=hall,
     )
 
 

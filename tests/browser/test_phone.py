@@ -236,9 +236,10 @@ def test_a_voters_question_goes_on_air_on_phone_and_kiosk(daphne_server, browsin
     assert staff["candidate_id"] == candidate["id"]
     assert (staff["asker_name"], staff["asker_group"]) == ("Lò Thị Mai", "Tổ dân phố 5")
     assert staff["asker_named_publicly"] is True
-    # The kiosk counts it among the hall's questions.
+    # The kiosk counts it among the hall's questions, once the counts are announced (in a
+    # batch, about a second later: COUNTS_PUBLISH_SECONDS).
     received = len(chair.questions(hall=hall["id"]))
-    expect(by_id(kiosk, "kiosk-tally")).to_contain_text(f"{received}")
+    expect(by_id(kiosk, "kiosk-tally")).to_contain_text(f"{received}", timeout=15_000)
 
     # Approved: it joins the queue on the phone, in plain words.
     chair.approve(qid)

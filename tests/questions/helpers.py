@@ -2,10 +2,13 @@
 
 import uuid
 
+from django.test import Client
+
 from meetings.questions.devices import device_hash
 from meetings.questions.models import QuestionSource
 from meetings.questions.services.submit import question_submit
 from meetings.rooms.actors import Actor
+from meetings.rooms.models import JoinLinkKind
 from meetings.rooms.services.meetings import meeting_set_questions_open
 from tests.factories import Conference, make_conference
 
@@ -41,3 +44,27 @@ def ask(
         actor=Actor.for_voter(hall),
         **kwargs,
     ).question
+
+
+def phone_client(conference: Conference, *, hall: int = 0, device: int = 1) -> Client:
+    """A voter's phone on the API: the hall's voter link and the phone's device id."""
+    return Client(
+        headers={
+            "X-Join-Link": conference.token(conference.halls[hall], JoinLinkKind.VOTER),
+            "X-Device-Id": phone(device),
+        }
+    )
+
+
+def send_question(client: Client, text: str, slug: str = "hn-test", **body):
+    body = {"client_id": str(uuid.uuid4()), "text": text, **body}
+    return client.post(f"/api/meetings/{slug}/questions", body, content_type="application/json")
+
+
+def signed_in(user) -> Client:
+    """An account's browser on the API: its session and the CSRF token the pages set."""
+    client = Client()
+    client.force_login(user)
+    client.get("/meetings/")
+    client.defaults["HTTP_X_CSRFTOKEN"] = client.cookies["csrftoken"].value
+    return client

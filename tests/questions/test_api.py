@@ -5,9 +5,10 @@ import uuid
 import pytest
 from django.test import Client
 
-from meetings.questions.models import Question
+from meetings.questions.models import Question, Vote
+from meetings.questions.services import moderation
 from meetings.rooms.models import Event, JoinLinkKind
-from tests.questions.helpers import ask, open_conference, phone
+from tests.questions.helpers import ask, open_conference, phone, signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -23,14 +24,6 @@ def link_client(conference, kind=JoinLinkKind.VOTER, hall=0, device: int | None 
         headers["X-Device-Id"] = phone(device)
     client = Client(headers=headers)
     client.cookies["django_language"] = language
-    return client
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    client.get("/meetings/")
-    client.defaults["HTTP_X_CSRFTOKEN"] = client.cookies["csrftoken"].value
     return client
 
 
@@ -191,6 +184,31 @@ def test_a_phone_votes_once_per_question(conference):
 def test_unapproved_questions_cannot_be_voted(conference):
     question = ask(conference)
     assert act(link_client(conference), question, "vote").status_code == 409
+    assert Vote.objects.count() == 0 and Question.objects.get(pk=question.pk).vote_count == 0
+
+
+def test_a_vote_for_a_question_no_longer_open_is_refused_even_from_a_phone_that_voted(conference):
+    chair = signed_in(conference.chair)
+    question = ask(conference)
+    act(chair, question, "approve")
+    client = link_client(conference, device=7)
+    assert act(client, question, "vote").json()["voted"] is True
+    act(chair, question, "on-air")
+    act(chair, question, "answer", {"kind": "live"})
+    assert act(client, question, "vote").status_code == 409
+    assert act(link_client(conference, device=8), question, "vote").status_code == 409
+    assert Vote.objects.count() == 1 and Question.objects.get(pk=question.pk).vote_count == 1
+
+
+def test_a_vote_for_a_question_of_another_conference_or_none_is_not_found(conference):
+    other = open_conference("hn-other")
+    foreign = moderation.question_approve(question=ask(other), actor=other.actor)
+    client = link_client(conference)
+    assert act(client, foreign, "vote").status_code == 404
+    for missing_id in (999999, 2**63 - 1, 2**63, 10**30):  # beyond any id: still a 404
+        missing = client.post(f"/api/meetings/hn-test/questions/{missing_id}/vote")
+        assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    assert Vote.objects.count() == 0 and Question.objects.get(pk=foreign.pk).vote_count == 0
 
 
 def test_the_whole_flow_over_http(conference):

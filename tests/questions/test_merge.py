@@ -17,7 +17,9 @@ def approved_with_votes(conference, text, hall, voters):
         question=ask(conference, text, hall=hall, device=100 + hall.pk), actor=conference.actor
     )
     for n in voters:
-        votes.question_vote(question=question, device_hash=device_hash(phone(n)))
+        votes.question_vote(
+            meeting=question.meeting, question_id=question.pk, device_hash=device_hash(phone(n))
+        )
     return question
 
 
@@ -52,7 +54,9 @@ def test_votes_after_a_merge_go_to_the_question_that_stayed():
     target = approved_with_votes(conference, "Một", conference.halls[0], [1])
     duplicate = approved_with_votes(conference, "Hai", conference.halls[1], [2])
     merge.question_merge(question=duplicate, into=target, actor=conference.actor)
-    votes.question_vote(question=target, device_hash=device_hash(phone(3)))
+    votes.question_vote(
+        meeting=target.meeting, question_id=target.pk, device_hash=device_hash(phone(3))
+    )
     assert Question.objects.get(pk=target.pk).vote_count == 3
 
 

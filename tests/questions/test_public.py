@@ -11,17 +11,10 @@ from meetings.questions.speaking import speaking_time
 from meetings.rooms.errors import Conflict
 from meetings.rooms.models import Clip, ClipStatus, JoinLinkKind, Recording
 from meetings.rooms.services.meetings import meeting_publish
+from tests.questions.helpers import signed_in
 from tests.questions.meeting_script import run_meeting
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    client.get("/meetings/")
-    client.defaults["HTTP_X_CSRFTOKEN"] = client.cookies["csrftoken"].value
-    return client
 
 
 @pytest.fixture

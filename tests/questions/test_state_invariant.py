@@ -7,6 +7,7 @@ import pytest
 
 from meetings.questions.devices import device_hash
 from meetings.questions.services import air, merge, moderation, queue, votes
+from meetings.questions.services.counts import counts_publish
 from meetings.rooms.models import Audience, Event
 from meetings.rooms.patch import apply_patch
 from meetings.rooms.services.meetings import meeting_transition
@@ -65,10 +66,12 @@ def run_a_queue(conference, after_each_step=lambda: None):
     moderation.question_withdraw(question=e, device_hash=device_hash(phone(5)), actor=actor)
     step()
     for device in (7, 8, 9):
-        votes.question_vote(question=c, device_hash=device_hash(phone(device)))
-    votes.question_vote(question=a, device_hash=device_hash(phone(7)))
+        votes.question_vote(
+            meeting=c.meeting, question_id=c.pk, device_hash=device_hash(phone(device))
+        )
+    votes.question_vote(meeting=a.meeting, question_id=a.pk, device_hash=device_hash(phone(7)))
     step()
-    votes.votes_publish(meeting=conference.meeting)
+    counts_publish(meeting=conference.meeting)
     step()
     queue.queue_move(question=f, index=0, actor=actor)
     step()

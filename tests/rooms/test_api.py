@@ -68,6 +68,14 @@ def test_unknown_meeting_is_404_and_anonymous_is_401(conference):
     assert response.status_code == 404
     assert response.json()["code"] == "not_found"
     assert Client().get("/api/meetings/hn-test/snapshot").status_code == 401
+    # An unknown address is 404 whatever the credentials: a good link, a bad one, no role.
+    good = conference.token(conference.halls[0], JoinLinkKind.VOTER)
+    for link in (good, "garbage"):
+        by_link = Client().get("/api/meetings/nope/snapshot", headers={"X-Join-Link": link})
+        assert by_link.status_code == 404 and by_link.json()["code"] == "not_found"
+    stranger = signed_in(make_user("stranger"))
+    assert stranger.get("/api/meetings/nope/snapshot").status_code == 404
+    assert stranger.get("/api/meetings/hn-test/snapshot").status_code == 403
 
 
 def test_foreign_rotated_or_garbage_links_are_403_and_change_nothing(conference):

@@ -2,12 +2,13 @@ import itertools
 
 import pytest
 from django.db import DatabaseError, connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
 from meetings.rooms.models import GENESIS_HASH, Audience, Event, EventLogHead
 from meetings.rooms.record import event_digest
-from meetings.rooms.services.events import event_append
+from meetings.rooms.services.events import event_append, event_log_lock
 from meetings.rooms.services.halls import hall_set_attendance
 from tests.factories import make_conference
 
@@ -159,3 +160,59 @@ def test_head_remembers_the_last_seq_per_audience():
     # A voter (public) sees only public events; staff see every event.
     assert head.last_visible_to(Audience.STAFF) == head.seq
     assert head.last_visible_to(Audience.PUBLIC) == head.last_public
+
+
+def chain_is_whole(meeting) -> bool:
+    events = list(Event.objects.filter(meeting=meeting).order_by("seq"))
+    head = EventLogHead.objects.get(meeting=meeting)
+    return (
+        [e.seq for e in events] == list(range(1, len(events) + 1))
+        and all(after.prev_hash == before.hash for before, after in itertools.pairwise(events))
+        and (head.seq, head.hash, head.last_staff) == (events[-1].seq, events[-1].hash, head.seq)
+    )
+
+
+def append(meeting, type: str) -> Event:
+    return event_append(
+        meeting=meeting, type=type, audience=Audience.STAFF, payload={}, actor=Actor.system()
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_one_transaction_reads_the_head_once_however_many_appends():
+    conference = make_conference()
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        event_log_lock(meeting=conference.meeting)
+        for n in range(3):
+            append(conference.meeting, f"test.append_{n}")
+    head_reads = [q for q in queries.captured_queries if 'FROM "rooms_eventloghead"' in q["sql"]]
+    assert len(head_reads) == 1
+    assert chain_is_whole(conference.meeting)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_append_rolled_back_with_its_savepoint_leaves_the_chain_whole():
+    conference = make_conference()
+    with transaction.atomic():
+        kept = append(conference.meeting, "test.kept")
+        with pytest.raises(ValueError), transaction.atomic():
+            append(conference.meeting, "test.rolled_back")
+            raise ValueError("roll back")
+        after = append(conference.meeting, "test.after")
+    assert after.seq == kept.seq + 1 and after.prev_hash == kept.hash
+    assert not Event.objects.filter(type="test.rolled_back").exists()
+    assert chain_is_whole(conference.meeting)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transaction_rolled_back_after_appending_leaves_the_chain_whole():
+    conference = make_conference()
+    last = Event.objects.filter(meeting=conference.meeting).latest("seq")
+    with pytest.raises(ValueError), transaction.atomic():
+        event_log_lock(meeting=conference.meeting)
+        append(conference.meeting, "test.rolled_back")
+        raise ValueError("roll back")
+    with transaction.atomic():
+        after = append(conference.meeting, "test.after")
+    assert after.seq == last.seq + 1 and after.prev_hash == last.hash
+    assert chain_is_whole(conference.meeting)

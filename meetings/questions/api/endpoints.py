@@ -71,9 +71,9 @@ def _require_voter(viewer) -> None:
 
 
 def _question(meeting, question_id: int) -> Question:
-    return get_object_or_404(
-        Question.objects.select_related("meeting"), pk=question_id, meeting=meeting
-    )
+    question = get_object_or_404(Question, pk=question_id, meeting=meeting)
+    question.meeting = meeting
+    return question
 
 
 def _moderating(request: HttpRequest, slug: str, question_id: int):
@@ -182,7 +182,9 @@ def ask(request: HttpRequest, slug: str, body: QuestionIn):
         hall_id = body.hall_id
     else:
         raise Forbidden(_("You cannot send questions here."))
-    hall = get_object_or_404(BridgePoint, pk=hall_id, meeting=meeting)
+    hall = viewer.hall  # a join link brings its hall along
+    if hall is None or hall.pk != hall_id:
+        hall = get_object_or_404(BridgePoint, pk=hall_id, meeting=meeting)
     result = submit.question_submit(
         meeting=meeting,
         hall=hall,
@@ -222,9 +224,7 @@ def vote(request: HttpRequest, slug: str, question_id: int):
     meeting, viewer = viewer_of(request, slug)
     _require_voter(viewer)
     device = device_hash(request.headers.get(DEVICE_HEADER))
-    _count, voted = votes.question_vote(
-        question=_question(meeting, question_id), device_hash=device
-    )
+    voted = votes.question_vote(meeting=meeting, question_id=question_id, device_hash=device)
     return {"question": question_id, "voted": voted}
 
 
@@ -247,7 +247,7 @@ def approve(request: HttpRequest, slug: str, question_id: int, body: VersionIn):
     question = moderation.question_approve(
         question=question, actor=viewer.actor, expected_version=body.expected_version
     )
-    return question_moderation_view(_fresh(question))
+    return question_moderation_view(question)
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/reject", response={200: dict, **ERRORS})
@@ -260,7 +260,7 @@ def reject(request: HttpRequest, slug: str, question_id: int, body: RejectIn):
         actor=viewer.actor,
         expected_version=body.expected_version,
     )
-    return question_moderation_view(_fresh(question))
+    return question_moderation_view(question)
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/edit", response={200: dict, **ERRORS})
@@ -272,7 +272,7 @@ def edit(request: HttpRequest, slug: str, question_id: int, body: EditIn):
         actor=viewer.actor,
         expected_version=body.expected_version,
     )
-    return question_moderation_view(_fresh(question))
+    return question_moderation_view(question)
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/topic", response={200: dict, **ERRORS})
@@ -284,7 +284,7 @@ def set_topic(request: HttpRequest, slug: str, question_id: int, body: TopicIn):
         actor=viewer.actor,
         expected_version=body.expected_version,
     )
-    return question_moderation_view(_fresh(question))
+    return question_moderation_view(question)
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/address", response={200: dict, **ERRORS})
@@ -296,7 +296,7 @@ def address(request: HttpRequest, slug: str, question_id: int, body: AddressIn):
         actor=viewer.actor,
         expected_version=body.expected_version,
     )
-    return question_moderation_view(_fresh(question))
+    return question_moderation_view(question)
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/merge", response={200: dict, **ERRORS})
@@ -307,7 +307,7 @@ def merge_into(request: HttpRequest, slug: str, question_id: int, body: MergeIn)
     question = merge.question_merge(
         question=question, into=into, actor=viewer.actor, expected_version=body.expected_version
     )
-    return question_moderation_view(_fresh(question))
+    return question_moderation_view(question)
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/unmerge", response={200: dict, **ERRORS})
@@ -316,7 +316,7 @@ def unmerge(request: HttpRequest, slug: str, question_id: int, body: VersionIn):
     question = merge.question_unmerge(
         question=question, actor=viewer.actor, expected_version=body.expected_version
     )
-    return question_moderation_view(_fresh(question))
+    return question_moderation_view(question)
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/on-air", response={200: dict, **ERRORS})
@@ -325,7 +325,7 @@ def on_air(request: HttpRequest, slug: str, question_id: int, body: VersionIn):
     question = air.question_put_on_air(
         question=question, actor=viewer.actor, expected_version=body.expected_version
     )
-    return question_moderation_view(_fresh(question))
+    return question_moderation_view(question)
 
 
 @router.post(
@@ -336,7 +336,7 @@ def back_to_queue(request: HttpRequest, slug: str, question_id: int, body: Versi
     question = air.question_back_to_queue(
         question=question, actor=viewer.actor, expected_version=body.expected_version
     )
-    return question_moderation_view(_fresh(question))
+    return question_moderation_view(question)
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/answer", response={200: dict, **ERRORS})
@@ -353,7 +353,7 @@ def answer(request: HttpRequest, slug: str, question_id: int, body: AnswerIn):
         actor=viewer.actor,
         expected_version=body.expected_version,
     )
-    return question_moderation_view(_fresh(question))
+    return question_moderation_view(question)
 
 
 @router.get("/meetings/{slug}/follow-ups", response={200: list[dict], **ERRORS})
@@ -385,7 +385,7 @@ def attach_written_answer(request: HttpRequest, slug: str, question_id: int, bod
     question = followups.answer_attach_written(
         question=question, text=body.text, actor=viewer.actor
     )
-    return question_moderation_view(_fresh(question))
+    return question_moderation_view(question)
 
 
 @router.get("/meetings/{slug}/speaking-time", response={200: list[dict], **ERRORS})

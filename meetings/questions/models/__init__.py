@@ -8,11 +8,13 @@ from meetings.questions.models.question import (
     QuestionStatus,
     RejectReason,
 )
+from meetings.questions.models.tally import AnnouncedTally
 from meetings.questions.models.topic import Topic
 from meetings.questions.models.vote import Vote
 
 __all__ = [
     "PUBLIC_STATUSES",
+    "AnnouncedTally",
     "Answer",
     "AnswerKind",
     "Question",

@@ -10,7 +10,7 @@ from meetings.questions.models import Answer, AnswerKind, Question, QuestionStat
 from meetings.questions.services.moderation import was_public
 from meetings.questions.services.moves import conflict, move
 from meetings.questions.services.queue import queue_order, renumber
-from meetings.questions.services.record import announce
+from meetings.questions.services.record import announce, fresh
 from meetings.questions.text import clean_line, clean_text
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid
@@ -47,7 +47,7 @@ def question_put_on_air(
                 )
         except IntegrityError:  # the database's one-on-air rule, if a race got this far
             raise conflict(question.pk, _("Another question went on air first.")) from None
-        announce(action="on_air", questions=[question], actor=actor)
+        announce(action="on_air", questions=[question], actor=actor, status_changed=True)
         # The hub sends every hall a keyframe with the question and starts its answer's clip.
         _mark(question, "on_air")
     return question
@@ -69,7 +69,14 @@ def question_back_to_queue(
         )
         moved = renumber(question.meeting_id, [question.pk, *order])
         moved.pop(question.pk, None)
-        announce(action="returned", questions=[question], actor=actor, positions=moved)
+        question = fresh(question, meeting=question.meeting)  # with its new place
+        announce(
+            action="returned",
+            questions=[question],
+            actor=actor,
+            status_changed=True,
+            positions=moved,
+        )
         _mark(question, "returned")
     return question
 
@@ -121,6 +128,7 @@ def question_answer(
             agency=agency if kind == AnswerKind.REFERRED else "",
             recorded_by=actor.user,
         )
+        question = fresh(question, meeting=question.meeting)  # with its answer
         announce(
             action="answered",
             questions=[question],
@@ -128,7 +136,8 @@ def question_answer(
             was_public=was_public(before),
             details={"kind": kind},
             public_details={"kind": kind},
-            tally=True,
+            status_changed=True,
+            recount=True,
         )
         _mark(question, "answered")
     return question

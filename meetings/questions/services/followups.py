@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from meetings.questions.models import Answer, AnswerKind, Question
 from meetings.questions.models.question import QuestionStatus
-from meetings.questions.services.record import announce
+from meetings.questions.services.record import announce, fresh
 from meetings.questions.text import clean_text
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid
@@ -65,5 +65,6 @@ def answer_attach_written(*, question: Question, text: str, actor: Actor) -> Que
         answer.written_answer_at = timezone.now()
         answer.written_answer_by = actor.user
         answer.save(update_fields=["written_answer", "written_answer_at", "written_answer_by"])
+        question = fresh(question, meeting=question.meeting)  # with the written answer
         announce(action="followed_up", questions=[question], actor=actor)
     return question

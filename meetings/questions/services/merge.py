@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from meetings.questions.models import Question, QuestionStatus
 from meetings.questions.services.moderation import next_position, was_public
 from meetings.questions.services.moves import conflict, move
-from meetings.questions.services.record import announce
+from meetings.questions.services.record import announce, fresh
 from meetings.questions.similarity import MERGE_TARGETS
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Invalid
@@ -47,12 +47,13 @@ def question_merge(
         )
         announce(
             action="merged",
-            questions=[merged, target],
+            questions=[merged, fresh(target, meeting=merged.meeting)],
             actor=actor,
             was_public=public_before,
             details={"into": target.pk},
             public_details={"into": target.pk},
-            tally=True,
+            status_changed=True,
+            recount=True,
         )
     return merged
 
@@ -89,10 +90,11 @@ def question_unmerge(
         )
         announce(
             action="unmerged",
-            questions=[restored, target],
+            questions=[restored, fresh(target, meeting=restored.meeting)],
             actor=actor,
             details={"from": target.pk},
             public_details={"from": target.pk},
-            tally=True,
+            status_changed=True,
+            recount=True,
         )
     return restored

@@ -1,19 +1,20 @@
 """What moderators do to a question before it goes on air, and a voter's withdrawal."""
 
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Subquery
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
 from meetings.questions.models import PUBLIC_STATUSES, Question, QuestionStatus, RejectReason
 from meetings.questions.models.question import MAX_TEXT
-from meetings.questions.services.moves import conflict, move, touch
+from meetings.questions.services.moves import move, touch
 from meetings.questions.services.record import announce
 from meetings.questions.text import clean_line, clean_text, match_form
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Forbidden, Invalid
 from meetings.rooms.services.events import event_log_lock
 
-EDITABLE = (QuestionStatus.SUBMITTED, QuestionStatus.APPROVED, QuestionStatus.ON_AIR)
+EDITABLE = frozenset({QuestionStatus.SUBMITTED, QuestionStatus.APPROVED, QuestionStatus.ON_AIR})
 
 
 def next_position(meeting_id: int) -> int:
@@ -21,6 +22,17 @@ def next_position(meeting_id: int) -> int:
         last=Max("position")
     )["last"]
     return (last or 0) + 1
+
+
+def end_of_queue(meeting_id: int) -> Coalesce:
+    """``next_position`` as an expression, for the UPDATE that approves: no query of its own."""
+    last = (
+        Question.objects.filter(meeting_id=meeting_id, status=QuestionStatus.APPROVED)
+        .values("meeting_id")
+        .annotate(last=Max("position"))
+        .values("last")
+    )
+    return Coalesce(Subquery(last), 0) + 1
 
 
 def question_approve(
@@ -34,9 +46,15 @@ def question_approve(
             to=QuestionStatus.APPROVED,
             only_from=frozenset({QuestionStatus.SUBMITTED}),
             expected_version=expected_version,
-            position=next_position(question.meeting_id),
+            position=end_of_queue(question.meeting_id),
         )
-        announce(action="approved", questions=[question], actor=actor, tally=True)
+        announce(
+            action="approved",
+            questions=[question],
+            actor=actor,
+            status_changed=True,
+            recount=True,
+        )
     return question
 
 
@@ -70,7 +88,8 @@ def question_reject(
             actor=actor,
             details={"reason": reason, "note": note},
             public_details={"reason": reason},
-            tally=True,
+            status_changed=True,
+            recount=True,
         )
     return question
 
@@ -82,7 +101,13 @@ def question_withdraw(*, question: Question, device_hash: str, actor: Actor) -> 
     with transaction.atomic():
         event_log_lock(meeting=question.meeting)
         question = move(question, to=QuestionStatus.WITHDRAWN)
-        announce(action="withdrawn", questions=[question], actor=actor, tally=True)
+        announce(
+            action="withdrawn",
+            questions=[question],
+            actor=actor,
+            status_changed=True,
+            recount=True,
+        )
     return question
 
 
@@ -97,9 +122,12 @@ def question_edit(
         raise Invalid(_("A question can be at most %(max)s characters.") % {"max": MAX_TEXT})
     with transaction.atomic():
         event_log_lock(meeting=question.meeting)
-        _require_editable(question)
         question = touch(
-            question, expected_version=expected_version, text=text, match_text=match_form(text)
+            question,
+            only_in=EDITABLE,
+            expected_version=expected_version,
+            text=text,
+            match_text=match_form(text),
         )
         announce(action="edited", questions=[question], actor=actor)
     return question
@@ -115,8 +143,7 @@ def question_set_topic(
             raise Invalid(_("Unknown topic: %s") % topic_code)
     with transaction.atomic():
         event_log_lock(meeting=question.meeting)
-        _require_editable(question)
-        question = touch(question, expected_version=expected_version, topic=topic)
+        question = touch(question, only_in=EDITABLE, expected_version=expected_version, topic=topic)
         announce(
             action="topic_set",
             questions=[question],
@@ -142,8 +169,9 @@ def question_address(
             raise Invalid(_("There is no such candidate at this conference."))
     with transaction.atomic():
         event_log_lock(meeting=question.meeting)
-        _require_editable(question)
-        question = touch(question, expected_version=expected_version, candidate=candidate)
+        question = touch(
+            question, only_in=EDITABLE, expected_version=expected_version, candidate=candidate
+        )
         announce(
             action="addressed",
             questions=[question],
@@ -152,16 +180,6 @@ def question_address(
             public_details={"candidate": candidate_id},
         )
     return question
-
-
-def _require_editable(question: Question) -> None:
-    status = Question.objects.filter(pk=question.pk).values_list("status", flat=True).get()
-    if status not in EDITABLE:
-        raise conflict(
-            question.pk,
-            _("A question that is “%(status)s” can no longer be changed.")
-            % {"status": QuestionStatus(status).label},
-        )
 
 
 def was_public(*questions: Question) -> set[int]:

@@ -2,22 +2,39 @@
 
 from typing import Any
 
+from django.db.models import Q
+
 from meetings.questions.models import Question
-from meetings.questions.state import (
-    hall_tally,
-    question_moderation_view,
-    question_public_view,
-    with_related,
-)
+from meetings.questions.services.counts import publisher
+from meetings.questions.state import question_moderation_view, question_public_view
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
-from meetings.rooms.models import Audience
+from meetings.rooms.models import Audience, Meeting
 from meetings.rooms.services.events import event_append
 
 
-def fresh(question: Question | int) -> Question:
+def fresh(question: Question | int, *, meeting: Meeting | None = None) -> Question:
+    """The question as it is now, with everything its views read (topic, answer, the questions
+    merged into it), in one query. ``meeting``, when the caller has it, saves loading it."""
     pk = question.pk if isinstance(question, Question) else question
-    return with_related(Question.objects.select_related("meeting", "hall")).get(pk=pk)
+    rows = Question.objects.select_related("topic", "answer").filter(Q(pk=pk) | Q(merged_into=pk))
+    if meeting is None:
+        rows = rows.select_related("meeting")
+    rows = list(rows)
+    current = next(row for row in rows if row.pk == pk)
+    if meeting is not None:
+        current.meeting = meeting
+    return with_merged(current, [row for row in rows if row.merged_into_id == pk])
+
+
+def with_merged(question: Question, merged: list[Question]) -> Question:
+    """Give ``question`` the questions merged into it as prefetch_related would, so that its
+    views read them without a query (a question just created has none)."""
+    queryset = question.merged_questions.all()
+    queryset._result_cache = merged
+    queryset._prefetch_done = True
+    question._prefetched_objects_cache = {"merged_questions": queryset}
+    return question
 
 
 def announce(
@@ -28,18 +45,22 @@ def announce(
     was_public: set[int] = frozenset(),
     details: dict[str, Any] | None = None,
     public_details: dict[str, Any] | None = None,
-    tally: bool = False,
+    status_changed: bool = False,
+    recount: bool = False,
     positions: dict[int, int] | None = None,
 ) -> None:
     """Append ``question.<action>`` for staff and, if anything public changed,
     ``public.<action>`` for everyone.
 
-    ``questions`` are the questions the action changed, first the one acted on. ``was_public``
+    ``questions`` are the questions the action changed, first the one acted on, as they are
+    now with what their views read (``fresh``, or a question just created). ``was_public``
     names those that were shown publicly before, so one that stopped being public is removed
-    from the public state. ``tally`` recounts the first question's hall. ``positions`` are
-    queue places of other questions that the action moved.
+    from the public state. ``status_changed``: the action moved the first question to another
+    status; the public entry then names it even when nothing public changed, so the phone that
+    sent it learns what became of it. ``recount``: the action changed its hall's counts, which
+    are announced with the next batch of counts (services/counts.py), not in these entries.
+    ``positions`` are queue places of other questions that the action moved.
     """
-    questions = [fresh(q) for q in questions]
     subject = questions[0]
     meeting = subject.meeting
     event_append(
@@ -64,22 +85,19 @@ def announce(
             public_patch.append(patch.remove("questions", q.pk))
     for pk, position in (positions or {}).items():
         public_patch.append(patch.merge("questions", pk, value={"position": position}))
-    if tally:
-        public_patch.append(
-            patch.merge("tally", subject.hall_id, value=hall_tally(subject.hall_id))
+    if public_patch or status_changed:
+        event_append(
+            meeting=meeting,
+            type=f"public.{action}",
+            audience=Audience.PUBLIC,
+            payload={
+                "question": subject.pk,
+                "hall": subject.hall_id,
+                "status": subject.status,
+                **(public_details or {}),
+                "patch": public_patch,
+            },
+            actor=actor,
         )
-    if not public_patch:
-        return
-    event_append(
-        meeting=meeting,
-        type=f"public.{action}",
-        audience=Audience.PUBLIC,
-        payload={
-            "question": subject.pk,
-            "hall": subject.hall_id,
-            "status": subject.status,
-            **(public_details or {}),
-            "patch": public_patch,
-        },
-        actor=actor,
-    )
+    if recount:
+        publisher.schedule(meeting)

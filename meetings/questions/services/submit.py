@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from meetings.questions import limits
 from meetings.questions.models import Question, QuestionSource, Topic
 from meetings.questions.models.question import MAX_NAME, MAX_TEXT
-from meetings.questions.services.record import announce, fresh
+from meetings.questions.services.record import announce, with_merged
 from meetings.questions.text import clean_line, clean_text, match_form
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid
@@ -66,9 +66,10 @@ def question_submit(
         )
     topic = _topic(meeting, topic_code)
     candidate = _candidate(meeting, candidate_id)
-    # Checked again under the lock below; checked here first so that a question refused for
-    # a closed intake does not use up the phone's allowance.
-    _check_intake(Meeting.objects.get(pk=meeting.pk), source)
+    # Checked on the caller's copy of the meeting first (the API reads it in the same request),
+    # so that a question refused for a closed intake does not use up the phone's allowance;
+    # checked again under the lock below, where it decides.
+    _check_intake(meeting, source)
 
     if device_hash:
         limits.take(
@@ -81,46 +82,46 @@ def question_submit(
         settings.QUESTION_LIMIT_PER_HALL,
         _("This hall has sent many questions in the last minute. Please try again shortly."),
     )
-    with transaction.atomic():
-        event_log_lock(meeting=meeting)
-        # Under the lock, so the intake cannot close between this check and the insert. The
-        # intake governs phones; paper handed in and questions spoken from the floor are
-        # recorded while the conference runs.
-        meeting = Meeting.objects.get(pk=meeting.pk)
-        _check_intake(meeting, source)
-        try:
-            with transaction.atomic():
-                question = Question.objects.create(
-                    meeting=meeting,
-                    hall=hall,
-                    source=source,
-                    client_id=client_id,
-                    text=text,
-                    original_text=text,
-                    match_text=match_form(text),
-                    asker_name=asker_name,
-                    asker_group=asker_group,
-                    asker_named_publicly=asker_named_publicly and bool(asker_name),
-                    device_hash=device_hash,
-                    author=actor.user,
-                    topic=topic,
-                    candidate=candidate,
-                )
-        except IntegrityError:
-            # The same client id arrived twice at once; the other request made it.
-            existing = _already_received(meeting, client_id)
-            if existing is None:
-                raise
-            return Submission(existing, created=False)
-        announce(
-            action="submitted",
-            questions=[question],
-            actor=actor,
-            details={"source": source.value, "hall": hall.pk},
-            public_details={"source": source.value},
-            tally=True,
-        )
-    return Submission(fresh(question), created=True)
+    try:
+        with transaction.atomic():
+            event_log_lock(meeting=meeting)
+            # Under the lock, so the intake cannot close between this check and the insert.
+            # The intake governs phones; paper handed in and questions spoken from the floor
+            # are recorded while the conference runs.
+            _check_intake(
+                Meeting.objects.only("status", "questions_open").get(pk=meeting.pk), source
+            )
+            question = Question.objects.create(
+                meeting=meeting,
+                hall=hall,
+                source=source,
+                client_id=client_id,
+                text=text,
+                original_text=text,
+                match_text=match_form(text),
+                asker_name=asker_name,
+                asker_group=asker_group,
+                asker_named_publicly=asker_named_publicly and bool(asker_name),
+                device_hash=device_hash,
+                author=actor.user,
+                topic=topic,
+                candidate=candidate,
+            )
+            announce(
+                action="submitted",
+                questions=[with_merged(question, [])],
+                actor=actor,
+                details={"source": source.value, "hall": hall.pk},
+                recount=True,
+            )
+    except IntegrityError:
+        # The same client id arrived twice at once; the other request made it. Nothing of this
+        # one was kept: its transaction was rolled back as a whole.
+        existing = _already_received(meeting, client_id)
+        if existing is None:
+            raise
+        return Submission(existing, created=False)
+    return Submission(question, created=True)
 
 
 def _check_intake(meeting: Meeting, source: QuestionSource) -> None:
@@ -130,8 +131,16 @@ def _check_intake(meeting: Meeting, source: QuestionSource) -> None:
 
 
 def _already_received(meeting: Meeting, client_id: uuid.UUID) -> Question | None:
-    question = Question.objects.filter(meeting=meeting, client_id=client_id).first()
-    return fresh(question) if question else None
+    # Unordered: the unique (meeting, client id) index finds the one row; the model's default
+    # ordering (first()) would join the meeting, whose ordering it follows, and sort.
+    for question in (
+        Question.objects.filter(meeting=meeting, client_id=client_id)
+        .select_related("topic")
+        .order_by()[:1]
+    ):
+        question.meeting = meeting
+        return question
+    return None
 
 
 def _topic(meeting: Meeting, code: str | None) -> Topic | None:

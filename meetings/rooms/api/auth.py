@@ -9,9 +9,9 @@ from django.utils.translation import gettext as _
 from ninja.security import APIKeyCookie, APIKeyHeader
 
 from meetings.rooms.errors import Forbidden, NotFound
-from meetings.rooms.models import Meeting
-from meetings.rooms.services.join_links import join_link_resolve
-from meetings.rooms.viewers import Viewer, viewer_for_link, viewer_for_user
+from meetings.rooms.models import Meeting, RoleGrant
+from meetings.rooms.services.join_links import JoinLinkRefused, join_link_resolve
+from meetings.rooms.viewers import Viewer, viewer_for_link, viewer_from_grants
 
 JOIN_LINK_HEADER = "X-Join-Link"
 
@@ -21,14 +21,33 @@ class Caller:
     user: AbstractBaseUser | None = None
     link_token: str | None = None
 
-    def viewer_in(self, meeting: Meeting) -> Viewer:
-        """The caller as a viewer of this meeting; Forbidden if it has no business there."""
+    def admitted_to(self, slug: str) -> tuple[Meeting, Viewer]:
+        """The meeting at ``slug`` and the caller as its viewer. A join link brings its hall
+        and meeting in one query; an account's grants bring the meeting along. An unknown
+        address is 404 whatever the credentials."""
         if self.link_token is not None:
-            return viewer_for_link(join_link_resolve(self.link_token, meeting=meeting))
-        viewer = viewer_for_user(self.user, meeting) if self.user is not None else None
+            try:
+                link = join_link_resolve(self.link_token)
+            except JoinLinkRefused:
+                meeting_or_404(slug)
+                raise
+            meeting = link.hall.meeting
+            if meeting.slug != slug:
+                meeting_or_404(slug)
+                raise JoinLinkRefused("other_meeting")
+            return meeting, viewer_for_link(link)
+        user = self.user
+        active = user is not None and user.is_authenticated and user.is_active
+        grants = []
+        if active:
+            grants = list(
+                RoleGrant.objects.filter(meeting__slug=slug, user=user).select_related("meeting")
+            )
+        meeting = grants[0].meeting if grants else meeting_or_404(slug)
+        viewer = viewer_from_grants(user, meeting, grants) if active else None
         if viewer is None:
             raise Forbidden(_("Your account has no role in this conference."))
-        return viewer
+        return meeting, viewer
 
 
 class JoinLinkAuth(APIKeyHeader):
@@ -57,5 +76,4 @@ def meeting_or_404(slug: str) -> Meeting:
 
 
 def viewer_of(request: HttpRequest, slug: str) -> tuple[Meeting, Viewer]:
-    meeting = meeting_or_404(slug)
-    return meeting, request.auth.viewer_in(meeting)
+    return request.auth.admitted_to(slug)

@@ -22,9 +22,54 @@ def event_log_lock(*, meeting: Meeting) -> EventLogHead:
 
     Services that decide something from the current state (is this the first kiosk of the
     hall? is another item running?) take this lock first, so two requests cannot both decide
-    on the same stale state. Appends take it too, which keeps ``seq`` gapless.
+    on the same stale state. Appends take it too, which keeps ``seq`` gapless. Within one
+    transaction the lock is taken once: later calls, and the appends, reuse the locked head.
     """
-    return EventLogHead.objects.select_for_update().get(meeting=meeting)
+    head = _held_head(meeting.pk)
+    if head is None:
+        head = EventLogHead.objects.select_for_update().get(meeting=meeting)
+        _hold(head, marker=_HeadReleased(head.pk))
+    return head
+
+
+class _HeadReleased:
+    """A no-op commit callback that marks the transaction (or savepoint) holding a head."""
+
+    def __init__(self, meeting_id: int):
+        self.meeting_id = meeting_id
+
+    def __call__(self) -> None:
+        pass
+
+
+def _hold(head: EventLogHead, *, marker) -> None:
+    """Remember the locked head for the rest of this transaction. ``marker`` is a callback
+    registered with on_commit at the current savepoint: Django drops it when that savepoint
+    or the transaction rolls back, and when the transaction commits, so the head is trusted
+    only while its marker is still waiting (see _held_head)."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        return
+    if isinstance(marker, _HeadReleased):
+        transaction.on_commit(marker)
+    held = connection.__dict__.setdefault("_meetings_held_heads", {})
+    held[head.pk] = (head, marker)
+
+
+def _held_head(meeting_id: int) -> EventLogHead | None:
+    connection = transaction.get_connection()
+    held = connection.__dict__.get("_meetings_held_heads")
+    if not held or meeting_id not in held:
+        return None
+    head, marker = held[meeting_id]
+    # Django's list of commit callbacks (sids, func, robust): the marker is there exactly as
+    # long as the changes made with this head may still commit.
+    if connection.in_atomic_block and any(
+        func is marker for _sids, func, _robust in connection.run_on_commit
+    ):
+        return head
+    del held[meeting_id]
+    return None
 
 
 def event_append(
@@ -38,7 +83,7 @@ def event_append(
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("event_append must run inside the transaction of the change it records")
     payload = _normalised(payload)
-    head = event_log_lock(meeting=meeting)
+    head = _held_head(meeting.pk) or EventLogHead.objects.select_for_update().get(meeting=meeting)
     seq = head.seq + 1
     created_at = timezone.now()
     digest = event_digest(
@@ -70,6 +115,11 @@ def event_append(
         seq=seq, hash=digest, **{f"last_{audience.value}": seq}
     )
     transaction.on_commit(lambda: publish_event(event))
+    # The head as it is now, held until the end of the transaction; the publishing callback
+    # just registered is the marker: it is dropped with this savepoint if it rolls back.
+    head.seq, head.hash = seq, digest
+    setattr(head, f"last_{audience.value}", seq)
+    _hold(head, marker=transaction.get_connection().run_on_commit[-1][1])
     return event
 
 

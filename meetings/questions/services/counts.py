@@ -1,0 +1,186 @@
+"""Announcing counts in batches: the votes of the public questions and each hall's tally.
+
+A vote, a new question or a moderator's decision is stored at once, but announcing every
+change of a count to every screen would not scale: a busy conference sees hundreds of votes
+and dozens of questions a second, and each public entry goes to every kiosk and phone. So
+counts are announced in batches: ``counts_publish`` appends one ``public.votes`` with every
+vote count that changed and one ``public.tally`` with every hall whose counts changed, in one
+transaction, at most every COUNTS_PUBLISH_SECONDS per conference. Snapshots show the announced
+counts (``Question.votes_published``, ``AnnouncedTally``), so a screen's copy and a fresh
+snapshot always agree; the public page, the API's tally and the minutes count the questions.
+"""
+
+import asyncio
+import contextvars
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+
+from meetings.questions.models import PUBLIC_STATUSES, AnnouncedTally, Question
+from meetings.questions.state import announced_tally, meeting_tally
+from meetings.rooms import patch
+from meetings.rooms.actors import Actor
+from meetings.rooms.models import Audience, Meeting
+from meetings.rooms.services.events import event_append, event_log_lock
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CountsAnnounced:
+    questions: int  # questions whose vote count was announced
+    halls: int  # halls whose tally was announced
+
+    def __bool__(self) -> bool:
+        return bool(self.questions or self.halls)
+
+
+def counts_publish(*, meeting: Meeting) -> CountsAnnounced:
+    """Announce every count that changed since the last announcement: ``public.votes`` then
+    ``public.tally``, each only if something in it changed."""
+    with transaction.atomic():
+        event_log_lock(meeting=meeting)
+        votes = _votes_to_announce(meeting)
+        tallies = _tallies_to_announce(meeting)
+        if votes:
+            Question.objects.bulk_update(
+                [Question(pk=pk, votes_published=count) for pk, count in votes.items()],
+                ["votes_published"],
+            )
+            event_append(
+                meeting=meeting,
+                type="public.votes",
+                audience=Audience.PUBLIC,
+                payload={
+                    "votes": {str(pk): count for pk, count in votes.items()},
+                    "patch": [
+                        patch.merge("questions", pk, value={"votes": count})
+                        for pk, count in votes.items()
+                    ],
+                },
+                actor=Actor.system("votes"),
+            )
+        if tallies:
+            AnnouncedTally.objects.bulk_create(
+                [
+                    AnnouncedTally(hall_id=int(hall), meeting=meeting, counts=counts)
+                    for hall, counts in tallies.items()
+                ],
+                update_conflicts=True,
+                unique_fields=["hall"],
+                update_fields=["counts"],
+            )
+            event_append(
+                meeting=meeting,
+                type="public.tally",
+                audience=Audience.PUBLIC,
+                payload={
+                    "tally": tallies,
+                    "patch": [
+                        patch.merge("tally", hall, value=counts) for hall, counts in tallies.items()
+                    ],
+                },
+                actor=Actor.system("tally"),
+            )
+    return CountsAnnounced(questions=len(votes), halls=len(tallies))
+
+
+def counts_pending(*, meeting: Meeting) -> bool:
+    """Whether any count differs from what was last announced (reads only, takes no lock)."""
+    return bool(_votes_to_announce(meeting) or _tallies_to_announce(meeting))
+
+
+def counts_publish_pending(*, meeting_ids: Iterable[int]) -> dict[int, CountsAnnounced]:
+    """Announce whatever counts are pending in these conferences; returns what was announced,
+    by conference. For each web process to call periodically: it covers a node that died with
+    a timer armed (its changes were committed, their announcement never made). A conference
+    with nothing pending costs three reads and takes no lock."""
+    announced = {}
+    for meeting in Meeting.objects.filter(pk__in=list(meeting_ids)).order_by("pk"):
+        if counts_pending(meeting=meeting):
+            result = counts_publish(meeting=meeting)
+            if result:
+                announced[meeting.pk] = result
+    return announced
+
+
+def _votes_to_announce(meeting: Meeting) -> dict[int, int]:
+    return dict(
+        Question.objects.filter(meeting=meeting, status__in=PUBLIC_STATUSES)
+        .exclude(vote_count=F("votes_published"))
+        .order_by("pk")
+        .values_list("pk", "vote_count")
+    )
+
+
+def _tallies_to_announce(meeting: Meeting) -> dict[str, dict[str, Any]]:
+    announced = announced_tally(meeting)
+    live = meeting_tally(meeting)
+    return {hall: live[hall] for hall in sorted(live, key=int) if announced.get(hall) != live[hall]}
+
+
+class CountsPublisher:
+    """Batches the announcements of counts per conference on the server's event loop.
+
+    Daphne runs one asyncio loop per process; meetings/asgi.py hands it over when the first
+    request or connection arrives. A change to a count arms a timer for its conference once it
+    commits (if none is armed); when the timer fires, every pending count is announced. Without
+    a server loop (management commands, the Django test client) there is nothing to wait on, so
+    the announcement is made at once, in the caller's transaction. A node that dies with a
+    timer armed leaves its counts unannounced until the next change, or until a web process
+    calls ``counts_publish_pending`` (which they do periodically).
+    """
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.armed: set[int] = set()
+
+    def attach(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        self.loop = loop
+        self.armed.clear()
+
+    def schedule(self, meeting: Meeting) -> None:
+        """Announce this conference's counts soon (at once without a server loop)."""
+        loop = self.loop
+        if loop is None or loop.is_closed() or not loop.is_running():
+            counts_publish(meeting=meeting)
+            return
+        meeting_id = meeting.pk
+        # A fresh context: the timer's work must not inherit the request's (asgiref sends
+        # thread-sensitive calls made in a request's context to that request's own thread,
+        # which is gone or busy by the time the timer fires). robust: the change is committed
+        # by then; a loop closing under us must not fail the request that made it (the
+        # periodic counts_publish_pending announces it anyway).
+        transaction.on_commit(
+            lambda: loop.call_soon_threadsafe(self._arm, meeting_id, context=contextvars.Context()),
+            robust=True,
+        )
+
+    def _arm(self, meeting_id: int) -> None:
+        if meeting_id in self.armed:
+            return
+        self.armed.add(meeting_id)
+        self.loop.call_later(
+            settings.COUNTS_PUBLISH_SECONDS, lambda: self.loop.create_task(self._fire(meeting_id))
+        )
+
+    async def _fire(self, meeting_id: int) -> None:
+        from channels.db import database_sync_to_async
+
+        self.armed.discard(meeting_id)
+        try:
+            await database_sync_to_async(_publish_by_id)(meeting_id)
+        except Exception:
+            logger.exception("could not announce the counts of meeting %s", meeting_id)
+
+
+def _publish_by_id(meeting_id: int) -> CountsAnnounced:
+    return counts_publish(meeting=Meeting.objects.get(pk=meeting_id))
+
+
+publisher = CountsPublisher()
