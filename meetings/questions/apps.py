@@ -8,6 +8,7 @@ class QuestionsConfig(AppConfig):
     verbose_name = _("Voters' questions")
 
     def ready(self) -> None:
-        # Adds the questions' sections to every snapshot, and default topics to new meetings.
+        # Adds the questions' sections to every snapshot, default topics to new meetings, and
+        # the announcement of counts left pending to each web process's periodic round.
         from meetings.questions import state  # noqa: F401
-        from meetings.questions.services import topics  # noqa: F401
+        from meetings.questions.services import counts, topics  # noqa: F401

@@ -74,3 +74,27 @@ async def test_voters_never_receive_unapproved_questions_or_askers_names_staff_d
         assert text in staff_seen
     for socket in (voter, kiosk, candidate, chair):
         await socket.close()
+
+
+async def test_counts_a_dead_node_left_unannounced_are_announced_by_a_web_process(settings):
+    """A vote committed on a node that died before its announcement timer fired: a process
+    serving the conference announces it in its next round."""
+    from meetings.questions.models import Question
+
+    settings.HEARTBEAT_SECONDS = 1
+    conference = await database_sync_to_async(open_conference)()
+    question = await database_sync_to_async(ask)(conference, "Đề nghị làm đường", device=1)
+    await database_sync_to_async(moderation.question_approve)(
+        question=question, actor=conference.actor
+    )
+    voter_link = await database_sync_to_async(conference.token)(
+        conference.halls[1], JoinLinkKind.VOTER
+    )
+    voter, snapshot = await open_live(conference.meeting.slug, link=voter_link)
+    assert snapshot["state"]["questions"][str(question.pk)]["votes"] == 0
+    await database_sync_to_async(Question.objects.filter(pk=question.pk).update)(vote_count=3)
+    announced = await voter.receive_until(
+        lambda f: f["type"] == "event" and f["event"]["type"] == "public.votes", timeout=10
+    )
+    assert announced["event"]["payload"]["votes"] == {str(question.pk): 3}
+    await voter.close()

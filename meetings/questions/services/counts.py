@@ -20,6 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F
+from django.dispatch import receiver
 
 from meetings.questions.models import PUBLIC_STATUSES, AnnouncedTally, Question
 from meetings.questions.state import announced_tally, meeting_tally
@@ -27,6 +28,7 @@ from meetings.rooms import patch
 from meetings.rooms.actors import Actor
 from meetings.rooms.models import Audience, Meeting
 from meetings.rooms.services.events import event_append, event_log_lock
+from meetings.rooms.signals import stream_round
 
 logger = logging.getLogger(__name__)
 
@@ -184,3 +186,8 @@ def _publish_by_id(meeting_id: int) -> CountsAnnounced:
 
 
 publisher = CountsPublisher()
+
+
+@receiver(stream_round, dispatch_uid="meetings.questions.counts_pending")
+def _announce_what_a_dead_node_left(sender, *, meeting_ids: list[int], **kwargs) -> None:
+    counts_publish_pending(meeting_ids=meeting_ids)

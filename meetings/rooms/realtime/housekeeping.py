@@ -3,8 +3,9 @@
 - every STREAM_CHECK_SECONDS, the record's heads against the process's copies (one query for
   all the meetings it serves): a doorbell lost at the end of a burst is read from the record;
 - every HEARTBEAT_SECONDS, the kiosks' presence (when each local kiosk last pinged, in one
-  write; sessions of kiosks silent for three intervals, on any node, are ended), and the
-  connections whose join link has expired are closed;
+  write; sessions of kiosks silent for three intervals, on any node, are ended), the
+  connections whose join link has expired are closed, and ``stream_round`` is sent for the
+  other apps' periodic work (the questions app announces counts a dead node left);
 - every RESUBSCRIBE_SECONDS, the process's channel joins its groups again (Redis may have
   restarted empty) and feeds without connections for a while are dropped.
 """
@@ -21,6 +22,7 @@ from django.utils import timezone
 from meetings.rooms.models import Audience, BridgePoint, Meeting
 from meetings.rooms.realtime import admission, frames, stream
 from meetings.rooms.services import presence
+from meetings.rooms.signals import stream_round
 
 logger = logging.getLogger(__name__)
 
@@ -76,10 +78,11 @@ async def presence_round(fanout) -> None:
     # The meetings whose kiosks' sessions this process may end: those it has kiosks or staff of
     # (a kiosk on a node that died is shown as gone on the dashboard within three intervals).
     watched = {c.meeting_id for c in connections if c.is_kiosk or c.audience == Audience.STAFF}
-    await database_sync_to_async(_presence)(seen, watched)
+    served = sorted({c.meeting_id for c in connections})
+    await database_sync_to_async(_presence)(seen, watched, served)
 
 
-def _presence(seen: dict, watched: set[int]) -> None:
+def _presence(seen: dict, watched: set[int], served: list[int]) -> None:
     if seen:
         gone = presence.kiosks_seen({name: at for name, (_c, at) in seen.items()})
         for name in gone:
@@ -88,6 +91,8 @@ def _presence(seen: dict, watched: set[int]) -> None:
             presence.kiosk_connected(hall=hall, channel_name=name)
     for meeting in Meeting.objects.filter(pk__in=watched):
         presence.kiosk_reap_stale(meeting=meeting)
+    if served:
+        stream_round.send(sender=Meeting, meeting_ids=served)
 
 
 async def subscriptions(fanout) -> None:
