@@ -569,3 +569,23 @@ async def test_occasional_refusals_do_not_add_up_to_a_disconnect(monkeypatch):
     await socket.send({"type": "ping"})
     await socket.receive_type("pong")
     await socket.close()
+
+
+async def test_a_channel_layer_down_at_the_first_connection_is_tried_again_at_the_next():
+    conference = await build()
+    link = await token(conference, 0, JoinLinkKind.VOTER)
+    layer = fanout_module.fanout().layer
+    group_add, failures = layer.group_add, []
+
+    async def down_once(group, channel):
+        if not failures:
+            failures.append(group)
+            raise ConnectionError("Redis is restarting")
+        await group_add(group, channel)
+
+    layer.group_add = down_once
+    first = await open_socket("hn-test", link=link)
+    assert await first.closed_with() == 1011
+    second, snapshot = await open_live("hn-test", link=link)
+    assert snapshot["state"]["meeting"]["slug"] == "hn-test"
+    await second.close()

@@ -59,7 +59,12 @@ class Fanout:
 
     async def join(self, connection: Connection) -> MeetingFeed:
         """Register a connection; its meeting's feed is read first if this process had none."""
-        if self._started is None:
+        failed = (
+            self._started is not None
+            and self._started.done()
+            and (self._started.cancelled() or self._started.exception() is not None)
+        )
+        if self._started is None or failed:  # the first connection, or Redis was down then
             self._started = asyncio.ensure_future(self._start())
         await asyncio.shield(self._started)
         feed = self.feeds.get(connection.meeting_id)
