@@ -17,6 +17,7 @@ pinned exactly, and tests/rooms/test_wire.py checks the frames on a real Daphne.
 
 import asyncio
 import contextlib
+import errno
 import functools
 import logging
 import socket
@@ -39,6 +40,10 @@ LOW_WATER = 32 * 1024
 # arrive, instead of catching up from the stream's copy. 128 KiB (the kernel doubles it) still
 # carries 10 Mbit/s over a 200 ms round trip.
 KERNEL_SEND_BUFFER = 128 * 1024
+
+
+# send() errors that mean "not now" rather than "gone" (as Twisted's own writes read them).
+_TRY_LATER = {errno.EAGAIN, errno.EWOULDBLOCK, errno.ENOBUFS, errno.EINTR}
 
 
 class Frame:
@@ -90,22 +95,27 @@ class DaphneOutlet:
 
     def __init__(self, protocol):
         self.protocol = protocol
-        transport = protocol.transport
+        self.transport = transport = protocol.transport
         # Only a plain TCP transport has a socket we may write to ourselves; TLS in Daphne
         # (not how we deploy: a proxy terminates it) goes through the transport.
-        self.direct = hasattr(transport, "writeSomeData") and hasattr(transport, "_tempDataLen")
+        self.socket = getattr(transport, "socket", None)
+        self.direct = self.socket is not None and hasattr(transport, "_tempDataLen")
         if self.direct:
             with contextlib.suppress(OSError):
-                transport.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER)
+                self.socket.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, KERNEL_SEND_BUFFER)
 
     def backlog(self) -> int:
-        transport = self.protocol.transport
+        transport = self.transport
         queued = sum(len(data) for data, _sync in self.protocol.send_queue)
         if not self.direct:
             return queued
         return len(transport.dataBuffer) - transport.offset + transport._tempDataLen + queued
 
     def write(self, frame: Frame) -> bool:
+        # The fast path's one question per socket: is anything queued before this frame?
+        if self._idle():
+            self._send_now(frame.wire)
+            return True
         if self.backlog() > HIGH_WATER:
             return False
         self.send(frame)
@@ -115,26 +125,36 @@ class DaphneOutlet:
         protocol = self.protocol
         if protocol.state != protocol.STATE_OPEN:
             return  # closing: the close handshake is under way, nothing more goes out
-        transport = protocol.transport
-        data = frame.wire
-        if protocol.send_queue:
+        if self._idle():
+            self._send_now(frame.wire)
+        elif protocol.send_queue:
             # autobahn is trickling earlier data out (it writes a queue over several turns of
             # the loop): behind it.
-            protocol.sendData(data)
-            return
-        if (
+            protocol.sendData(frame.wire)
+        else:
+            self.transport.write(frame.wire)
+
+    def _idle(self) -> bool:
+        transport = self.transport
+        return (
             self.direct
             and not transport.dataBuffer
             and not transport._tempDataLen
+            and not self.protocol.send_queue
+            and self.protocol.state == self.protocol.STATE_OPEN
             and not transport.disconnecting
-        ):
-            written = transport.writeSomeData(data)
-            if isinstance(written, int):
-                if written == len(data):
-                    return
-                data = data[written:]
-            # else the connection is lost: Twisted learns it again below and closes.
-        transport.write(data)
+        )
+
+    def _send_now(self, data: bytes) -> None:
+        """Nothing is queued: straight to the kernel; what it does not take, Twisted queues."""
+        try:
+            sent = self.socket.send(data)
+        except OSError as error:
+            if error.errno not in _TRY_LATER:
+                return  # the connection is lost: Twisted sees it on its side and closes
+            sent = 0
+        if sent < len(data):
+            self.transport.write(data[sent:])
 
     async def drain(self) -> None:
         return
