@@ -1,4 +1,5 @@
 import copy
+import inspect
 import os
 import uuid
 
@@ -21,6 +22,30 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "services" in item.keywords:
             item.add_marker(pytest.mark.skip(reason="needs REDIS_URL and DATABASE_URL"))
+
+
+@pytest.fixture(autouse=True)
+def _fanout_stops_with_the_loop(request):
+    if inspect.iscoroutinefunction(getattr(request.node, "function", None)):
+        request.getfixturevalue("_stop_fanout")
+
+
+@pytest.fixture
+async def _stop_fanout():
+    """The stream's fan-out lives as long as its event loop: stop it before the test's loop
+    closes. asyncio would otherwise cancel its blocking read on Redis, and redis-py can
+    swallow the cancellation of a read in progress: the loop would wait for it forever. For
+    the same reason the layer's Redis connections are closed here, while the loop still runs:
+    a consumer's read of its own channel, cancelled just then, ends with the connection."""
+    yield
+    from channels.layers import channel_layers
+
+    from meetings.rooms.realtime.fanout import close_fanout
+
+    await close_fanout()
+    layer = channel_layers.backends.get("default")
+    if hasattr(layer, "close_pools"):
+        await layer.close_pools()
 
 
 @pytest.fixture(autouse=True)

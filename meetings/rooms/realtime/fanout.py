@@ -15,6 +15,7 @@ needs no database.
 import asyncio
 import logging
 import time
+import uuid
 import weakref
 
 from channels.db import database_sync_to_async
@@ -32,10 +33,25 @@ logger = logging.getLogger(__name__)
 # restarting, a hall's network coming back) find it still current.
 FEED_LINGER_SECONDS = 120
 RECEIVE_RETRY_SECONDS = 1.0
+STOP_SECONDS = 10
 
 _fanouts: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Fanout]" = (
     weakref.WeakKeyDictionary()
 )
+
+
+def being_cancelled() -> bool:
+    """Whether this task was asked to stop. redis-py may turn the cancellation of a read in
+    progress into a ConnectionError; a loop that retries on errors must not retry that."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+async def close_fanout() -> None:
+    """Stop this event loop's fan-out, if it has one (tests, before their loop closes)."""
+    instance = _fanouts.pop(asyncio.get_running_loop(), None)
+    if instance is not None:
+        await instance.close()
 
 
 def fanout() -> "Fanout":
@@ -54,6 +70,8 @@ class Fanout:
         self.feeds: dict[int, MeetingFeed] = {}
         self.tasks: set[asyncio.Task] = set()
         self._started: asyncio.Task | None = None
+        self._receiver: asyncio.Task | None = None
+        self._housekeeper: asyncio.Task | None = None
 
     # --- connections ------------------------------------------------------------------------
 
@@ -88,12 +106,14 @@ class Fanout:
     # --- the process's subscription -----------------------------------------------------------
 
     async def _start(self) -> None:
-        # The layer's default prefix: channels-redis reads every channel of a process with
-        # one loop, and a channel of another prefix would wait its turn behind it.
-        self.channel = await self.layer.new_channel()
+        # A channel of its own, read by this process alone, rather than one of the layer's
+        # process-local channels ("…!…"): channels-redis reads those through one shared loop
+        # and lock with the consumers' own channels (media replies), and the events would wait
+        # their turn behind them.
+        self.channel = f"fanout.{uuid.uuid4().hex}"
         await self.layer.group_add(groups.accounts(), self.channel)
-        self._spawn(self._receive())
-        self._spawn(housekeeping.run(self))
+        self._receiver = self._spawn(self._receive())
+        self._housekeeper = self._spawn(housekeeping.run(self))
 
     async def _open(self, feed: MeetingFeed) -> None:
         """Join the meeting's group, then read where its stream stands: joined first, so that
@@ -114,10 +134,14 @@ class Fanout:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if being_cancelled():
+                    raise asyncio.CancelledError from None
                 # Redis restarting: keep trying; the feeds repair what passes meanwhile.
                 logger.warning("fan-out: receiving failed; trying again", exc_info=True)
                 await asyncio.sleep(RECEIVE_RETRY_SECONDS)
                 continue
+            if message["type"] == "fanout.stop":
+                return
             try:
                 self._dispatch(message)
             except Exception:
@@ -139,6 +163,22 @@ class Fanout:
             affected = [c for c in self.connections() if c.user_id == message["user"]]
             if affected:
                 self._spawn(admission.recheck(affected))
+
+    async def close(self) -> None:
+        """Stop receiving and drop every feed (the process is stopping). The receiving task is
+        woken by a message of its own rather than cancelled: redis-py can swallow the
+        cancellation of a blocking read, and the task would then never end."""
+        if self._receiver is not None and not self._receiver.done():
+            try:
+                await self.layer.send(self.channel, {"type": "fanout.stop"})
+                await asyncio.wait_for(asyncio.shield(self._receiver), STOP_SECONDS)
+            except Exception:
+                logger.warning("fan-out: the receiving task did not stop", exc_info=True)
+        for meeting_id in list(self.feeds):
+            self.feeds.pop(meeting_id).close()
+        for task in list(self.tasks):
+            if task is not self._receiver:
+                task.cancel()
 
     async def resubscribe(self) -> None:
         """Join every group again: after Redis restarts they are gone, and channels-redis lets

@@ -30,6 +30,8 @@ RESUBSCRIBE_SECONDS = 30
 
 
 async def run(fanout) -> None:
+    from meetings.rooms.realtime.fanout import being_cancelled
+
     periods = {
         "heads": lambda: settings.STREAM_CHECK_SECONDS,
         "presence": lambda: settings.HEARTBEAT_SECONDS,
@@ -49,6 +51,8 @@ async def run(fanout) -> None:
             except asyncio.CancelledError:
                 raise
             except Exception:
+                if being_cancelled():
+                    raise asyncio.CancelledError from None
                 logger.exception("stream housekeeping (%s) failed", name)
 
 
