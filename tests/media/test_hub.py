@@ -26,7 +26,15 @@ def near(colour, rgb, tolerance=40) -> bool:
     )
 
 
-async def wait_for(condition, timeout=8.0, step=0.05) -> float:
+# Deadlines for waiting on state: only a real failure reaches them. A busy 2-core machine (CI,
+# load average 5-8) composes fewer frames per second, so a test waits for the frames it needs
+# rather than for a time in which they usually come.
+WAIT_SECONDS = 30.0
+# Programme frames over which encoder calls are counted: at +-1 call, a rate within 2%.
+MEASURED_FRAMES = 50
+
+
+async def wait_for(condition, timeout=WAIT_SECONDS, step=0.05) -> float:
     """Seconds until ``condition()`` holds; fails after ``timeout``."""
     start = time.monotonic()
     while not condition():
@@ -116,7 +124,10 @@ async def test_studio_and_three_halls_the_floor_is_seen_and_heard_but_not_by_its
 async def test_encoder_calls_per_frame_do_not_grow_with_the_halls(executor):
     counts = {}
     for hall_count in (1, 6):
-        async with Meeting(executor) as meeting:
+        # Pinned to the high tier: on a loaded machine the link figures could move a hall down,
+        # and the low tier's encoder would then run too.
+        pinned = {n: Tier.HIGH for n in (10, *range(hall_count))}
+        async with Meeting(executor, HubSettings(pinned=pinned)) as meeting:
             await meeting.join("studio", Role.STUDIO, 10, video=ColourTrack(STUDIO_RGB))
             halls = [await meeting.join(f"hall{n}", Role.HALL, n) for n in range(hall_count)]
             for hall in halls:
@@ -124,11 +135,11 @@ async def test_encoder_calls_per_frame_do_not_grow_with_the_halls(executor):
             encoders = meeting.hub.video_encoders
             start_calls = {tier: e.calls for tier, e in encoders.items()}
             start_frames = meeting.hub.frames_composed
-            await asyncio.sleep(2)
+            enough = start_frames + MEASURED_FRAMES
+            await wait_for(lambda hub=meeting.hub, enough=enough: hub.frames_composed >= enough)
             frames = meeting.hub.frames_composed - start_frames
             calls = {tier: e.calls - start_calls[tier] for tier, e in encoders.items()}
             counts[hall_count] = (frames, calls)
-            assert frames > 20
             # Every hall is on the high tier: one encode per programme frame, whatever the
             # count (give or take the frame being encoded while the counters were read).
             assert abs(calls[Tier.HIGH] - frames) <= 1
@@ -221,9 +232,14 @@ async def test_the_hub_survives_halls_vanishing_mid_frame(executor):
         halls = [await meeting.join(f"hall{n}", Role.HALL, n) for n in range(4)]
         await wait_for(lambda: all(len(h.receiver.frames) > 3 for h in halls))
         await asyncio.gather(*(meeting.hub.leave(f"hall{n}") for n in range(3)), halls[0].close())
-        ticks = meeting.hub.video_tick
+        composed = meeting.hub.frames_composed
         frames = len(halls[3].receiver.frames)
-        await asyncio.sleep(0.8)
-        assert meeting.hub.video_tick > ticks + 10
-        assert len(halls[3].receiver.frames) > frames
+        # The hub goes on composing (a step that failed would count no frame) and the hall
+        # that stayed goes on receiving.
+        await wait_for(
+            lambda: (
+                meeting.hub.frames_composed > composed + 10
+                and len(halls[3].receiver.frames) > frames + 5
+            )
+        )
         assert np.all(np.isfinite(halls[3].receiver.frames[-1][1]))
