@@ -102,6 +102,10 @@ class Receiver:
         height, width = image.shape[:2]
         return image[int(y * height / 360), int(x * width / 640)]
 
+    def audio_seconds(self) -> float:
+        """How much sound has arrived, in seconds."""
+        return sum(len(samples) for samples in self.audio) / RATE
+
     def tone_strength(self, hz: float, seconds: float = 1.0) -> float:
         """The share of the recent sound's energy at ``hz`` (0..1)."""
         if not self.audio:

@@ -5,6 +5,7 @@ import asyncio
 import time
 
 import numpy as np
+import pytest
 
 from meetings.rooms.media.compositor import INSET_HEIGHT, INSET_WIDTH, Layout
 from meetings.rooms.media.hub import HubSettings, MeetingHub, Role
@@ -26,7 +27,21 @@ def near(colour, rgb, tolerance=40) -> bool:
     )
 
 
-async def wait_for(condition, timeout=8.0, step=0.05) -> float:
+# Deadlines for waiting on state: only a real failure reaches them. A busy 2-core machine (CI,
+# load average 5-8) composes fewer frames per second, so a test waits for the frames it needs
+# rather than for a time in which they usually come.
+WAIT_SECONDS = 30.0
+# Programme frames over which encoder calls are counted: at +-1 call, a rate within 2%.
+MEASURED_FRAMES = 50
+# Sound received after a change before its effect is measured over the last second: the rest
+# is what was already on its way.
+SOUND_AFTER_CHANGE_SECONDS = 1.5
+# Programme frames within which a keyframe asked for is made: at once, or at the end of the
+# rate limit (KEYFRAME_MIN_INTERVAL) if the last one was that recent.
+KEYFRAME_FRAMES = 25
+
+
+async def wait_for(condition, timeout=WAIT_SECONDS, step=0.05) -> float:
     """Seconds until ``condition()`` holds; fails after ``timeout``."""
     start = time.monotonic()
     while not condition():
@@ -92,13 +107,19 @@ async def test_studio_and_three_halls_the_floor_is_seen_and_heard_but_not_by_its
             assert hall.receiver.tone_strength(HALL_HZ[2]) < NOT_HEARD, n  # muted without the floor
             assert not near(hall.receiver.colour_at(INSET_X, INSET_Y), HALL_RGB[2])
 
+        heard_before = {n: hall.receiver.audio_seconds() for n, hall in halls.items()}
         meeting.hub.apply(HubSettings(floor_hall_id=2, layout=Layout.INSET))
         for hall in halls.values():
             await wait_for(
                 lambda hall=hall: near(hall.receiver.colour_at(INSET_X, INSET_Y), HALL_RGB[2])
             )
             assert near(hall.receiver.colour_at(100, 100), STUDIO_RGB)
-        await asyncio.sleep(1.2)  # a second of sound with hall 2 heard
+        for n, hall in halls.items():  # a second of sound with hall 2 heard, and a margin
+            await wait_for(
+                lambda n=n, hall=hall: (
+                    hall.receiver.audio_seconds() >= heard_before[n] + SOUND_AFTER_CHANGE_SECONDS
+                )
+            )
         for n in (1, 3):
             assert halls[n].receiver.tone_strength(HALL_HZ[2]) > HEARD, n
             assert halls[n].receiver.tone_strength(STUDIO_HZ) > HEARD, n
@@ -116,7 +137,10 @@ async def test_studio_and_three_halls_the_floor_is_seen_and_heard_but_not_by_its
 async def test_encoder_calls_per_frame_do_not_grow_with_the_halls(executor):
     counts = {}
     for hall_count in (1, 6):
-        async with Meeting(executor) as meeting:
+        # Pinned to the high tier: on a loaded machine the link figures could move a hall down,
+        # and the low tier's encoder would then run too.
+        pinned = {n: Tier.HIGH for n in (10, *range(hall_count))}
+        async with Meeting(executor, HubSettings(pinned=pinned)) as meeting:
             await meeting.join("studio", Role.STUDIO, 10, video=ColourTrack(STUDIO_RGB))
             halls = [await meeting.join(f"hall{n}", Role.HALL, n) for n in range(hall_count)]
             for hall in halls:
@@ -124,11 +148,11 @@ async def test_encoder_calls_per_frame_do_not_grow_with_the_halls(executor):
             encoders = meeting.hub.video_encoders
             start_calls = {tier: e.calls for tier, e in encoders.items()}
             start_frames = meeting.hub.frames_composed
-            await asyncio.sleep(2)
+            enough = start_frames + MEASURED_FRAMES
+            await wait_for(lambda hub=meeting.hub, enough=enough: hub.frames_composed >= enough)
             frames = meeting.hub.frames_composed - start_frames
             calls = {tier: e.calls - start_calls[tier] for tier, e in encoders.items()}
             counts[hall_count] = (frames, calls)
-            assert frames > 20
             # Every hall is on the high tier: one encode per programme frame, whatever the
             # count (give or take the frame being encoded while the counters were read).
             assert abs(calls[Tier.HIGH] - frames) <= 1
@@ -155,22 +179,45 @@ async def test_a_hall_on_the_low_tier_gets_the_small_picture_and_audio_only_gets
         assert meeting.hub.video_encoders[Tier.LOW].calls > 0
 
 
-async def test_a_late_hall_sees_a_picture_within_half_a_second(executor):
+@pytest.fixture
+def no_periodic_keyframes(monkeypatch):
+    """Only the first picture and the ones asked for are keyframes: a test then sees whether a
+    keyframe was asked for, whatever the time it takes to come on a loaded machine."""
+    monkeypatch.setattr("meetings.rooms.media.encoders.KEYFRAME_EVERY_SECONDS", 24 * 3600)
+
+
+def no_keyframe_due(encoder) -> bool:
+    """Neither asked for nor deferred (the rate limit defers what comes too soon after one:
+    the first halls' requests, at the start)."""
+    return not (encoder._keyframe_wanted or encoder._keyframe_deferred)
+
+
+async def test_a_late_hall_starts_on_a_keyframe_made_for_it(executor, no_periodic_keyframes):
+    """A hall that joins between keyframes does not wait for the next one: its joining asks
+    for one. Counted in programme frames, not seconds: how soon the picture shows depends on
+    the machine's load (the connection's setup), not on the hub."""
     async with Meeting(executor) as meeting:
         await meeting.join("studio", Role.STUDIO, 10, video=ColourTrack(STUDIO_RGB))
         first = await meeting.join("hall1", Role.HALL, 1)
         await wait_for(lambda: len(first.receiver.frames) > 10)
-        await asyncio.sleep(1.5)  # well past the first keyframe
-        start = time.monotonic()
+        await wait_for(lambda: no_keyframe_due(meeting.hub.video_encoders[Tier.HIGH]))
+        joined_at = meeting.hub.video_tick
         late = await meeting.join("hall2", Role.HALL, 2)
-        waited = await wait_for(lambda: len(late.receiver.frames) > 0, timeout=5)
-        picture_after = time.monotonic() - start
-        assert picture_after < 0.5, f"first picture after {picture_after:.3f} s"
+        # A hall's track takes packets from the first keyframe after it joined.
+        track = meeting.hub.peers["hall2"].video_out
+        await wait_for(lambda: not track._needs_keyframe, step=0.005)
+        started_at = meeting.hub.video_tick
+        # Asked for, the keyframe is the next frame (or the one after, if one was being
+        # encoded), give or take the frames made while the offer was answered; unasked, it
+        # would be libvpx's own, 128 frames after the last.
+        assert started_at - joined_at <= KEYFRAME_FRAMES, (joined_at, started_at)
+        await wait_for(lambda: len(late.receiver.frames) > 0)
         assert near(late.receiver.colour_at(320, 180), STUDIO_RGB)
-        assert waited >= 0
 
 
-async def test_a_keyframe_request_from_a_hall_reaches_the_shared_encoder(executor):
+async def test_a_keyframe_request_from_a_hall_reaches_the_shared_encoder(
+    executor, no_periodic_keyframes
+):
     """PLI/FIR land in aiortc's sender, which only sets a private flag for frames it encodes
     itself; the hub routes them to the tier's encoder (a private API: aiortc is pinned)."""
     async with Meeting(executor) as meeting:
@@ -178,7 +225,7 @@ async def test_a_keyframe_request_from_a_hall_reaches_the_shared_encoder(executo
         hall = await meeting.join("hall1", Role.HALL, 1)
         await wait_for(lambda: len(hall.receiver.frames) > 5)
         encoder = meeting.hub.video_encoders[Tier.HIGH]
-        await asyncio.sleep(0.6)  # past the rate limit
+        await wait_for(lambda: no_keyframe_due(encoder))
         sender = next(
             s
             for s in meeting.hub.peers["hall1"].pc.getSenders()
@@ -186,7 +233,9 @@ async def test_a_keyframe_request_from_a_hall_reaches_the_shared_encoder(executo
         )
         before = encoder._last_keyframe
         sender._send_keyframe()  # what aiortc calls on a PLI
-        await wait_for(lambda: encoder._last_keyframe > before, timeout=2)
+        # Within the rate limit of the last keyframe the request is deferred to its end, not
+        # dropped; no other keyframe is due to stand in for it.
+        await wait_for(lambda: encoder._last_keyframe > before)
 
 
 async def test_a_cut_hall_comes_back_with_a_new_connection_and_receives_again(executor):
@@ -198,19 +247,17 @@ async def test_a_cut_hall_comes_back_with_a_new_connection_and_receives_again(ex
         other = await meeting.join("hall2", Role.HALL, 2)
         # Both halls receive before the cut: the other one's frames must be flowing already,
         # or "not disturbed" below would only measure how slowly it started.
-        await wait_for(
-            lambda: len(hall.receiver.frames) > 5 and len(other.receiver.frames) > 5, timeout=15
-        )
+        await wait_for(lambda: len(hall.receiver.frames) > 5 and len(other.receiver.frames) > 5)
         # The link drops without a goodbye: the browser's side just vanishes.
         await hall.close()
         del meeting.browsers["hall1"]
         frames_before = len(other.receiver.frames)
         # The others are not disturbed: they keep receiving (polled: a busy machine may pause).
-        await wait_for(lambda: len(other.receiver.frames) > frames_before + 5, timeout=5)
+        await wait_for(lambda: len(other.receiver.frames) > frames_before + 5)
         # The kiosk builds a new connection and offers again under the same name.
         back = await meeting.join("hall1", Role.HALL, 1)
-        await wait_for(lambda: len(back.receiver.frames) > 5, timeout=5)
-        await wait_for(lambda: len(back.receiver.audio) > 20, timeout=5)
+        await wait_for(lambda: len(back.receiver.frames) > 5)
+        await wait_for(lambda: len(back.receiver.audio) > 20)
         assert near(back.receiver.colour_at(320, 180), STUDIO_RGB)
         assert len(meeting.hub.peers) == 3
 
@@ -221,9 +268,14 @@ async def test_the_hub_survives_halls_vanishing_mid_frame(executor):
         halls = [await meeting.join(f"hall{n}", Role.HALL, n) for n in range(4)]
         await wait_for(lambda: all(len(h.receiver.frames) > 3 for h in halls))
         await asyncio.gather(*(meeting.hub.leave(f"hall{n}") for n in range(3)), halls[0].close())
-        ticks = meeting.hub.video_tick
+        composed = meeting.hub.frames_composed
         frames = len(halls[3].receiver.frames)
-        await asyncio.sleep(0.8)
-        assert meeting.hub.video_tick > ticks + 10
-        assert len(halls[3].receiver.frames) > frames
+        # The hub goes on composing (a step that failed would count no frame) and the hall
+        # that stayed goes on receiving.
+        await wait_for(
+            lambda: (
+                meeting.hub.frames_composed > composed + 10
+                and len(halls[3].receiver.frames) > frames + 5
+            )
+        )
         assert np.all(np.isfinite(halls[3].receiver.frames[-1][1]))
