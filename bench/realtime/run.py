@@ -41,7 +41,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -292,24 +291,24 @@ class Session:
             meters["database_and_redis"] = Usage(self.server.extra_pids())
         end = start + seconds + ARGS.drain
 
+        pending = [at] if at is not None else []
+
         def sample() -> None:
             for meter in meters.values():
                 if time.time() < end:
                     meter.sample()
                 else:
                     meter.freeze()
+            # On this thread: a server started from a thread that then ends would die with it
+            # (it is spawned to die with its parent).
+            if pending and time.time() >= start + pending[0][0]:
+                pending.pop()[1]()
 
         number = self.generators.send(step)
         time.sleep(max(0.0, start - time.time()))
         for meter in meters.values():
             meter.begin()
-        timer = None
-        if at is not None:
-            timer = threading.Timer(max(0.0, start + at[0] - time.time()), at[1])
-            timer.start()
         reports = self.generators.collect(number, seconds + ARGS.drain + 300, sample)
-        if timer is not None:
-            timer.join()
         step["usage"] = {
             key: {"cpu_percent": m.percent, "cpu_seconds": m.cpu_seconds, "rss_mib": m.rss_mib}
             for key, m in meters.items()
@@ -755,7 +754,7 @@ def verdicts(results: dict) -> list[dict]:
             f"{ours}% vs {theirs}% of a core per 1,000 screens"
             + (f" ({ratio:.1f}x)" if ratio else ""),
         )
-        if int(screens) == ARGS_FULL_SCREENS():
+        if int(screens) == results.get("full_screens", FULL_SCREENS):
             seconds = platform["connect_seconds"]
             every = platform["connected"] == platform["clients"]
             add(
@@ -805,10 +804,6 @@ def verdicts(results: dict) -> list[dict]:
     return found
 
 
-def ARGS_FULL_SCREENS() -> int:  # noqa: N802 - read at call time, after parsing
-    return ARGS.screens_full
-
-
 def parse_arguments(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -855,6 +850,26 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     args.rates = sorted(float(r) for r in str(args.rates).split(","))
     args.scenarios = args.scenario or list(SCENARIOS)
     return args
+
+
+def run_scenario(scenario: str, target: str, into: dict, results: dict, save) -> None:
+    if scenario == "fanout":
+        sizes = into.setdefault(target, {})
+        sizes.pop("error", None)
+        for screens in ARGS.sizes:
+            sizes[str(screens)] = fanout(target, screens)
+            save()
+        return
+    if scenario == "services" and target == "baseline":
+        # The baseline has no services: its figures at this load are those of its 2,150-screen
+        # fan-out run (one process), measured now unless this run already did.
+        fan = results.get("fanout", {}).get("baseline", {}).get(str(ARGS.screens_full))
+        fresh = fan and "fanout" in ARGS.scenarios and "error" not in fan
+        into[target] = fan if fresh else fanout(target, ARGS.screens_full)
+        return
+    runner = {"services": services, "conferences": conferences, "restart": restart}
+    in_services = target == "platform" and scenario in ("services", "conferences")
+    into[target] = runner[scenario]("platform-services" if in_services else target)
 
 
 def main() -> None:
@@ -913,27 +928,15 @@ def main() -> None:
     for scenario in ARGS.scenarios:
         into = results.setdefault(scenario, {})
         for target in targets:
-            if scenario == "fanout":
-                sizes = into.setdefault(target, {})
-                for screens in ARGS.sizes:
-                    sizes[str(screens)] = fanout(target, screens)
-                    save()
-                continue
-            if scenario == "services" and target == "baseline":
-                # The baseline has no services: its figures at this load are those of its
-                # 2,150-screen fan-out run (one process), measured now unless already.
-                fan = results.get("fanout", {}).get("baseline", {}).get(str(ARGS.screens_full))
-                into[target] = (
-                    fan if fan and "fanout" in ARGS.scenarios else fanout(target, ARGS.screens_full)
-                )
-            else:
-                runner = {"services": services, "conferences": conferences, "restart": restart}
-                platform_target = (
-                    "platform-services"
-                    if target == "platform" and scenario in ("services", "conferences")
-                    else target
-                )
-                into[target] = runner[scenario](platform_target)
+            # One run that fails is reported as such; the others still run.
+            try:
+                run_scenario(scenario, target, into, results, save)
+            except Exception as error:
+                print(f"[{scenario} {target}] failed: {error!r}", flush=True)
+                if scenario == "fanout":
+                    into.setdefault(target, {})["error"] = repr(error)
+                else:
+                    into[target] = {"error": repr(error)}
             save()
     print(f"\nrealtime benchmark done in {time.time() - began:.0f} s")
     for verdict in results.get("verdicts", []):

@@ -102,7 +102,7 @@ class Server:
         return []
 
     def log(self, name: str):
-        return open(self.workdir / name, "a")  # noqa: SIM115
+        return open(self.workdir / name, "a")
 
     def restart(self) -> dict:
         """SIGKILL every process, then start each again on its port; times of each moment."""

@@ -126,7 +126,7 @@ class WebSocket(asyncio.Protocol):
         del buffer[:at]
 
     def _on_frame(self, fin: int, opcode: int, payload: bytes) -> None:
-        if opcode == TEXT or opcode == BINARY:
+        if opcode in (TEXT, BINARY):
             if fin:
                 if opcode == TEXT:
                     self.on_text(payload)
