@@ -9,6 +9,7 @@ import psutil
 
 SATURATED_CPU_PERCENT = 90  # a core this busy has no room left
 BEHIND_P99_MS = 1000  # frames this late are queueing: the server is not keeping up
+OTHER_WORK_PERCENT = 20  # others took this much of our cores: a late frame may be theirs
 
 
 class Usage:
@@ -66,6 +67,39 @@ class Usage:
         return round(self.rss_peak / 2**20, 1)
 
 
+class CoreUsage:
+    """How busy each core was from begin() to freeze(), in %: beside the processes' own CPU it
+    shows what else ran on the cores (other work on a shared machine takes from the figures)."""
+
+    def __init__(self):
+        self.begin()
+
+    @staticmethod
+    def _busy() -> list[tuple[float, float]]:
+        return [
+            (sum(times) - times.idle - getattr(times, "iowait", 0.0), sum(times))
+            for times in psutil.cpu_times(percpu=True)
+        ]
+
+    def begin(self) -> None:
+        self.start, self.frozen = self._busy(), None
+
+    def sample(self) -> None:
+        pass  # the counters are read at begin() and freeze()
+
+    def freeze(self) -> None:
+        if self.frozen is None:
+            self.frozen = [
+                round((busy - busy0) / (total - total0) * 100, 1) if total > total0 else 0.0
+                for (busy0, total0), (busy, total) in zip(self.start, self._busy(), strict=True)
+            ]
+
+    @property
+    def percents(self) -> list[float]:
+        self.freeze()
+        return self.frozen
+
+
 def percentiles(values: np.ndarray, missing: int = 0) -> dict:
     """p50/p95/p99 in ms; what never arrived counts as slower than everything that did, so a
     percentile that falls among the missing is null."""
@@ -99,8 +133,9 @@ def frames_between(seconds: dict[int, list[int]], start: float, end: float) -> t
 
 
 def saturation(row: dict) -> str | None:
-    """What limited a step: the server's core, the generators' core, or the server falling
-    behind (its frames queueing) before its core was full; None if nothing did."""
+    """What limited a step: the server's core, the generators' core, the server falling behind
+    (its frames queueing) before its core was full, or other work on the machine taking the
+    cores from them; None if nothing did."""
     if row["server_cpu_percent"] >= SATURATED_CPU_PERCENT:
         return "server core"
     if row["generators_cpu_percent"] >= SATURATED_CPU_PERCENT:
@@ -109,5 +144,15 @@ def saturation(row: dict) -> str | None:
         p99_over(row[key], BEHIND_P99_MS)
         for key in ("approve_to_staff_and_kiosks_ms", "approve_to_phones_ms")
     ):
+        if row.get("other_work_percent", 0) >= OTHER_WORK_PERCENT:
+            return "other work on the cores"
         return "server behind"
     return None
+
+
+def other_work(cores_busy: list[float], server: float, generators: float) -> float:
+    """The share of a core that processes other than ours took from the server's or the
+    generators' core (the larger), when they are pinned to cores 0 and 1."""
+    if len(cores_busy) < 2:
+        return 0.0
+    return round(max(cores_busy[0] - server, cores_busy[1] - generators, 0.0), 1)

@@ -52,8 +52,10 @@ from bench.realtime.clients import LEVELS, MEETING_KEY, VIEWER_LEVEL
 from bench.realtime.measure import (
     BEHIND_P99_MS,
     SATURATED_CPU_PERCENT,
+    CoreUsage,
     Usage,
     frames_between,
+    other_work,
     p99_over,
     percentiles,
     saturation,
@@ -258,11 +260,12 @@ class Session:
     def idle(self, seconds: float) -> dict:
         """Every client connected and pinging, no events: the server's CPU."""
         time.sleep(1.0)  # the heartbeat loops start after the connecting
-        usage = Usage(self.server.pids())
+        usage, cores = Usage(self.server.pids()), CoreUsage()
         time.sleep(seconds)
         screens = sum(k + p for _s, k, p in self.layout)
         result = {
             "seconds": seconds,
+            "cores_busy_percent": cores.percents,
             "server_cpu_percent": usage.percent,
             "per_1000_screens_cpu_percent": round(usage.percent * 1000 / screens, 2),
             "server_rss_mib": usage.rss_mib,
@@ -289,6 +292,7 @@ class Session:
         }
         if self.server.extra_pids():
             meters["database_and_redis"] = Usage(self.server.extra_pids())
+        meters["cores"] = CoreUsage()
         end = start + seconds + ARGS.drain
 
         pending = [at] if at is not None else []
@@ -309,10 +313,12 @@ class Session:
         for meter in meters.values():
             meter.begin()
         reports = self.generators.collect(number, seconds + ARGS.drain + 300, sample)
+        cores = meters.pop("cores")
         step["usage"] = {
             key: {"cpu_percent": m.percent, "cpu_seconds": m.cpu_seconds, "rss_mib": m.rss_mib}
             for key, m in meters.items()
         }
+        step["usage"]["cores_busy_percent"] = cores.percents
         self.absorb(reports)
         self.steps.append(step)
         return step
@@ -362,6 +368,11 @@ class Session:
             row["database_and_redis_cpu_percent"] = step["usage"]["database_and_redis"][
                 "cpu_percent"
             ]
+        # What else ran meanwhile: each core's busy share beside our processes' own.
+        row["cores_busy_percent"] = step["usage"]["cores_busy_percent"]
+        row["other_work_percent"] = other_work(
+            row["cores_busy_percent"], row["server_cpu_percent"], row["generators_cpu_percent"]
+        )
         row["limited_by"] = saturation(row)
         return row
 
@@ -619,7 +630,7 @@ def summarise_ramp(result: dict) -> None:
             else "no step",
         }
     else:
-        server_figure = stop["limited_by"] != "generator core"
+        server_figure = stop["limited_by"] in ("server core", "server behind")
         result["saturation"] = {
             "limited_by": stop["limited_by"],
             "at_submit_rate": stop["submit_rate"],
