@@ -848,6 +848,7 @@ def parse_arguments(argv=None) -> argparse.Namespace:
         help="the baseline sends phones their events in batch frames, one per interval",
     )
     parser.add_argument("--quick", action="store_true", help="a smoke test: small and short")
+    parser.add_argument("--note", help="printed above the tables (e.g. how busy the machine was)")
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--keep", action="store_true", help="keep the work folders and logs")
     args = parser.parse_args(argv)
@@ -905,6 +906,7 @@ def main() -> None:
                 "machine": describe(),
                 "date": time.strftime("%Y-%m-%d %H:%M %Z"),
                 "quick": ARGS.quick,
+                "note": ARGS.note,
                 "pinning": {
                     "servers": f"core {SERVER_CORE} (taskset -c {SERVER_CORE})"
                     if pinned(SERVER_CORE)
