@@ -124,6 +124,8 @@ class Generators:
                         str(workdir / f"generator-{first}"),
                         "--connects-at-once",
                         str(ARGS.connects_at_once),
+                        "--loop",
+                        ARGS.generator_loop,
                     ],
                     cwd=ROOT,
                     env=dict(os.environ, PYTHONPATH=str(ROOT)),
@@ -842,6 +844,12 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     parser.add_argument("--generators", type=int, default=2, help="processes (+1 for moderators)")
     parser.add_argument("--connects-at-once", type=int, default=50, help="per generator process")
     parser.add_argument(
+        "--generator-loop",
+        choices=["uvloop", "asyncio"],
+        default="uvloop",
+        help="the load generators' event loop (the servers keep their own)",
+    )
+    parser.add_argument(
         "--coalesce-ms",
         type=float,
         default=0,
@@ -927,6 +935,7 @@ def main() -> None:
                     "step_seconds": ARGS.step,
                     "drain_seconds": ARGS.drain,
                     "coalesce_ms": ARGS.coalesce_ms,
+                    "generator_loop": ARGS.generator_loop,
                     "saturated_cpu_percent": SATURATED_CPU_PERCENT,
                     "behind_p99_ms": BEHIND_P99_MS,
                 },
