@@ -24,6 +24,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import random
 import signal
 import time
 from datetime import UTC, datetime
@@ -50,6 +51,18 @@ def now_iso() -> str:
 
 def dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+def send_all(sockets, frame: str) -> None:
+    """broadcast(), but with --drop-one-in N one socket in N broadcasts misses the frame: the
+    harness's own check that clients see the gap, repair it and lose nothing."""
+    if DROP_ONE_IN and sockets and random.randrange(DROP_ONE_IN) == 0:
+        left_out = random.choice(list(sockets))
+        sockets = [socket for socket in sockets if socket is not left_out]
+    broadcast(sockets, frame)
+
+
+DROP_ONE_IN = 0
 
 
 class Meeting:
@@ -126,7 +139,7 @@ class Meeting:
                 self.pending.append((seq, body))
                 continue
             self.sent[stream] = seq
-            broadcast(
+            send_all(
                 self.sockets[stream],
                 f'{{"type":"event","seq":{seq},"prev":{prev},"event":{body}}}',
             )
@@ -138,7 +151,7 @@ class Meeting:
         events = ",".join(body for _seq, body in self.pending)
         self.pending = []
         self.sent[0] = seq
-        broadcast(
+        send_all(
             self.sockets[0],
             f'{{"type":"batch","seq":{seq},"prev":{self.pending_prev},"events":[{events}]}}',
         )
@@ -474,7 +487,8 @@ class Server:
 
 
 async def serve_all(args) -> None:
-    global SERVER
+    global SERVER, DROP_ONE_IN
+    DROP_ONE_IN = args.drop_one_in
     SERVER = Server(json.loads(Path(args.config).read_text()), Path(args.log), args.coalesce_ms)
     app = web.Application()
     app.add_routes(
@@ -528,6 +542,9 @@ def main() -> None:
     parser.add_argument("--log", required=True, help="the events, appended; read back at start")
     parser.add_argument(
         "--coalesce-ms", type=float, default=0, help="send phones their events in batch frames"
+    )
+    parser.add_argument(
+        "--drop-one-in", type=int, default=0, help="a test of the harness: drop some frames"
     )
     asyncio.run(serve_all(parser.parse_args()))
 

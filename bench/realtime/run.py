@@ -566,7 +566,7 @@ def progress_line(row: dict) -> str:
 def new_server(target: str, label: str) -> Server:
     workdir = Path(tempfile.mkdtemp(prefix=f"meetings-bench-realtime-{label}-"))
     if target == "baseline":
-        return Baseline(workdir, ARGS.coalesce_ms)
+        return Baseline(workdir, ARGS.coalesce_ms, ARGS.baseline_drop_one_in)
     return Platform(workdir, "services" if target == "platform-services" else "embedded")
 
 
@@ -855,6 +855,12 @@ def parse_arguments(argv=None) -> argparse.Namespace:
         default=0,
         help="the baseline sends phones their events in batch frames, one per interval",
     )
+    parser.add_argument(
+        "--baseline-drop-one-in",
+        type=int,
+        default=0,
+        help="a test of the harness: the baseline leaves one socket out of one broadcast in N",
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke test: small and short")
     parser.add_argument("--note", help="printed above the tables (e.g. how busy the machine was)")
     parser.add_argument("--output", type=Path, default=RESULTS)
@@ -936,6 +942,7 @@ def main() -> None:
                     "drain_seconds": ARGS.drain,
                     "coalesce_ms": ARGS.coalesce_ms,
                     "generator_loop": ARGS.generator_loop,
+                    "baseline_drop_one_in": ARGS.baseline_drop_one_in,
                     "saturated_cpu_percent": SATURATED_CPU_PERCENT,
                     "behind_p99_ms": BEHIND_P99_MS,
                 },

@@ -291,9 +291,10 @@ class Baseline(Server):
 
     SESSION_COOKIE = "sessionid"
 
-    def __init__(self, workdir: Path, coalesce_ms: float = 0):
+    def __init__(self, workdir: Path, coalesce_ms: float = 0, drop_one_in: int = 0):
         super().__init__(workdir)
         self.coalesce_ms = coalesce_ms
+        self.drop_one_in = drop_one_in
         self.name = "baseline" + (
             f" (phones' events in {coalesce_ms:g} ms batches)" * bool(coalesce_ms)
         )
@@ -346,6 +347,8 @@ class Baseline(Server):
                 str(self.events),
                 "--coalesce-ms",
                 str(self.coalesce_ms),
+                "--drop-one-in",
+                str(self.drop_one_in),
             ],
             cwd=ROOT,
             env=dict(os.environ, PYTHONPATH=str(ROOT)),
