@@ -66,6 +66,7 @@ from bench.realtime.servers import (
     SERVER_CORE,
     Baseline,
     Platform,
+    RunFailed,
     Server,
     die_with_parent,
     pinned,
@@ -144,9 +145,9 @@ class Generators:
         while not all(path.exists() for path in paths):
             for process in self.processes:
                 if process.poll() is not None and process.returncode != 0:
-                    raise SystemExit(f"a load generator failed; see {self.workdir}/generator-*.log")
+                    raise RunFailed(f"a load generator failed; see {self.workdir}/generator-*.log")
             if time.time() > deadline:
-                raise SystemExit(f"the load generators did not answer in {timeout:.0f} s")
+                raise RunFailed(f"the load generators did not answer in {timeout:.0f} s")
             if sampler is not None:
                 sampler()
             time.sleep(0.05)
@@ -699,12 +700,12 @@ def restart(target: str) -> dict:
             session.say("SIGKILL, and starting again")
             try:
                 moments.update(session.server.restart())
-            except SystemExit as error:
+            except RunFailed as error:
                 moments["error"] = str(error)
 
         session.step("restart", ARGS.restart_rate, ARGS.restart_window, at=(3.0, kill_and_start))
         if "killed_at" not in moments:
-            raise SystemExit(f"the restart failed: {moments.get('error')}")
+            raise RunFailed(f"the restart failed: {moments.get('error')}")
         reports = session.generators.command(
             {
                 "type": "back",

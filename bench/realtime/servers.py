@@ -30,6 +30,11 @@ SERVER_CORE, GENERATOR_CORE = 0, 1
 PR_SET_PDEATHSIG = 1
 
 
+class RunFailed(Exception):
+    """A run that cannot go on (a server or a generator died, or did not answer): it is
+    reported as failed and the benchmark goes on with the next one."""
+
+
 def pinned(core: int) -> list[str]:
     """The command prefix that pins a process (and its threads) to one core, when the machine
     has a core for the servers and another for the load."""
@@ -54,13 +59,13 @@ def wait_healthy(process: subprocess.Popen, url: str, what: str, timeout: float 
     deadline = time.time() + timeout
     while time.time() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"{what} exited with {process.returncode}")
+            raise RunFailed(f"{what} exited with {process.returncode}")
         try:
             urllib.request.urlopen(url, timeout=1).close()
             return
         except OSError:
             time.sleep(0.05)
-    raise SystemExit(f"{what} did not answer {url} in {timeout:.0f} s")
+    raise RunFailed(f"{what} did not answer {url} in {timeout:.0f} s")
 
 
 def stop_processes(processes: list[subprocess.Popen], grace: float = 10) -> None:
