@@ -794,6 +794,7 @@ def verdicts(results: dict) -> list[dict]:
         platform = results.get(name, {}).get("platform")
         if platform:
             every = platform["connected"] == platform["clients"]
+            every = every and platform["clients_given_up"] == 0
             add(
                 f"{name}: every screen connected, nothing lost",
                 every and platform["events_lost"] == 0,
