@@ -838,6 +838,13 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     parser.add_argument("--step", type=float, default=10, help="seconds of each ramp step")
     parser.add_argument("--drain", type=float, default=3, help="seconds without load after each")
     parser.add_argument("--sync", type=float, default=30, help="seconds for the final catch-up")
+    parser.add_argument(
+        "--screens",
+        type=int,
+        default=FULL_SCREENS,
+        help="screens of the services and restart runs, and of the fan-out size whose steady "
+        "step gives the latencies",
+    )
     parser.add_argument("--conference-kiosks", type=int, default=100)
     parser.add_argument("--conference-phones", type=int, default=1600)
     parser.add_argument("--restart-rate", type=float, default=1, help="questions/s meanwhile")
@@ -868,7 +875,7 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=RESULTS)
     parser.add_argument("--keep", action="store_true", help="keep the work folders and logs")
     args = parser.parse_args(argv)
-    args.screens_full = FULL_SCREENS
+    args.screens_full = args.screens
     if args.quick:
         args.sizes, args.rates, args.screens_full = "200", "10,20", 200
         args.idle, args.steady, args.step, args.drain, args.sync = 5, 6, 5, 2, 10
