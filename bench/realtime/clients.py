@@ -560,8 +560,10 @@ class Generator:
                 for key, action in (("submit_rate", self.submit), ("vote_rate", self.vote))
             )
         )
+        # The step lasts its time even in a process without phones (the moderators' approvals
+        # count in it), then its last events arrive before the report.
+        await asyncio.sleep(max(0.0, step["start"] + step["seconds"] - time.time()))
         self.step = "between"
-        # Let the step's last events arrive before reporting.
         await asyncio.sleep(max(0.0, step["start"] + step["seconds"] + step["drain"] - time.time()))
         return self.report()
 
