@@ -243,9 +243,11 @@ class Server:
         self.log_path = log_path
         if log_path.exists():
             for line in log_path.read_text().splitlines():
-                if line:
+                try:
                     slug, seq, level, body = json.loads(line)
-                    self.meetings[slug].restore(seq, level, body)
+                except ValueError:
+                    break  # the last line, cut short by the kill: never announced either
+                self.meetings[slug].restore(seq, level, body)
         self.log_file = log_path.open("a")
 
     def persist(self, slug: str, seq: int, level: int, body: str) -> None:

@@ -50,7 +50,7 @@ class WebSocket(asyncio.Protocol):
     """One client connection. `on_text(bytes)` gets each text message; `on_close(code)` once,
     when the connection is gone (closed by either side, or lost)."""
 
-    def __init__(self, request: bytes, on_text: Callable[[bytes], None], on_close):
+    def __init__(self, request: bytes, on_text: Callable[[bytearray], None], on_close):
         self.request = request
         self.on_text = on_text
         self.on_close = on_close
@@ -118,7 +118,7 @@ class WebSocket(asyncio.Protocol):
                 return
             if size - at < head + length:
                 break
-            payload = bytes(buffer[at + head : at + head + length])
+            payload = buffer[at + head : at + head + length]  # a copy: bytes-like, as needed
             at += head + length
             self._on_frame(first & 0x80, first & 0x0F, payload)
             if self.closed:
