@@ -211,7 +211,8 @@ def realtime_table(result: dict) -> str:
             "",
             "| run | server | screens connected | approve → moderators and kiosks p50 / p99 "
             "(ms) | approve → phones p50 / p99 (ms) | submit → moderators p50 / p99 (ms) "
-            "| events lost | server CPU (% of a core) | p99 passes the bounds at |",
+            "| events lost: in the step (in the run) | server CPU (% of a core) "
+            "| p99 passes the bounds at |",
             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
             *latency_rows,
         ]
@@ -414,8 +415,13 @@ def _realtime_latency_rows(result: dict) -> list[str]:
             _p50_p99(steady["approve_to_staff_and_kiosks_ms"]),
             _p50_p99(steady["approve_to_phones_ms"]),
             _p50_p99(steady["submit_to_moderators_ms"]),
-            f"{steady['events_lost']:,} (run: {run['events_lost']:,})",
-            steady["server_cpu_percent"],
+            f"{steady['events_lost']:,} ({run['events_lost']:,})",
+            f"{steady['server_cpu_percent']}"
+            + (
+                f" (PostgreSQL and Redis: {steady['database_and_redis_cpu_percent']})"
+                if "database_and_redis_cpu_percent" in steady
+                else ""
+            ),
             passes,
         ]
         rows.append("| " + " | ".join(str(cell) for cell in cells) + " |")

@@ -9,7 +9,7 @@ import psutil
 
 SATURATED_CPU_PERCENT = 90  # a core this busy has no room left
 BEHIND_P99_MS = 1000  # frames this late are queueing: the server is not keeping up
-OTHER_WORK_PERCENT = 20  # others took this much of our cores: a late frame may be theirs
+OTHER_WORK_PERCENT = 20  # others took this much of the cores: a late frame may be theirs
 
 
 class Usage:
@@ -29,14 +29,16 @@ class Usage:
         self.started, self.cpu, self.frozen = time.monotonic(), self._cpu(), None
 
     def _cpu(self) -> float:
-        total = 0.0
+        """A process that has ended counts with the CPU it had used when last seen."""
+        if not hasattr(self, "last_seen"):
+            self.last_seen: dict[int, float] = {}
         for process in self.processes:
             try:
                 times = process.cpu_times()
-                total += times.user + times.system
+                self.last_seen[process.pid] = times.user + times.system
             except psutil.NoSuchProcess:
                 pass
-        return total
+        return sum(self.last_seen.values())
 
     def sample(self) -> None:
         rss = 0
@@ -150,9 +152,7 @@ def saturation(row: dict) -> str | None:
     return None
 
 
-def other_work(cores_busy: list[float], server: float, generators: float) -> float:
-    """The share of a core that processes other than ours took from the server's or the
-    generators' core (the larger), when they are pinned to cores 0 and 1."""
-    if len(cores_busy) < 2:
-        return 0.0
-    return round(max(cores_busy[0] - server, cores_busy[1] - generators, 0.0), 1)
+def other_work(cores_busy: list[float], ours: float) -> float:
+    """The CPU, in % of a core, that processes other than ours (servers, generators, and the
+    services mode's PostgreSQL and Redis) took from the two cores meanwhile."""
+    return round(max(sum(cores_busy) - ours, 0.0), 1)

@@ -378,9 +378,9 @@ class Session:
             ]
         # What else ran meanwhile: each core's busy share beside our processes' own.
         row["cores_busy_percent"] = step["usage"]["cores_busy_percent"]
-        row["other_work_percent"] = other_work(
-            row["cores_busy_percent"], row["server_cpu_percent"], row["generators_cpu_percent"]
-        )
+        ours = row["server_cpu_percent"] + row["generators_cpu_percent"]
+        ours += row.get("database_and_redis_cpu_percent", 0.0)
+        row["other_work_percent"] = other_work(row["cores_busy_percent"], ours)
         row["limited_by"] = saturation(row)
         return row
 
@@ -719,9 +719,9 @@ def restart(target: str) -> dict:
             "server_start_seconds": round(moments["ready_at"] - moments["started_at"], 2),
             "clients_back": len(back),
             "clients_not_back": not_back,
-            "all_back_seconds": back[-1] if back and not not_back else None,
-            "back_p50_seconds": back[len(back) // 2] if back else None,
-            "last_back_seconds": back[-1] if back else None,
+            "all_back_seconds": round(back[-1], 2) if back and not not_back else None,
+            "back_p50_seconds": round(back[len(back) // 2], 2) if back else None,
+            "last_back_seconds": round(back[-1], 2) if back else None,
             "deadline_seconds": ARGS.back_deadline,
         }
         session.say(f"restart: {result['restart']}")
