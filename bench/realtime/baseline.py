@@ -39,7 +39,9 @@ HEARTBEAT_SECONDS = 20
 REPLAY_LIMIT = 500
 VOTE_PUBLISH_SECONDS = 1.0
 LEVELS = {"public": 0, "halls": 1, "candidates": 2, "staff": 3}
-STREAMS = (0, 1, 3)  # the audiences that have screens here: phones, kiosks, moderators
+# The audiences that have screens here, in the order an event is written to them: moderators
+# and kiosks first (their bound is 100 ms), then the phones (500 ms).
+STREAMS = (3, 1, 0)
 KIND_OF_LEVEL = {0: "voter", 1: "operator", 3: "moderator"}
 AUDIENCE_OF_LEVEL = {0: "public", 1: "halls", 3: "staff"}
 FAKE_HASH = "0" * 64  # the platform's frames carry two sha256 digests: same size, no work

@@ -139,6 +139,8 @@ def saturation(row: dict) -> str | None:
     (its frames queueing) before its core was full, or other work on the machine taking the
     cores from them; None if nothing did."""
     if row["server_cpu_percent"] >= SATURATED_CPU_PERCENT:
+        if row["generators_cpu_percent"] >= SATURATED_CPU_PERCENT:
+            return "server and generator cores"  # the frames counted may lag the frames sent
         return "server core"
     if row["generators_cpu_percent"] >= SATURATED_CPU_PERCENT:
         return "generator core"

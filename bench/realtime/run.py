@@ -631,7 +631,7 @@ def summarise_ramp(result: dict) -> None:
             else "no step",
         }
     else:
-        server_figure = stop["limited_by"] in ("server core", "server behind")
+        server_figure = stop["limited_by"].startswith("server")
         result["saturation"] = {
             "limited_by": stop["limited_by"],
             "at_submit_rate": stop["submit_rate"],
