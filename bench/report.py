@@ -220,7 +220,7 @@ def realtime_table(result: dict) -> str:
     if restart:
         lines += [
             "",
-            "| restart (SIGKILL, then start again) | server's own start (s) "
+            "| restart (SIGKILL, then start again) | server listening again (s after its start) "
             "| every screen back with every missed event (s after the kill) | back p50 (s) "
             "| screens not back | events lost |",
             "| --- | ---: | ---: | ---: | ---: | ---: |",
@@ -236,7 +236,7 @@ def realtime_table(result: dict) -> str:
             every = back["all_back_seconds"]
             cells = [
                 f"{side} ({run['screens']:,} screens)",
-                back["server_start_seconds"],
+                back.get("server_listening_seconds", back.get("server_start_seconds")),
                 "not all" if every is None else every,
                 back["back_p50_seconds"],
                 back["clients_not_back"],

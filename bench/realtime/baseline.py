@@ -11,8 +11,9 @@ platform: `welcome`, `hello` (a small snapshot, or with `since` the missed event
 `synced`), `ping`/`pong`, `event` frames with `seq`/`prev` per audience stream. A phone's
 question makes a staff `question.submitted` event (for the moderators), a moderator's approval
 a `public.approved` (for everyone), and votes are counted and announced at most once a second
-in a `public.votes`. With --coalesce-ms, phones get their events as `batch` frames, one per
-interval, as the platform's phones will.
+in a `public.votes`. With --coalesce-ms, phones get the events that come within that interval
+of the last frame they were sent together, as one `batch` frame when it ends, as the
+platform's phones do (docs/protocol.md, `batch`).
 
     python -m bench.realtime.baseline CONFIG --ws-port 9001 --http-port 9002 --log events.jsonl
 
@@ -68,7 +69,7 @@ DROP_ONE_IN = 0
 
 
 class Meeting:
-    def __init__(self, spec: dict, coalesce: bool):
+    def __init__(self, spec: dict, coalesce_seconds: float):
         self.slug = spec["slug"]
         self.halls = {hall["id"]: f"Điểm cầu {n:03d}" for n, hall in enumerate(spec["halls"], 1)}
         self.links: dict[str, tuple[int, int]] = {}  # token -> (level, hall)
@@ -76,7 +77,9 @@ class Meeting:
             self.links[hall["voter"]] = (0, hall["id"])
             self.links[hall["operator"]] = (1, hall["id"])
         self.sessions = {moderator["session"] for moderator in spec["moderators"]}
-        self.coalesce = coalesce
+        self.coalesce_seconds = coalesce_seconds
+        self.phones_sent_at = 0.0  # when phones were last sent a frame (monotonic)
+        self.flush_timer: asyncio.TimerHandle | None = None
         # The record: (seq, level, encoded event), oldest first.
         self.log: list[tuple[int, int, str]] = []
         self.head = 0
@@ -135,10 +138,14 @@ class Meeting:
             if stream < level:
                 continue
             prev, self.last[stream] = self.last[stream], seq
-            if stream == 0 and self.coalesce:
+            if stream == 0 and self.coalesce_seconds:
                 if not self.pending:
                     self.pending_prev = prev
                 self.pending.append((seq, body))
+                due = self.phones_sent_at + self.coalesce_seconds
+                if self.flush_timer is None:
+                    loop = asyncio.get_running_loop()
+                    self.flush_timer = loop.call_at(max(due, loop.time()), self.flush_batch)
                 continue
             self.sent[stream] = seq
             send_all(
@@ -147,7 +154,18 @@ class Meeting:
             )
 
     def flush_batch(self) -> None:
+        """The phones' waiting events: one `event` frame if alone, else one `batch` frame."""
+        self.flush_timer = None
         if not self.pending:
+            return
+        self.phones_sent_at = asyncio.get_running_loop().time()
+        if len(self.pending) == 1:
+            seq, body = self.pending.pop()
+            self.sent[0] = seq
+            send_all(
+                self.sockets[0],
+                f'{{"type":"event","seq":{seq},"prev":{self.pending_prev},"event":{body}}}',
+            )
             return
         seq = self.pending[-1][0]
         events = ",".join(body for _seq, body in self.pending)
@@ -238,7 +256,7 @@ def _first_after(log: list[tuple[int, int, str]], since: int) -> int:
 class Server:
     def __init__(self, config: dict, log_path: Path, coalesce_ms: float):
         self.meetings = {
-            spec["slug"]: Meeting(spec, coalesce_ms > 0) for spec in config["meetings"]
+            spec["slug"]: Meeting(spec, coalesce_ms / 1000) for spec in config["meetings"]
         }
         self.session_cookie = config["session_cookie"]
         self.coalesce_ms = coalesce_ms
@@ -509,10 +527,6 @@ async def serve_all(args) -> None:
     site = web.TCPSite(runner, "127.0.0.1", args.http_port, backlog=1024)
     await site.start()
     timers = [asyncio.ensure_future(SERVER.every(VOTE_PUBLISH_SECONDS, Meeting.publish_votes))]
-    if args.coalesce_ms > 0:
-        timers.append(
-            asyncio.ensure_future(SERVER.every(args.coalesce_ms / 1000, Meeting.flush_batch))
-        )
     stop = asyncio.get_running_loop().create_future()
     for signum in (signal.SIGTERM, signal.SIGINT):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set_result, None)

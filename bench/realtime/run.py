@@ -716,7 +716,7 @@ def restart(target: str) -> dict:
         back = sorted(t for r in reports for t in r["back_seconds"])
         not_back = sum(r["not_back"] for r in reports)
         result["restart"] = {
-            "server_start_seconds": round(moments["ready_at"] - moments["started_at"], 2),
+            "server_listening_seconds": round(moments["ready_at"] - moments["started_at"], 2),
             "clients_back": len(back),
             "clients_not_back": not_back,
             "all_back_seconds": round(back[-1], 2) if back and not not_back else None,

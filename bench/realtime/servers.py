@@ -68,6 +68,19 @@ def wait_healthy(process: subprocess.Popen, url: str, what: str, timeout: float 
     raise RunFailed(f"{what} did not answer {url} in {timeout:.0f} s")
 
 
+def wait_listening(process: subprocess.Popen, port: int, what: str, timeout: float = 60) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if process.poll() is not None:
+            raise RunFailed(f"{what} exited with {process.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.02)
+    raise RunFailed(f"{what} did not listen on {port} in {timeout:.0f} s")
+
+
 def stop_processes(processes: list[subprocess.Popen], grace: float = 10) -> None:
     for process in processes:
         if process.poll() is None:
@@ -118,8 +131,10 @@ class Server:
             process.wait()
         started_at = time.time()
         self.processes = [self.spawn(index) for index in range(len(self.bases))]
-        for process, (_ws, http) in zip(self.processes, self.bases, strict=True):
-            wait_healthy(process, http + "/healthz", self.name)
+        # Listening, not /healthz: with every screen reconnecting at once a health check can
+        # wait long behind them, and the screens are the measure.
+        for process, (ws, _http) in zip(self.processes, self.bases, strict=True):
+            wait_listening(process, int(ws.rsplit(":", 1)[1]), self.name)
         return {"killed_at": killed_at, "started_at": started_at, "ready_at": time.time()}
 
     def spawn(self, index: int) -> subprocess.Popen:
