@@ -40,6 +40,14 @@ class Usage:
                 pass
         return sum(self.last_seen.values())
 
+    def add(self, pids: list[int]) -> None:
+        """Processes started since begin() (a restarted server): all their CPU counts."""
+        known = {process.pid for process in self.processes}
+        for pid in pids:
+            if pid not in known:
+                with contextlib.suppress(psutil.NoSuchProcess):
+                    self.processes.append(psutil.Process(pid))
+
     def sample(self) -> None:
         rss = 0
         for process in self.processes:

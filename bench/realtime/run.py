@@ -315,6 +315,7 @@ class Session:
             # (it is spawned to die with its parent).
             if pending and time.time() >= start + pending[0][0]:
                 pending.pop()[1]()
+                meters["servers"].add(self.server.pids())
 
         number = self.generators.send(step)
         time.sleep(max(0.0, start - time.time()))
