@@ -281,7 +281,7 @@ class Session:
         self.say(f"idle: {result['server_cpu_percent']}% of a core")
         return result
 
-    def step(self, name: str, submit_rate: float, seconds: float, at=None) -> dict:
+    def step(self, name: str, submit_rate: float, seconds: float, at=None, vote_rate=None) -> dict:
         """A step of load (rates per meeting). CPU and frames are counted over the step and its
         drain, when the step's last frames arrive. `at`: (seconds into the step, callable)."""
         start = math.ceil(time.time() + 1.5)  # on a whole second: frames are counted by second
@@ -289,7 +289,7 @@ class Session:
             "type": "step",
             "name": name,
             "submit_rate": submit_rate,
-            "vote_rate": ARGS.vote_rate,
+            "vote_rate": ARGS.vote_rate if vote_rate is None else vote_rate,
             "seconds": seconds,
             "start": start,
             "drain": ARGS.drain,
@@ -691,7 +691,8 @@ def conferences(target: str) -> dict:
 
 def restart(target: str) -> dict:
     def body(session: Session, result: dict) -> None:
-        flowing = session.step("flowing", ARGS.restart_rate, ARGS.step)
+        votes = ARGS.restart_rate * TARGET_VOTE_RATE / TARGET_SUBMIT_RATE
+        flowing = session.step("flowing", ARGS.restart_rate, ARGS.step, vote_rate=votes)
         session.say(progress_line(session.row(flowing)))
         moments: dict = {}
 
@@ -702,7 +703,13 @@ def restart(target: str) -> dict:
             except RunFailed as error:
                 moments["error"] = str(error)
 
-        session.step("restart", ARGS.restart_rate, ARGS.restart_window, at=(3.0, kill_and_start))
+        session.step(
+            "restart",
+            ARGS.restart_rate,
+            ARGS.restart_window,
+            at=(3.0, kill_and_start),
+            vote_rate=votes,
+        )
         if "killed_at" not in moments:
             raise RunFailed(f"the restart failed: {moments.get('error')}")
         reports = session.generators.command(
@@ -846,7 +853,9 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     )
     parser.add_argument("--conference-kiosks", type=int, default=100)
     parser.add_argument("--conference-phones", type=int, default=1600)
-    parser.add_argument("--restart-rate", type=float, default=1, help="questions/s meanwhile")
+    parser.add_argument(
+        "--restart-rate", type=float, default=1, help="questions/s meanwhile (20 votes each)"
+    )
     parser.add_argument("--restart-window", type=float, default=30, help="seconds of that step")
     parser.add_argument("--back-deadline", type=float, default=90, help="seconds to wait")
     parser.add_argument("--generators", type=int, default=2, help="processes (+1 for moderators)")
