@@ -162,7 +162,7 @@ class Platform(Server):
             PYTHONPATH=str(ROOT),
             VAR_DIR=str(workdir),
             DEBUG="0",
-            SECRET_KEY="bench-" + secrets.token_hex(32),
+            SECRET_KEY=secrets.token_hex(32),  # a fresh key for each run
             # The clients connect to 127.0.0.1 and send it as Origin, as a browser would.
             ALLOWED_HOSTS="127.0.0.1,localhost",
             # The benchmark's phones send far more than a voter may in ten minutes.
