@@ -177,88 +177,282 @@ def _weaklink_percent(ratio) -> str:
     return "–" if ratio is None else f"{ratio:.1%}"
 
 
-REALTIME_MODES = {
-    "embedded": "embedded (one Daphne, SQLite, in-memory layer)",
-    "services": "services (two Daphnes, PostgreSQL, Redis)",
-}
+SIDES = ("platform", "baseline")
 
 
 def realtime_table(result: dict) -> str:
-    target = result["target"]
+    """The platform beside the bare-server baseline measured in the same run, figure by
+    figure, then each of the issue's targets met or missed."""
+    if "load" not in result:
+        return "Results in an older format: run `python -m bench.realtime.run` again."
+    load = result["load"]
+    rate = f"{load['submit_rate']:g} questions/s and {load['vote_rate']:g} votes/s"
+    pinning = result["pinning"]
     lines = [
-        f"Measured {result['date']} on {result['machine']}.",
-        "",
-        "| mode | questions/s set (accepted) | votes/s set (accepted) "
-        "| submit → moderators p50 / p95 / p99 (ms) "
-        "| approve → kiosks and phones p50 / p95 / p99 (ms) "
-        "| events lost | web CPU (% of a core) | web RSS (MiB) |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+        f"Measured {result['date']} on {result['machine']}. Servers on "
+        f"{pinning['servers']}; load generators on {pinning['generators']}; PostgreSQL and "
+        f"Redis: {pinning['postgresql_and_redis']}.",
     ]
-    modes = result["modes"]
-    for name, mode in modes.items():
-        for row in mode["rows"]:
+    if result.get("quick"):
+        lines += ["", "**A smoke test (`--quick`): small and short, not figures to quote.**"]
+    if result.get("note"):
+        lines += ["", f"**{result['note']}**"]
+    fanout = result.get("fanout", {})
+    if fanout:
+        lines += ["", *_realtime_fanout(fanout, rate), "", *_realtime_ramps(fanout)]
+    latency_rows = _realtime_latency_rows(result)
+    if latency_rows:
+        full = f"{result.get('full_screens', 2150):,}"
+        lines += [
+            "",
+            f"At {rate} per conference; the moderators approve every question. "
+            "Embedded and services: one conference of "
+            f"{full} screens; three conferences: three at once.",
+            "",
+            "| run | server | screens connected | approve → moderators and kiosks p50 / p99 "
+            "(ms) | approve → phones p50 / p99 (ms) | submit → moderators p50 / p99 (ms) "
+            "| events lost: in the step (in the run) | server CPU (% of a core) "
+            "| p99 passes the bounds at |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+            *latency_rows,
+        ]
+    restart = result.get("restart", {})
+    if restart:
+        lines += [
+            "",
+            "| restart (SIGKILL, then start again) | server listening again (s after its start) "
+            "| every screen back with every missed event (s after the kill) | back p50 (s) "
+            "| screens not back | events lost |",
+            "| --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        for side in SIDES:
+            run = restart.get(side)
+            if not run:
+                continue
+            if "error" in run:
+                lines.append(f"| {side} | failed: {run['error']} | | | | |")
+                continue
+            back = run["restart"]
+            every = back["all_back_seconds"]
             cells = [
-                name,
-                f"{row['submit_rate']:g} ({row['submitted_per_second']:g})",
-                f"{row['vote_rate']:g} ({row['votes_per_second']:g})",
-                _latencies(row["submit_to_moderator_ms"]),
-                _latencies(row["approve_to_screens_ms"]),
-                row["events_lost"],
-                row["server_cpu_percent"],
-                row["server_rss_mib"],
+                f"{side} ({run['screens']:,} screens)",
+                back.get("server_listening_seconds", back.get("server_start_seconds")),
+                "not all" if every is None else every,
+                back["back_p50_seconds"],
+                back["clients_not_back"],
+                back["events_lost"],
             ]
             lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
-    lines.append("")
-    for name, mode in modes.items():
-        met = "met" if mode["target"]["met"] else "**missed**"
-        passes = mode["p99_over_250ms_at"]
-        if isinstance(passes, dict):
-            under = mode.get("p99_under_250ms_up_to")
-            passes = (
-                f"p99 passes 250 ms at **{passes['submit_rate']:g} question(s)/s** "
-                f"({passes['vote_rate']:g} votes/s)"
-                + (f"; under it up to {under['submit_rate']:g}/s" if under else "")
-            )
-        else:
-            passes = f"p99 passes 250 ms: {passes}"
-        clients = mode["clients"]
-        load = mode.get("load_average_1min", {})
-        lines.append(
-            f"- {REALTIME_MODES.get(name, name)}, measured {mode['date']}: "
-            f"{clients['phone']} phones, {clients['kiosk']} kiosks and {clients['moderator']} "
-            f"moderators connected in {mode['connect_seconds']:g} s. Target "
-            f"({target['submit_rate']:g} questions/s and {target['vote_rate']:g} votes/s with "
-            f"p99 under {target['p99_ms']:g} ms and nothing lost): {met}. {passes}. "
-            f"Events lost in all: {mode['events_lost']} "
-            f"({mode['events_lost_detail']['undelivered']} never delivered, "
-            f"{mode['events_lost_detail']['missing']} skipped in a client's sequence); "
-            f"{mode['events_lost_detail']['skipped_by_snapshot']} replaced by a snapshot. "
-            f"Idle with every client connected: {mode['idle_server_cpu_percent']}% CPU, "
-            f"{mode['idle_server_rss_mib']} MiB."
-            + (
-                f" Load average {load['before']:.1f} before, {load['after']:.1f} after."
-                if load
-                else ""
-            )
-        )
-    lines.append(
-        "- A percentile shown as – fell among the screens that never showed the event (listed "
-        "after it as a share of those expected); votes are announced in batches "
-        "(`public.votes`), not one by one."
-    )
+    verdicts = result.get("verdicts", [])
+    if verdicts:
+        lines += ["", "Targets (issue 10):", ""]
+        for verdict in verdicts:
+            state = {True: "met", False: "**missed**", None: "not measured"}[verdict["met"]]
+            lines.append(f"- {verdict['target']}: {state} ({verdict['figure']}).")
+    lines += ["", *_realtime_notes(result)]
     return "\n".join(lines)
 
 
-def _latencies(latency: dict) -> str:
-    values = [latency.get(key) for key in ("p50", "p95", "p99")]
+def _ratio(ours, theirs) -> str:
+    if not isinstance(ours, int | float) or not isinstance(theirs, int | float) or not theirs:
+        return "–"
+    return f"{ours / theirs:.1f}x"
+
+
+def _number(value, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def _realtime_fanout(fanout: dict, rate: str) -> list[str]:
+    lines = [
+        "| figure | screens | platform | baseline | platform / baseline |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    sizes = sorted({int(s) for side in SIDES for s in fanout.get(side, {}) if s.isdigit()})
+
+    def runs(size: int) -> list[dict | None]:
+        found = []
+        for side in SIDES:
+            run = fanout.get(side, {}).get(str(size))
+            found.append(run if run and "error" not in run else None)
+        return found
+
+    def saturated(run: dict | None) -> tuple[str, float | None]:
+        if run is None:
+            return "–", None
+        figure = run["saturation"]
+        value = figure.get("frames_per_core_second")
+        if figure["limited_by"] is None:
+            return f"not reached ({figure['note']})", None
+        where = f"{figure['at_submit_rate']:g} q/s"
+        if value is None:
+            return (
+                f"not measured: the {figure['limited_by']} saturated first, at {where}, "
+                f"{figure['frames_per_second']:,} frames/s, server at "
+                f"{figure['server_cpu_percent']}%",
+                None,
+            )
+        return f"{value:,} ({figure['limited_by']} at {where})", value
+
+    figures = [
+        (
+            f"server CPU per delivered frame at {rate} (µs)",
+            lambda run: run["steady"]["cpu_us_per_frame"],
+            1,
+        ),
+        (
+            "the same per event delivered (a batch frame carries several) (µs)",
+            lambda run: run["steady"]["cpu_us_per_event_delivered"],
+            1,
+        ),
+        (
+            "idle cost per 1,000 screens (% of a core)",
+            lambda run: run["idle"]["per_1000_screens_cpu_percent"],
+            2,
+        ),
+        ("all screens connected with their first state (s)", lambda run: run["connect_seconds"], 2),
+    ]
+    for title, read, digits in figures:
+        for size in sizes:
+            values = [None if run is None else read(run) for run in runs(size)]
+            cells = [title, f"{size:,}", *(_number(v, digits) for v in values), _ratio(*values)]
+            lines.append("| " + " | ".join(cells) + " |")
+    for size in sizes:
+        texts, values = zip(*(saturated(run) for run in runs(size)), strict=True)
+        cells = ["frames per core-second at saturation", f"{size:,}", *texts, _ratio(*values)]
+        lines.append("| " + " | ".join(cells) + " |")
+    for side in SIDES:
+        for size, run in sorted(fanout.get(side, {}).items()):
+            if isinstance(run, dict) and "error" in run:
+                lines.append(f"| {side} failed at {size} screens: {run['error']} | | | | |")
+    return lines
+
+
+def _realtime_ramps(fanout: dict) -> list[str]:
+    lines = [
+        "Every step of the fan-out runs (the first is the steady one; the ramp stops at the "
+        "first step that something limited):",
+        "",
+        "| side | screens | questions/s | frames/s | server CPU (% of a core) | µs per frame "
+        "| generators CPU | cores busy (0 / 1) | approve → moderators and kiosks p99 (ms) "
+        "| approve → phones p99 (ms) | limited by |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
+    for side in SIDES:
+        for size, run in sorted(fanout.get(side, {}).items(), key=lambda item: int(item[0])):
+            if not isinstance(run, dict) or "rows" not in run:
+                continue
+            for row in run["rows"]:
+                cores = row.get("cores_busy_percent", [])
+                cells = [
+                    side,
+                    f"{int(size):,}",
+                    f"{row['submit_rate']:g}",
+                    f"{row['frames_per_second']:,}",
+                    row["server_cpu_percent"],
+                    _number(row["cpu_us_per_frame"], 1),
+                    row["generators_cpu_percent"],
+                    " / ".join(f"{c:g}" for c in cores) or "–",
+                    _p99(row["approve_to_staff_and_kiosks_ms"]),
+                    _p99(row["approve_to_phones_ms"]),
+                    row["limited_by"] or "",
+                ]
+                lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+    return lines
+
+
+def _p99(latency: dict) -> str:
+    if "p99" not in latency:
+        return "too few"
+    if latency["p99"] is None:
+        expected = latency["n"] + latency["missing"]
+        return f"– ({latency['missing'] / expected:.0%} never)"
+    return f"{latency['p99']:.0f}"
+
+
+def _p50_p99(latency: dict) -> str:
     if "p50" not in latency:
         expected = latency["n"] + latency.get("missing", 0)
         return "none expected" if expected == 0 else f"too few ({latency['n']})"
+    values = [latency.get(key) for key in ("p50", "p99")]
     text = " / ".join("–" if value is None else f"{value:.0f}" for value in values)
-    expected = latency["n"] + latency.get("missing", 0)
     if latency.get("missing"):
+        expected = latency["n"] + latency["missing"]
         text += f" ({latency['missing'] / expected:.0%} never)"
     return text
+
+
+def _realtime_latency_rows(result: dict) -> list[str]:
+    full = str(result.get("full_screens", 2150))
+    runs = [
+        ("embedded", "platform", result.get("fanout", {}).get("platform", {}).get(full)),
+        ("embedded", "baseline", result.get("fanout", {}).get("baseline", {}).get(full)),
+        ("services", "platform", result.get("services", {}).get("platform")),
+        ("services", "baseline", result.get("services", {}).get("baseline")),
+        ("three conferences", "platform", result.get("conferences", {}).get("platform")),
+        ("three conferences", "baseline", result.get("conferences", {}).get("baseline")),
+    ]
+    rows = []
+    for name, side, run in runs:
+        if not run:
+            continue
+        if "error" in run:
+            rows.append(f"| {name} | {side}: failed, {run['error']} | | | | | | | |")
+            continue
+        steady = run["steady"]
+        passes = run.get("p99_passes_bounds_at", "no ramp")
+        if isinstance(passes, dict):
+            passes = f"{passes['submit_rate']:g} questions/s"
+        server = run["server"]
+        if name == "services" and side == "baseline":
+            server += ", the embedded run's figures (it has no services)"
+        cells = [
+            name,
+            server,
+            f"{run['connected']:,} of {run['clients']:,}",
+            _p50_p99(steady["approve_to_staff_and_kiosks_ms"]),
+            _p50_p99(steady["approve_to_phones_ms"]),
+            _p50_p99(steady["submit_to_moderators_ms"]),
+            f"{steady['events_lost']:,} ({run['events_lost']:,})",
+            f"{steady['server_cpu_percent']}"
+            + (
+                f" (PostgreSQL and Redis: {steady['database_and_redis_cpu_percent']})"
+                if "database_and_redis_cpu_percent" in steady
+                else ""
+            ),
+            passes,
+        ]
+        rows.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+    return rows
+
+
+def _realtime_notes(result: dict) -> list[str]:
+    notes = []
+    busy = []
+    for scenario in ("fanout", "services", "conferences", "restart"):
+        for side in SIDES:
+            found = result.get(scenario, {}).get(side) or {}
+            runs = found.values() if scenario == "fanout" else [found]
+            for run in runs:
+                if not isinstance(run, dict):
+                    continue
+                for row in run.get("rows", []):
+                    if row.get("other_work_percent", 0) >= 20:
+                        busy.append(row["other_work_percent"])
+    if busy:
+        notes.append(
+            f"- Other work ran on the cores during {len(busy)} step(s) (up to {max(busy):g}% of "
+            "a core beside our processes): those steps' latencies are not the servers' alone."
+        )
+    notes.append(
+        "- µs per frame: the server processes' CPU time over a step and its drain, over the "
+        "frames every client received in that window (events, batches, pongs, replays); it "
+        "includes the HTTP calls (questions, votes, approvals) each side answers. A percentile "
+        "shown as – fell among the screens that never showed the event."
+    )
+    return notes
 
 
 WRITES_MODES = {

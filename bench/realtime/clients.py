@@ -1,22 +1,24 @@
-"""One load-generator process: some of the meeting's phones and kiosks, or its two moderators.
+"""One load-generator process: some of the screens of one or more meetings.
 
-Every client speaks the websocket protocol of docs/protocol.md: it sends an Origin header (the
-server refuses a handshake without one), answers `welcome` with `hello`, keeps a cursor, follows
-the seq/prev rule (a gap is repaired with `hello` `since` the cursor, one request at a time, as
-the frame rate limit allows), accepts a snapshot at any time, pings every heartbeat and
-reconnects after a close that is not permanent. Phones send questions and votes over the HTTP
-API at this process's share of the rates; moderators approve each question as it reaches them.
+Every client speaks the websocket protocol of docs/protocol.md, to the platform and to the
+bare-server baseline alike: it sends an Origin header, answers `welcome` with `hello`, keeps
+a cursor, follows the seq/prev rule (a gap is repaired with `hello` `since` the cursor, one
+request at a time), applies `batch` frames as the run of events they carry, accepts a snapshot
+at any time, pings every heartbeat and, after a close that is not permanent, reconnects with
+the protocol's jittered backoff (`min(30 s, 1 s × 2^attempt) × random(0.5…1.5)`) and resumes
+from its cursor. Phones send questions and votes over the HTTP API at this process's share of
+the rates; moderators approve each question of their meeting as it reaches them.
 
 The orchestrator (run.py) drives the process through files in its work folder: it writes
-`cmd-<n>.json` (a step of load, the final catch-up, the finish) and waits for
-`res-<n>-<first>.json`. What a client received is kept per client (a bitmap of the seqs it
-applied, and the snapshots that moved its cursor), so that the events it lost are counted
-against the meeting's record at the end, by sequence number.
+`cmd-<n>.json` (a step of load, the final catch-up, the restart check, the finish) and waits
+for `res-<n>-<first>.json`. What a client received is kept per client (a bitmap of the seqs it
+applied, the snapshots that moved its cursor), so that the events it lost are counted against
+the meeting's record at the end, by sequence number. Frames and events received are counted
+per second of the clock, for the server's CPU per delivered frame.
 """
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import random
@@ -31,30 +33,47 @@ from urllib.parse import quote
 import aiohttp
 import numpy as np
 
-SLUG = "load"
+from bench.realtime import wire
+
 # Audiences nest (docs/protocol.md): a viewer sees its level and every level below.
 LEVELS = {"public": 0, "halls": 1, "candidates": 2, "staff": 3}
 VIEWER_LEVEL = {"phone": 0, "kiosk": 1, "moderator": 3}
 # Close codes after which the protocol says not to reconnect.
 PERMANENT_CLOSES = {4401, 4403, 4404}
-# The head of every event frame, as the server writes it (compact JSON, these keys first), so
+# The head of every event frame, as both servers write it (compact JSON, these keys first), so
 # that most frames are read without parsing the whole text; anything else is parsed in full.
 EVENT_HEAD = re.compile(
-    r'\{"type":"event","seq":(\d+),"prev":(\d+),"event":\{"seq":\d+,"type":"([^"]+)"'
+    rb'\{"type":"event","seq":(\d+),"prev":(\d+),"event":\{"seq":\d+,"type":"([^"]+)"'
 )
-CONNECTS_AT_ONCE = 20
+BATCH_HEAD = b'{"type":"batch"'
+QUESTION_KEY = b'"question":'
+NUMBER = re.compile(rb"\d+")
+APPROVED, SUBMITTED = b"public.approved", b"question.submitted"
+# A question's key across meetings: the meeting's index, then its id in that meeting.
+MEETING_KEY = 10_000_000
 REPAIR_RETRY_SECONDS = 3.0
+BACKOFF_CAP_SECONDS = 30.0
+
+
+def backoff(attempt: int) -> float:
+    """docs/protocol.md, Close codes: the reference client's delay before reconnecting."""
+    return min(BACKOFF_CAP_SECONDS, 2.0**attempt) * random.uniform(0.5, 1.5)
 
 
 @dataclass(eq=False)
 class Client:
     kind: str  # phone, kiosk, moderator
-    base: str
+    meeting: int  # index of its meeting in the plan
+    slug: str
+    ws: str  # ws://host:port
+    http: str  # http://host:port
     link: str | None = None
     cookie: str | None = None
     csrf: str | None = None
     device: str = ""
-    socket: aiohttp.ClientWebSocketResponse | None = None
+    moderator_index: int = 0
+    moderators: int = 1
+    socket: wire.WebSocket | None = None
     heartbeat: float = 20.0
     cursor: int = -1  # -1: no state yet
     start: int | None = None  # the seq of its first snapshot
@@ -64,8 +83,12 @@ class Client:
     gaps: int = 0  # events whose prev was beyond the cursor
     repair_asked: float = 0.0  # when a hello since was sent and not yet answered
     jumps: list = field(default_factory=list)  # (cursor before, snapshot seq, time)
-    snapshot_waiter: asyncio.Future | None = None
+    welcome: asyncio.Future | None = None
+    first_state: asyncio.Future | None = None
+    awaiting_state: bool = False  # a (re)connection that has not had its state yet
+    state_times: list = field(default_factory=list)  # when each connection had its state
     pong_waiter: asyncio.Future | None = None
+    reconnecting: bool = False
     reconnects: int = 0
     dead: bool = False
 
@@ -76,6 +99,11 @@ class Client:
         self.cursor = seq
         self.received += 1
 
+    def send(self, frame: dict) -> None:
+        # A socket closing meanwhile writes nothing: its close brings the reconnection.
+        if self.socket is not None and not self.socket.closed:
+            self.socket.send_text(json.dumps(frame))
+
 
 class Generator:
     def __init__(self, args, plan: dict):
@@ -83,10 +111,8 @@ class Generator:
         self.plan = plan
         self.workdir = Path(args.plan).parent
         self.clients: list[Client] = []
-        self.moderators: list[Client] = []
-        self.phones: list[Client] = []
-        self.http: aiohttp.ClientSession | None = None  # the API calls
-        self.sockets: aiohttp.ClientSession | None = None  # the websockets, each its own
+        self.phones: dict[int, list[Client]] = {}  # by meeting
+        self.http: aiohttp.ClientSession | None = None
         self.tasks: set[asyncio.Task] = set()
         self.finishing = False
         self.reports = 0
@@ -95,13 +121,15 @@ class Generator:
         # Since the last report to the orchestrator:
         self.problems: dict[str, int] = {}
         self.counts: dict[str, dict[str, int]] = {}
-        self.receipt_ids = array("q")
+        self.seconds: dict[int, list[int]] = {}  # clock second -> [frames, events] received
+        self.receipt_keys = array("q")
         self.receipt_times = array("d")
+        self.receipt_kinds = array("b")
         self.submit_latencies: list[tuple[float, float]] = []  # (sent at, seconds)
         self.approve_sent: dict[int, float] = {}
         self.lateness: list[float] = []
-        # Kept for the whole run:
-        self.approved: list[int] = []
+        # Kept for the whole run, by meeting:
+        self.approved: dict[int, list[int]] = {}
         self.approved_set: set[int] = set()
         self.voted: set[tuple[int, int]] = set()
 
@@ -129,119 +157,153 @@ class Generator:
 
     async def connect(self, client: Client) -> bool:
         """Open the socket, read `welcome`, send `hello` (with `since` when resuming)."""
-        url = client.base.replace("http", "ws", 1) + f"/ws/meetings/{SLUG}/"
+        url = f"{client.ws}/ws/meetings/{client.slug}/"
         if client.link:
             url += "?link=" + quote(client.link, safe="")
-        headers = {"Origin": client.base}  # the server's AllowedHostsOriginValidator needs it
+        headers = {"Origin": client.http}  # the platform's origin check needs one
         if client.cookie:
             headers["Cookie"] = client.cookie
+        loop = asyncio.get_running_loop()
+        client.welcome = loop.create_future()
+        holder: list[wire.WebSocket] = []
         try:
-            socket = await self.sockets.ws_connect(
-                url, headers=headers, autoping=True, heartbeat=None, max_msg_size=0
+            socket = await wire.connect(
+                url,
+                headers,
+                lambda data: self.on_frame(client, data),
+                lambda code: self.on_close(client, holder[0] if holder else None, code),
+                timeout=60,
             )
-        except aiohttp.WSServerHandshakeError as error:
+        except wire.HandshakeRefused as error:
             self.note(f"handshake refused {error.status}")
             return False
-        except (TimeoutError, aiohttp.ClientError, OSError) as error:
+        except (TimeoutError, OSError) as error:
             self.note(f"connect failed {type(error).__name__}")
             return False
+        holder.append(socket)
+        client.socket = socket
         try:
-            message = await socket.receive(timeout=60)
+            welcome = await asyncio.wait_for(asyncio.shield(client.welcome), 60)
         except TimeoutError:
             self.note("no welcome")
-            await socket.close()
+            socket.abort()
+            client.socket = None
             return False
-        if message.type != aiohttp.WSMsgType.TEXT:
-            self.note(f"closed on connect {socket.close_code}")
+        if welcome is None:  # closed before its welcome
             if socket.close_code in PERMANENT_CLOSES:
                 client.dead = True
+            client.socket = None
             return False
-        welcome = json.loads(message.data)
-        if welcome.get("type") != "welcome":
-            self.note(f"first frame {welcome.get('type')}")
         client.heartbeat = float(welcome.get("heartbeat_seconds") or 20)
-        client.socket = socket
-        hello = (
-            {"type": "hello"} if client.cursor < 0 else {"type": "hello", "since": client.cursor}
-        )
+        client.awaiting_state = True
         if client.cursor >= 0:
             client.repair_asked = time.monotonic()
-        await socket.send_str(json.dumps(hello))
-        self.spawn(self.read(client, socket))
+            client.send({"type": "hello", "since": client.cursor})
+        else:
+            client.send({"type": "hello"})
         return True
 
-    async def read(self, client: Client, socket: aiohttp.ClientWebSocketResponse) -> None:
-        while True:
-            message = await socket.receive()
-            if message.type == aiohttp.WSMsgType.TEXT:
-                try:
-                    self.on_frame(client, message.data)
-                except (ValueError, KeyError, TypeError, IndexError) as error:
-                    self.note(f"unreadable frame: {error!r}"[:120])
-            elif message.type == aiohttp.WSMsgType.BINARY:
-                self.note("binary frame")
-            else:
-                break
-        if self.finishing:
+    def on_close(self, client: Client, socket: wire.WebSocket | None, code: int) -> None:
+        if client.welcome is not None and not client.welcome.done():
+            client.welcome.set_result(None)
+        if self.finishing or socket is None or socket is not client.socket:
             return
-        code = socket.close_code
+        client.socket = None
         self.note(f"closed {code}")
         if code in PERMANENT_CLOSES:
             client.dead = True
             return
-        # Reconnect after a growing, jittered delay, and resume from the cursor.
-        for attempt in range(8):
-            await asyncio.sleep(min(30.0, 2.0**attempt) * random.uniform(0.5, 1.5))
-            if self.finishing:
-                return
-            client.reconnects += 1
-            if await self.connect(client):
-                return
-            if client.dead:
-                return
-        client.dead = True
+        if not client.reconnecting:
+            self.spawn(self.reconnect(client))
+
+    async def reconnect(self, client: Client) -> None:
+        """After a close that is not permanent: the protocol's jittered backoff, for good."""
+        client.reconnecting = True
+        try:
+            for attempt in range(10_000):
+                await asyncio.sleep(backoff(attempt))
+                if self.finishing or client.dead:
+                    return
+                client.reconnects += 1
+                if await self.connect(client):
+                    return
+        finally:
+            client.reconnecting = False
 
     # --- frames from the server -------------------------------------------------------------
 
-    def on_frame(self, client: Client, text: str) -> None:
-        head = EVENT_HEAD.match(text)
-        if head is not None:
-            self.on_event(client, int(head[1]), int(head[2]), head[3], text, None)
-            return
-        frame = json.loads(text)
-        kind = frame.get("type")
-        if kind == "event":
-            event = frame["event"]
-            self.on_event(client, frame["seq"], frame["prev"], event["type"], None, event)
-        elif kind == "snapshot":
-            self.on_snapshot(client, frame)
-        elif kind == "synced":
-            client.repair_asked = 0.0
-        elif kind == "pong":
-            if frame["seq"] > client.cursor >= 0:
-                self.ask_since(client)  # the protocol's catch-up check
-            if client.pong_waiter is not None and not client.pong_waiter.done():
-                client.pong_waiter.set_result(frame["seq"])
-        elif kind == "error":
-            self.note(f"error frame {frame.get('code')}")
-        elif kind != "welcome":
-            self.note(f"frame {kind}")
+    def on_frame(self, client: Client, data: bytes) -> None:
+        now = time.time()
+        second = self.seconds.get(int(now))
+        if second is None:
+            second = self.seconds[int(now)] = [0, 0]
+        second[0] += 1
+        try:
+            head = EVENT_HEAD.match(data)
+            if head is not None:
+                second[1] += 1
+                self.on_event(client, int(head[1]), int(head[2]), head[3], data, None, now)
+                return
+            frame = json.loads(data)
+            kind = frame.get("type")
+            if kind == "batch":
+                # A run of event frames: the first's prev is the batch's, each next one's
+                # prev the element before it (docs: the phones' coalesced events).
+                events = frame["events"]
+                second[1] += len(events)
+                prev = frame["prev"]
+                for event in events:
+                    self.on_event(
+                        client, event["seq"], prev, event["type"].encode(), None, event, now
+                    )
+                    prev = event["seq"]
+            elif kind == "event":
+                second[1] += 1
+                event = frame["event"]
+                self.on_event(
+                    client, frame["seq"], frame["prev"], event["type"].encode(), None, event, now
+                )
+            elif kind == "welcome":
+                if client.welcome is not None and not client.welcome.done():
+                    client.welcome.set_result(frame)
+            elif kind == "snapshot":
+                self.on_snapshot(client, frame, now)
+            elif kind == "synced":
+                client.repair_asked = 0.0
+                self.had_state(client, now)
+            elif kind == "pong":
+                if frame["seq"] > client.cursor >= 0:
+                    self.ask_since(client)  # the protocol's catch-up check
+                if client.pong_waiter is not None and not client.pong_waiter.done():
+                    client.pong_waiter.set_result(frame["seq"])
+            elif kind == "error":
+                self.note(f"error frame {frame.get('code')}")
+            else:
+                self.note(f"frame {kind}")
+        except (ValueError, KeyError, TypeError, IndexError) as error:
+            self.note(f"unreadable frame: {error!r}"[:120])
 
-    def on_snapshot(self, client: Client, frame: dict) -> None:
+    def had_state(self, client: Client, now: float) -> None:
+        if client.awaiting_state:
+            client.awaiting_state = False
+            client.state_times.append(now)
+            if client.first_state is not None and not client.first_state.done():
+                client.first_state.set_result(now)
+
+    def on_snapshot(self, client: Client, frame: dict, now: float) -> None:
         seq = frame["seq"]
         if client.start is None:
             client.start = seq
             for qid, question in frame["state"].get("questions", {}).items():
                 if question.get("status") in ("approved", "on_air"):
-                    self.remember_approved(int(qid))
+                    self.remember_approved(client.meeting, int(qid))
         elif seq > client.cursor:
-            client.jumps.append((client.cursor, seq, time.time()))
+            client.jumps.append((client.cursor, seq, now))
         client.cursor = max(client.cursor, seq)
         client.repair_asked = 0.0
-        if client.snapshot_waiter is not None and not client.snapshot_waiter.done():
-            client.snapshot_waiter.set_result(seq)
+        self.had_state(client, now)
 
-    def on_event(self, client, seq, prev, kind, text, event) -> None:
+    def on_event(self, client, seq, prev, kind, data, event, now) -> None:
         if client.cursor < 0:
             return  # no state yet: the snapshot asked for includes it
         if seq <= client.cursor:
@@ -251,19 +313,19 @@ class Generator:
             client.gaps += 1
             self.ask_since(client)
             return
-        now = time.time()
         client.apply(seq)
-        if kind == "public.approved":
+        if kind == APPROVED:
+            if event is not None:
+                qid = event["payload"]["question"]
+            else:  # the payload's own key: the last one of its name in the frame
+                qid = int(NUMBER.match(data, data.rfind(QUESTION_KEY) + len(QUESTION_KEY))[0])
+            self.receipt_keys.append(client.meeting * MEETING_KEY + qid)
+            self.receipt_times.append(now)
+            self.receipt_kinds.append(VIEWER_LEVEL[client.kind])
+            self.remember_approved(client.meeting, qid)
+        elif kind == SUBMITTED and client.kind == "moderator":
             if event is None:
-                event = json.loads(text)["event"]
-            qid = event["payload"]["question"]
-            if client.kind != "moderator":
-                self.receipt_ids.append(qid)
-                self.receipt_times.append(now)
-            self.remember_approved(qid)
-        elif kind == "question.submitted" and client.kind == "moderator":
-            if event is None:
-                event = json.loads(text)["event"]
+                event = json.loads(data)["event"]
             qid = event["payload"]["question"]
             view = next(
                 op["value"]
@@ -272,8 +334,8 @@ class Generator:
             )
             sent = float(view["text"].rsplit(" ", 1)[1])
             self.submit_latencies.append((sent, now - sent))
-            # The two moderators share the work: each approves the questions of its parity.
-            if qid % len(self.moderators) == self.moderators.index(client):
+            # The meeting's moderators share the work: each approves the ids of its residue.
+            if qid % client.moderators == client.moderator_index:
                 self.spawn(self.approve(client, qid))
 
     def ask_since(self, client: Client) -> None:
@@ -282,18 +344,13 @@ class Generator:
         if client.repair_asked and now - client.repair_asked < REPAIR_RETRY_SECONDS:
             return
         client.repair_asked = now
-        self.spawn(self.send(client, {"type": "hello", "since": client.cursor}))
+        client.send({"type": "hello", "since": client.cursor})
 
-    async def send(self, client: Client, frame: dict) -> None:
-        if client.socket is not None and not client.socket.closed:
-            # A socket closing meanwhile: its reader sees the close and reconnects.
-            with contextlib.suppress(ConnectionError, RuntimeError):
-                await client.socket.send_str(json.dumps(frame))
-
-    def remember_approved(self, qid: int) -> None:
-        if qid not in self.approved_set:
-            self.approved_set.add(qid)
-            self.approved.append(qid)
+    def remember_approved(self, meeting: int, qid: int) -> None:
+        key = meeting * MEETING_KEY + qid
+        if key not in self.approved_set:
+            self.approved_set.add(key)
+            self.approved.setdefault(meeting, []).append(qid)
 
     # --- acting over HTTP -------------------------------------------------------------------
 
@@ -302,7 +359,7 @@ class Generator:
             async with self.http.post(url, json=body, headers=headers) as response:
                 await response.read()
                 status = response.status
-        except (TimeoutError, aiohttp.ClientError) as error:
+        except (TimeoutError, aiohttp.ClientError, OSError) as error:
             self.count(step, f"{what}_errors")
             self.note(f"{what} {type(error).__name__}")
             return 0
@@ -316,25 +373,25 @@ class Generator:
     async def approve(self, moderator: Client, qid: int) -> None:
         step, sent = self.step, time.time()
         status = await self.post(
-            f"{moderator.base}/api/meetings/{SLUG}/questions/{qid}/approve",
+            f"{moderator.http}/api/meetings/{moderator.slug}/questions/{qid}/approve",
             {},
             {
                 "Cookie": moderator.cookie,
                 "X-CSRFToken": moderator.csrf,
-                "Origin": moderator.base,
-                "Referer": moderator.base + "/",
+                "Origin": moderator.http,
+                "Referer": moderator.http + "/",
             },
             step,
             "approve",
         )
-        if status == 200:
-            self.approve_sent[qid] = sent  # only approvals that happened are awaited on screens
+        if status == 200:  # only approvals that happened are awaited on screens
+            self.approve_sent[moderator.meeting * MEETING_KEY + qid] = sent
 
     async def submit(self, phone: Client, step: str) -> None:
         # The send time travels in the text, so the moderators can time its arrival.
         text = f"Câu hỏi đo tải {uuid.uuid4().hex[:8]} {time.time():.6f}"
         await self.post(
-            f"{phone.base}/api/meetings/{SLUG}/questions",
+            f"{phone.http}/api/meetings/{phone.slug}/questions",
             {"client_id": str(uuid.uuid4()), "text": text},
             {"X-Join-Link": phone.link, "X-Device-Id": phone.device},
             step,
@@ -343,7 +400,7 @@ class Generator:
 
     async def vote(self, phone: Client, step: str) -> None:
         """A vote for a recently approved question this phone has not supported yet."""
-        recent = self.approved[-200:]
+        recent = self.approved.get(phone.meeting, [])[-200:]
         candidates = [random.choice(recent) for _ in range(5)] if recent else []
         qid = next((q for q in candidates if (q, id(phone)) not in self.voted), None)
         if qid is None:
@@ -351,19 +408,20 @@ class Generator:
             return
         self.voted.add((qid, id(phone)))
         await self.post(
-            f"{phone.base}/api/meetings/{SLUG}/questions/{qid}/vote",
+            f"{phone.http}/api/meetings/{phone.slug}/questions/{qid}/vote",
             {},
             {"X-Join-Link": phone.link, "X-Device-Id": phone.device},
             step,
             "vote",
         )
 
-    async def drive(self, step: dict, rate_key: str, action) -> None:
-        """Poisson arrivals at this process's share of the step's rate, on an open schedule: a
-        late arrival is sent at once, and how late it was is recorded."""
-        if not self.phones or step[rate_key] <= 0:
+    async def drive(self, step: dict, meeting: int, rate_key: str, action) -> None:
+        """Poisson arrivals at this process's share of the meeting's rate, on an open schedule:
+        a late arrival is sent at once, and how late it was is recorded."""
+        phones = self.phones.get(meeting, [])
+        if not phones or step[rate_key] <= 0:
             return
-        rate = step[rate_key] * len(self.phones) / self.plan["total_phones"]
+        rate = step[rate_key] * len(phones) / self.plan["phones_per_meeting"][meeting]
         at, end = step["start"], step["start"] + step["seconds"]
         while True:
             at += random.expovariate(rate)
@@ -374,7 +432,7 @@ class Generator:
                 await asyncio.sleep(delay)
             else:
                 self.lateness.append(-delay)
-            self.spawn(action(random.choice(self.phones), step["name"]))
+            self.spawn(action(random.choice(phones), step["name"]))
 
     async def heartbeats(self) -> None:
         """Each client pings every heartbeat interval, at its own moment in it."""
@@ -390,72 +448,80 @@ class Generator:
                 due = started + interval * index / len(order)
                 await asyncio.sleep(max(0.0, due - time.monotonic()))
                 if not client.dead:
-                    self.spawn(self.send(client, {"type": "ping"}))
+                    client.send({"type": "ping"})
             await asyncio.sleep(max(0.0, started + interval - time.monotonic()))
 
     # --- the run ----------------------------------------------------------------------------
 
     def build_clients(self) -> None:
         plan, args = self.plan, self.args
-        bases = plan["bases"]
         for index in range(args.first, args.first + args.count):
             kind, spec = plan["clients"][index]
-            base = bases[index % len(bases)]
+            client = Client(
+                kind,
+                spec["meeting"],
+                spec["slug"],
+                spec["ws"],
+                spec["http"],
+                device=str(uuid.UUID(int=index + 1)),
+            )
             if kind == "moderator":
-                client = Client(
-                    "moderator",
-                    base,
-                    cookie=f"{plan['session_cookie']}={spec['session']}; csrftoken={spec['csrf']}",
-                    csrf=spec["csrf"],
+                client.cookie = (
+                    f"{plan['session_cookie']}={spec['session']}; csrftoken={spec['csrf']}"
                 )
-                self.moderators.append(client)
+                client.csrf = spec["csrf"]
+                client.moderator_index, client.moderators = spec["index"], spec["of"]
             else:
-                client = Client(kind, base, link=spec["link"], device=str(uuid.UUID(int=index + 1)))
+                client.link = spec["link"]
                 if kind == "phone":
-                    self.phones.append(client)
+                    self.phones.setdefault(client.meeting, []).append(client)
             self.clients.append(client)
 
     async def connect_all(self) -> dict:
+        """Every client at once, at most `connects_at_once` handshakes in flight; the time until
+        each had its first state (welcome, hello, snapshot)."""
         started = time.time()
-        gate = asyncio.Semaphore(CONNECTS_AT_ONCE)
+        gate = asyncio.Semaphore(self.args.connects_at_once)
         loop = asyncio.get_running_loop()
 
         async def one(client: Client) -> None:
             async with gate:
-                client.snapshot_waiter = loop.create_future()
-                for attempt in range(5):
+                client.first_state = loop.create_future()
+                for attempt in range(6):
                     if await self.connect(client):
                         try:
-                            await asyncio.wait_for(asyncio.shield(client.snapshot_waiter), 60)
+                            await asyncio.wait_for(asyncio.shield(client.first_state), 60)
                         except TimeoutError:
                             self.note("no snapshot after connecting")
                         return
                     if client.dead:
                         return
-                    await asyncio.sleep(0.5 * 2**attempt)
+                    await asyncio.sleep(backoff(attempt))
 
         await asyncio.gather(*(one(client) for client in self.clients))
-        connected = sum(1 for c in self.clients if c.start is not None)
+        firsts = sorted(c.state_times[0] for c in self.clients if c.state_times)
+        times = [moment - started for moment in firsts]
         return {
-            "connect_seconds": round(time.time() - started, 1),
-            "connected": connected,
+            "started": started,
+            "last_state_at": firsts[-1] if firsts else None,
+            "connect_seconds": round(times[-1], 2) if times else None,
+            "connect_p50_seconds": round(times[len(times) // 2], 2) if times else None,
+            "connected": len(times),
             "clients": len(self.clients),
+            "problems": dict(self.problems),
         }
 
     async def run(self) -> None:
-        # Each request names its own credentials: no cookie jar. A websocket holds its
-        # connection for good, so the sockets get a pool without a limit of their own.
+        # Each request names its own credentials: no cookie jar.
         self.http = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=200),
             timeout=aiohttp.ClientTimeout(total=30),
             cookie_jar=aiohttp.DummyCookieJar(),
         )
-        self.sockets = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0),
-            timeout=aiohttp.ClientTimeout(total=None, connect=60),
-            cookie_jar=aiohttp.DummyCookieJar(),
-        )
         self.build_clients()
+        # Every process starts connecting at the same moment, so that "all connected" is one
+        # figure for all of them.
+        await asyncio.sleep(max(0.0, self.plan["connect_at"] - time.time()))
         connected = await self.connect_all()
         self.write(Path(self.args.output + ".ready"), connected)
         self.spawn(self.heartbeats())
@@ -465,29 +531,39 @@ class Generator:
             while not command_path.exists():
                 if os.getppid() != self.parent:
                     raise SystemExit("the orchestrator has gone")
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.05)
             command = json.loads(command_path.read_text())
             if command["type"] == "step":
                 result = await self.run_step(command)
             elif command["type"] == "sync":
                 result = await self.final_sync(command)
+            elif command["type"] == "back":
+                result = await self.back(command)
             else:
                 result = self.finish(command)
             self.write(self.workdir / f"res-{number}-{self.args.first}.json", result)
             if command["type"] == "finish":
                 break
             number += 1
+        for client in self.clients:
+            if client.socket is not None:
+                client.socket.close()
         await self.http.close()
-        await self.sockets.close()
 
     async def run_step(self, step: dict) -> dict:
         await asyncio.sleep(max(0.0, step["start"] - time.time()))
         self.step = step["name"]
         await asyncio.gather(
-            self.drive(step, "submit_rate", self.submit), self.drive(step, "vote_rate", self.vote)
+            *(
+                self.drive(step, meeting, key, action)
+                for meeting in self.phones
+                for key, action in (("submit_rate", self.submit), ("vote_rate", self.vote))
+            )
         )
+        # The step lasts its time even in a process without phones (the moderators' approvals
+        # count in it), then its last events arrive before the report.
+        await asyncio.sleep(max(0.0, step["start"] + step["seconds"] - time.time()))
         self.step = "between"
-        # Let the step's last events arrive before reporting.
         await asyncio.sleep(max(0.0, step["start"] + step["seconds"] + step["drain"] - time.time()))
         return self.report()
 
@@ -495,13 +571,19 @@ class Generator:
         """What happened since the last report; the orchestrator adds the reports up."""
         self.reports += 1
         receipts = self.workdir / f"receipts-{self.args.first}-{self.reports}.npy"
-        ids = np.frombuffer(self.receipt_ids, dtype=np.int64).astype(np.float64)
+        keys = np.frombuffer(self.receipt_keys, dtype=np.int64).astype(np.float64)
         times = np.frombuffer(self.receipt_times, dtype=np.float64)
-        np.save(receipts, np.column_stack([ids, times]) if len(ids) else np.empty((0, 2)))
-        self.receipt_ids, self.receipt_times = array("q"), array("d")
+        kinds = np.frombuffer(self.receipt_kinds, dtype=np.int8).astype(np.float64)
+        np.save(receipts, np.column_stack([keys, times, kinds]) if len(keys) else np.empty((0, 3)))
+        self.receipt_keys, self.receipt_times, self.receipt_kinds = (
+            array("q"),
+            array("d"),
+            array("b"),
+        )
         lateness = sorted(self.lateness)
         result = {
             "receipts": str(receipts),
+            "seconds": self.seconds,
             "submit_latencies": self.submit_latencies,
             "approve_sent": self.approve_sent,
             "counts": self.counts,
@@ -510,19 +592,20 @@ class Generator:
             "lateness_max_ms": round(lateness[-1] * 1000, 1) if lateness else 0.0,
         }
         self.submit_latencies, self.approve_sent, self.counts = [], {}, {}
-        self.problems, self.lateness = {}, []
+        self.problems, self.lateness, self.seconds = {}, [], {}
         return result
 
     async def final_sync(self, command: dict) -> dict:
         """Ping every client once more: the server sends what it is still missing before the
-        pong (docs/protocol.md, Heartbeats). Whatever has not arrived by the deadline counts
-        as undelivered."""
+        pong (docs/protocol.md, Heartbeats), or its pong says how far the stream is and the
+        client asks for the rest. Whatever has not arrived by the deadline counts as
+        undelivered."""
         loop = asyncio.get_running_loop()
         deadline = time.time() + command["seconds"]
         alive = [c for c in self.clients if not c.dead and c.socket is not None]
         for index, client in enumerate(alive):
             client.pong_waiter = loop.create_future()
-            self.spawn(self.send(client, {"type": "ping", "id": "final"}))
+            client.send({"type": "ping", "id": "final"})
             if index % 50 == 49:
                 await asyncio.sleep(0.05)
         waiting = [c.pong_waiter for c in alive]
@@ -534,20 +617,33 @@ class Generator:
         result["unanswered_pings"] = sum(1 for w in waiting if not w.done())
         return result
 
+    async def back(self, command: dict) -> dict:
+        """After a restart: when each client had its state again (reconnected, and its missed
+        events replayed up to `synced`, or a snapshot), in seconds after `after`; waits for
+        them until `deadline`."""
+        after = command["after"]
+
+        def back_at(client: Client) -> float | None:
+            return next((t for t in client.state_times if t > after), None)
+
+        while time.time() < command["deadline"]:
+            if all(back_at(c) is not None or c.dead for c in self.clients):
+                break
+            await asyncio.sleep(0.2)
+        times = [back_at(c) for c in self.clients]
+        result = self.report()
+        result["back_seconds"] = [round(t - after, 3) for t in times if t is not None]
+        result["not_back"] = sum(1 for t in times if t is None)
+        return result
+
     def finish(self, command: dict) -> dict:
-        """Count, per client and by sequence number, the events of the record it may see that
-        it never applied, and say which step each belonged to (by the event's time)."""
+        """Count, per client and by sequence number, the events of its meeting's record it may
+        see that it never applied, and say which step each belonged to (by the event's time)."""
         self.finishing = True
-        record = np.load(command["record"])
-        seqs, levels, steps = record["seq"], record["level"], record["step"]
-        approved_seq, approved_qid = record["approved_seq"], record["approved_qid"]
-        head = int(seqs[-1]) if len(seqs) else 0
+        records = {int(m): np.load(path) for m, path in command["records"].items()}
         names = command["steps"]
-        lost = {
-            name: dict.fromkeys(("skipped_by_snapshot", "missing", "undelivered"), 0)
-            for name in names
-        }
-        lost["before"] = dict.fromkeys(("skipped_by_snapshot", "missing", "undelivered"), 0)
+        empty = dict.fromkeys(("skipped_by_snapshot", "missing", "undelivered"), 0)
+        lost = {name: dict(empty) for name in [*names, "before"]}
         snapshot_receipts = []
         clients = {"connected": 0, "dead": 0, "reconnects": 0}
         gaps = duplicates = 0
@@ -559,6 +655,9 @@ class Generator:
             clients["connected"] += 1
             gaps += client.gaps
             duplicates += client.duplicates
+            record = records[client.meeting]
+            seqs, levels, steps = record["seq"], record["level"], record["step"]
+            head = int(seqs[-1]) if len(seqs) else 0
             visible = (levels <= VIEWER_LEVEL[client.kind]) & (seqs > client.start)
             applied = np.zeros(head + 1, dtype=bool)
             marks = np.frombuffer(bytes(client.applied[: head + 1]), dtype=np.uint8)
@@ -569,25 +668,32 @@ class Generator:
             where = seqs[not_applied]
             kind = np.full(len(where), "missing", dtype=object)
             kind[where > client.cursor] = "undelivered"
+            approved_seq, approved_qid = record["approved_seq"], record["approved_qid"]
             for before, after, moment in client.jumps:
                 inside = (where > before) & (where <= after)
                 kind[inside] = "skipped_by_snapshot"
-                if client.kind != "moderator":
-                    # The approvals a snapshot brought show on the screen when it arrives.
-                    covered = (approved_seq > before) & (approved_seq <= after)
-                    snapshot_receipts += [(float(q), moment) for q in approved_qid[covered]]
+                # The approvals a snapshot brought show on the screen when it arrives.
+                covered = (approved_seq > before) & (approved_seq <= after)
+                snapshot_receipts += [
+                    (float(client.meeting * MEETING_KEY + q), moment, VIEWER_LEVEL[client.kind])
+                    for q in approved_qid[covered]
+                ]
             for step_index, how in zip(steps[not_applied], kind, strict=True):
                 name = names[step_index] if step_index >= 0 else "before"
                 lost[name][how] += 1
         result = self.report()
         extra = self.workdir / f"receipts-snapshots-{self.args.first}.npy"
-        np.save(extra, np.array(snapshot_receipts, dtype=np.float64).reshape(-1, 2))
+        np.save(extra, np.array(snapshot_receipts, dtype=np.float64).reshape(-1, 3))
         result.update(
             {
                 "snapshot_receipts": str(extra),
                 "lost": lost,
                 "clients": clients,
                 "kinds": {k: sum(1 for c in self.clients if c.kind == k) for k in VIEWER_LEVEL},
+                "connected_by_kind": {
+                    k: sum(1 for c in self.clients if c.kind == k and c.start is not None)
+                    for k in VIEWER_LEVEL
+                },
                 "gaps_seen": gaps,
                 "duplicates": duplicates,
                 "snapshots_after_start": sum(len(c.jumps) for c in self.clients),
@@ -611,9 +717,18 @@ def main() -> None:
     parser.add_argument("--first", type=int, required=True)
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--output", required=True)
+    parser.add_argument("--connects-at-once", type=int, default=50)
+    parser.add_argument("--loop", choices=["uvloop", "asyncio"], default="uvloop")
     args = parser.parse_args()
     plan = json.loads(Path(args.plan).read_text())
-    asyncio.run(Generator(args, plan).run())
+    if args.loop == "uvloop":
+        # Each frame costs the generators an event-loop turn and a read, as it costs the
+        # server a write: libuv's loop takes less of their core for it.
+        import uvloop
+
+        uvloop.run(Generator(args, plan).run())
+    else:
+        asyncio.run(Generator(args, plan).run())
 
 
 if __name__ == "__main__":

@@ -1,797 +1,513 @@
-"""The realtime load benchmark: one meeting with 150 hall kiosks, 2,000 voters' phones and two
-moderators. Phones send questions and votes at set rates; the moderators approve each question
-as it reaches them. Measured per rate: submit -> the moderators' screens and approve -> every
-kiosk and phone (p50, p95, p99), the events each client lost (by sequence number, against the
-meeting's record), and the web processes' CPU and memory.
+"""The realtime benchmark: the meeting stream at a conference's real size, on the platform and,
+in the same run with the same client harness, on a bare asyncio server that does the same job
+minus the platform's work (bench/realtime/baseline.py): the distance to the hardware's limit.
 
-    python -m bench.realtime.run                      both modes, the ramp (under 10 min)
-    python -m bench.realtime.run --mode embedded      one Daphne, SQLite, in-memory layer
-    python -m bench.realtime.run --mode services      two Daphnes, PostgreSQL, Redis
-    python -m bench.realtime.run --quick              200 phones, 20 halls, short steps
+The servers run pinned to core 0 (`taskset -c 0`), the load generators and this orchestrator to
+core 1. PostgreSQL and Redis are the machine's own services, not pinned; their CPU is measured
+on its own. Scenarios (each on the platform and on the baseline):
 
-The rates rise step by step (questions per second, and ten votes per question): 1, 2, 5, 10,
-20 (the target, 200 votes/s) and 40. Once p99 passes 250 ms the ramp jumps to the target rate
-(or ends, at or above it); --full-ramp runs every step. Results go to bench/results/realtime.json
-(a run of one mode keeps the other mode's last results); `python -m bench.report` turns them
-into the table of docs/benchmarks.md.
+  fanout       500, 1,000 and 2,150 screens (150 kiosks + the rest phones, kiosks scaled down
+               for the smaller counts) and two moderators: the time for every screen to connect
+               and get its first state; the idle cost (everyone pinging every 20 s, no events);
+               a steady step at 5 questions/s and 100 votes/s (the moderators approve each
+               question): server CPU per delivered frame, and at 2,150 screens the latencies;
+               then a ramp of the question rate until the server's core saturates or its frames
+               fall behind (frames per core-second), and the rate at which p99 passes 100 ms
+               (moderators and kiosks) or 500 ms (phones).
+  services     the platform on PostgreSQL + Redis with two Daphnes (both on core 0), 2,150
+               screens at 5 questions/s and 100 votes/s; beside it the baseline's 2,150 run.
+  conferences  three meetings at once, 100 kiosks and 1,600 phones each, each at 5 questions/s
+               and 100 votes/s (the platform in services mode): every screen connected, nothing
+               lost.
+  restart      2,150 screens, events flowing; the server is killed (SIGKILL) and started again:
+               how long until every screen is back, with every event it missed.
 
-The load generators run in their own processes, on the same machine as the servers: on a
-small machine they take CPU from them, which the figures include (their CPU is reported).
+    python -m bench.realtime.run                        every scenario (about 25 minutes)
+    python -m bench.realtime.run --quick                a smoke test: small and short
+    python -m bench.realtime.run --scenario fanout      one scenario (repeat to pick several)
+    python -m bench.realtime.run --target baseline      only one side
+    python -m bench.realtime.run --sizes 500 --rates 5,10 --step 8
+
+Results go to bench/results/realtime.json (a run of some scenarios keeps the others' last
+results); `python -m bench.report` turns them into the tables of docs/benchmarks.md.
 """
 
 import argparse
-import contextlib
 import json
 import os
-import shutil
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-import uuid
-from datetime import datetime
 from pathlib import Path
 
-import numpy as np
-import psutil
-
 from bench.machine import describe
-from bench.realtime.clients import LEVELS
+from bench.realtime.measure import (
+    BEHIND_P99_MS,
+    SATURATED_CPU_PERCENT,
+    p99_over,
+)
+from bench.realtime.servers import (
+    GENERATOR_CORE,
+    ROOT,
+    SERVER_CORE,
+    Baseline,
+    Platform,
+    RunFailed,
+    Server,
+    pinned,
+)
+from bench.realtime.session import Session, progress_line
 
-ROOT = Path(__file__).resolve().parents[2]
 RESULTS = ROOT / "bench" / "results" / "realtime.json"
-SLUG = "load"
-TARGET_SUBMIT_RATE = 20  # questions per second (issue 6), with 200 votes per second
-VOTES_PER_QUESTION = 10
-TARGET_P99_MS, LIMIT_P99_MS = 100, 250
-SERVERS = {"embedded": 1, "services": 2}
-MODERATORS = 2
+SCENARIOS = ("fanout", "services", "conferences", "restart")
+FULL_SCREENS, FULL_KIOSKS = 2150, 150
+TARGET_SUBMIT_RATE, TARGET_VOTE_RATE = 5, 100  # questions and votes per second (issue 10)
+BOUND_STAFF_MS, BOUND_PHONES_MS = 100, 500
+TARGETS = {
+    "cpu_per_frame_ratio": 2.0,  # platform / baseline, at 500, 1,000 and 2,150 screens
+    "idle_ratio": 2.0,
+    "approve_to_staff_and_kiosks_p99_ms": BOUND_STAFF_MS,
+    "approve_to_phones_p99_ms": BOUND_PHONES_MS,
+    "connect_seconds": 10,
+    "back_after_restart_seconds": 15,
+}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def kiosks_for(screens: int) -> int:
+    return max(1, round(FULL_KIOSKS * screens / FULL_SCREENS))
 
 
-def psql(sql: str) -> None:
-    subprocess.run(
-        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql],
-        check=True,
-        capture_output=True,
+# --- the scenarios ------------------------------------------------------------------------
+
+
+def new_server(target: str, label: str) -> Server:
+    workdir = Path(tempfile.mkdtemp(prefix=f"meetings-bench-realtime-{label}-"))
+    if target == "baseline":
+        return Baseline(workdir, ARGS.coalesce_ms, ARGS.baseline_drop_one_in)
+    return Platform(workdir, "services" if target == "platform-services" else "embedded")
+
+
+def screens_layout(screens: int, slug: str = "load") -> tuple[str, int, int]:
+    kiosks = kiosks_for(screens)
+    return (slug, kiosks, screens - kiosks)
+
+
+def session_run(label: str, target: str, layout, body) -> dict:
+    """Start a session, run `body(session, result)`, finish and close it, whatever happens."""
+    began = time.time()
+    load_before = os.getloadavg()[0]
+    session = Session(label, new_server(target, label), layout, ARGS)
+    try:
+        result = {"server": session.server.name, **session.start()}
+        body(session, result)
+        result["load_average_1min_after_load"] = round(os.getloadavg()[0], 2)
+        result.update(session.finish())
+        result["rows"] = session.rows()
+        for key in ("steady", "restart_step"):
+            if key in result:
+                result[key] = next(r for r in result["rows"] if r["step"] == result[key])
+        result["load_average_1min_before"] = round(load_before, 2)
+        result["run_seconds"] = round(time.time() - began)
+        session.say(
+            f"done in {result['run_seconds']} s; events lost {result['events_lost']} "
+            f"{result['events_lost_detail']}"
+        )
+        return result
+    finally:
+        session.close()
+
+
+def ramp(session: Session, result: dict) -> None:
+    """The steady step at the target rate, then higher question rates until the server's core
+    saturates, its frames fall behind, or the generators' core saturates."""
+    steady = session.step(f"{TARGET_SUBMIT_RATE:g}/s", TARGET_SUBMIT_RATE, ARGS.steady)
+    row = session.row(steady)
+    session.say(progress_line(row))
+    result["steady"] = steady["name"]
+    if ARGS.no_ramp:
+        return
+    limited = row["limited_by"]
+    for rate in ARGS.rates:
+        if limited or rate <= TARGET_SUBMIT_RATE:
+            continue
+        step = session.step(f"{rate:g}/s", rate, ARGS.step)
+        row = session.row(step)
+        session.say(progress_line(row))
+        limited = row["limited_by"]
+
+
+def summarise_ramp(result: dict) -> None:
+    """Frames per core-second at saturation, and the rate at which p99 passes the bounds."""
+    rows = result["rows"]
+    stop = next((r for r in rows if r["limited_by"]), None)
+    if stop is None:
+        result["saturation"] = {
+            "limited_by": None,
+            "frames_per_core_second": None,
+            "note": f"not saturated up to {rows[-1]['submit_rate']:g} questions/s"
+            if rows
+            else "no step",
+        }
+    else:
+        server_figure = stop["limited_by"].startswith("server")
+        result["saturation"] = {
+            "limited_by": stop["limited_by"],
+            "at_submit_rate": stop["submit_rate"],
+            "frames_per_second": stop["frames_per_second"],
+            "server_cpu_percent": stop["server_cpu_percent"],
+            "generators_cpu_percent": stop["generators_cpu_percent"],
+            "frames_per_core_second": stop["frames_per_core_second"] if server_figure else None,
+        }
+    passed = next(
+        (
+            r
+            for r in rows
+            if p99_over(r["approve_to_staff_and_kiosks_ms"], BOUND_STAFF_MS)
+            or p99_over(r["approve_to_phones_ms"], BOUND_PHONES_MS)
+        ),
+        None,
+    )
+    result["p99_passes_bounds_at"] = (
+        {"submit_rate": passed["submit_rate"], "vote_rate": passed["vote_rate"]}
+        if passed
+        else f"not passed up to {max((r['submit_rate'] for r in rows), default=0):g} questions/s"
     )
 
 
-class Mode:
-    """One mode's servers, from a fresh database to their end."""
+def fanout(target: str, screens: int) -> dict:
+    def body(session: Session, result: dict) -> None:
+        result["idle"] = session.idle(ARGS.idle)
+        ramp(session, result)
 
-    label = "realtime"  # names this benchmark's own database and Redis prefix
-
-    def __init__(self, name: str, workdir: Path):
-        self.name = name
-        self.workdir = workdir
-        self.servers: list[tuple[subprocess.Popen, str]] = []
-        self.database = ""
-        self.redis_prefix = ""
-        self.env = dict(
-            os.environ,
-            PYTHONPATH=str(ROOT),
-            VAR_DIR=str(workdir),
-            DEBUG="0",
-            SECRET_KEY="bench-" + uuid.uuid4().hex * 2,
-            # The clients connect to 127.0.0.1 and send it as Origin, as a browser would.
-            ALLOWED_HOSTS="127.0.0.1,localhost",
-            # The benchmark's phones send far more than a voter may in ten minutes.
-            QUESTION_LIMIT_PER_DEVICE="100000/60",
-            QUESTION_LIMIT_PER_HALL="100000/60",
-            VOTE_LIMIT_PER_DEVICE="100000/60",
-            LOG_LEVEL="WARNING",
-            BENCH_HALLS=str(ARGS.halls),
-        )
-        for variable in ("DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "DJANGO_SETTINGS_MODULE"):
-            self.env.pop(variable, None)
-        if name == "services":
-            # Our own database and key prefix: others use this PostgreSQL and Redis too.
-            self.database = f"bench_{self.label}_{uuid.uuid4().hex[:8]}"
-            psql(f"CREATE DATABASE {self.database}")
-            self.redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
-            self.redis_prefix = f"bench-{self.label}-{uuid.uuid4().hex[:8]}"
-            self.env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{self.database}"
-            self.env["REDIS_URL"] = self.redis_url
-            self.env["REDIS_PREFIX"] = self.redis_prefix
-            self.env["MEDIA_WORKER"] = "thread"  # no media in this benchmark: no worker needed
-
-    def manage(self, *args: str, stdin: str | None = None) -> str:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=self.env,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout
-
-    def set_up(self) -> dict:
-        self.manage("migrate", "--no-input")
-        script = (ROOT / "bench" / "realtime" / "setup_meeting.py").read_text()
-        output = self.manage("shell", stdin=script)
-        line = next(line for line in output.splitlines() if line.startswith("BENCH "))
-        return json.loads(line[len("BENCH ") :])
-
-    def start_servers(self) -> list[str]:
-        daphne = shutil.which("daphne", path=str(Path(sys.executable).parent)) or "daphne"
-        for _ in range(SERVERS[self.name]):
-            port = free_port()
-            log = open(self.workdir / f"daphne-{port}.log", "w")  # noqa: SIM115
-            process = subprocess.Popen(
-                [daphne, "-b", "127.0.0.1", "-p", str(port), "meetings.asgi:application"],
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            self.servers.append((process, f"http://127.0.0.1:{port}"))
-        for process, base in self.servers:
-            for _ in range(300):
-                if process.poll() is not None:
-                    raise SystemExit(f"Daphne at {base} exited; see {self.workdir}")
-                try:
-                    urllib.request.urlopen(base + "/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
-        return [base for _process, base in self.servers]
-
-    def pids(self) -> list[int]:
-        return [process.pid for process, _base in self.servers]
-
-    def tear_down(self) -> None:
-        # Daphne can take long to stop when requests are still queued; it gets ten seconds.
-        for process, _base in self.servers:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-        for process, _base in self.servers:
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-        if self.database:
-            subprocess.run(
-                [
-                    "psql",
-                    "-h",
-                    "127.0.0.1",
-                    "-U",
-                    "postgres",
-                    "-c",
-                    f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)",
-                ],
-                capture_output=True,
-            )
-        if self.redis_prefix:
-            import redis
-
-            client = redis.Redis.from_url(self.redis_url)
-            keys = list(client.scan_iter(match=f"*{self.redis_prefix}*", count=1000))
-            for start in range(0, len(keys), 500):
-                client.delete(*keys[start : start + 500])
-            client.close()
-
-
-class Usage:
-    """CPU (% of one core, summed over processes) and peak memory of a set of processes."""
-
-    def __init__(self, pids: list[int]):
-        self.processes = []
-        for pid in pids:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                self.processes.append(psutil.Process(pid))
-        self.rss_peak = 0
-        self.frozen: tuple[float, float] | None = None
-        self.begin()
-
-    def begin(self) -> None:
-        self.started, self.cpu, self.frozen = time.monotonic(), self._cpu(), None
-
-    def _cpu(self) -> float:
-        total = 0.0
-        for process in self.processes:
-            try:
-                times = process.cpu_times()
-                total += times.user + times.system
-            except psutil.NoSuchProcess:
-                pass
-        return total
-
-    def sample(self) -> None:
-        rss = 0
-        for process in self.processes:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                rss += process.memory_info().rss
-        self.rss_peak = max(self.rss_peak, rss)
-
-    def freeze(self) -> None:
-        """The CPU used from begin() until now; later calls change nothing."""
-        if self.frozen is None:
-            self.frozen = (time.monotonic() - self.started, self._cpu() - self.cpu)
-
-    def result(self) -> tuple[float, float]:
-        self.freeze()
-        seconds, cpu = self.frozen
-        return round(cpu / seconds * 100, 1), round(self.rss_peak / 2**20, 1)
-
-
-def database_pids(database: str) -> list[int]:
-    """Our PostgreSQL backends and the Redis server: what the services mode adds."""
-    pids = []
-    for process in psutil.process_iter(["name", "cmdline"]):
-        cmdline = " ".join(process.info["cmdline"] or [])
-        if (database and process.info["name"] == "postgres" and f" {database} " in cmdline) or (
-            process.info["name"] == "redis-server"
-        ):
-            pids.append(process.pid)
-    return pids
-
-
-class Generators:
-    """The load-generator processes, and the files through which they are driven."""
-
-    def __init__(self, workdir: Path, plan: dict, count: int):
-        self.workdir = workdir
-        plan_path = workdir / "plan.json"
-        plan_path.write_text(json.dumps(plan))
-        # The first process carries the two moderators; the kiosks and phones are shared out.
-        shares = [(0, 2)]
-        rest = len(plan["clients"]) - 2
-        size = -(-rest // count)
-        shares += [(2 + i * size, min(size, rest - i * size)) for i in range(count)]
-        self.shares = [(first, n) for first, n in shares if n > 0]
-        self.processes = []
-        for first, n in self.shares:
-            log = open(workdir / f"generator-{first}.log", "w")  # noqa: SIM115
-            self.processes.append(
-                subprocess.Popen(
-                    [
-                        sys.executable,
-                        "-m",
-                        "bench.realtime.clients",
-                        str(plan_path),
-                        "--first",
-                        str(first),
-                        "--count",
-                        str(n),
-                        "--output",
-                        str(workdir / f"generator-{first}"),
-                    ],
-                    cwd=ROOT,
-                    env=dict(os.environ, PYTHONPATH=str(ROOT)),
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                )
-            )
-        self.commands = 0
-
-    def pids(self) -> list[int]:
-        return [process.pid for process in self.processes]
-
-    def wait_for(self, paths: list[Path], timeout: float, sampler=None) -> list[dict]:
-        deadline = time.time() + timeout
-        while not all(path.exists() for path in paths):
-            for process in self.processes:
-                if process.poll() is not None and process.returncode != 0:
-                    raise SystemExit(f"a load generator failed; see {self.workdir}/generator-*.log")
-            if time.time() > deadline:
-                raise SystemExit(f"the load generators did not answer in {timeout:.0f} s")
-            if sampler is not None:
-                sampler()
-            time.sleep(0.2)
-        return [json.loads(path.read_text()) for path in paths]
-
-    def ready(self) -> list[dict]:
-        paths = [self.workdir / f"generator-{first}.ready" for first, _n in self.shares]
-        return self.wait_for(paths, timeout=900)
-
-    def send(self, command: dict) -> int:
-        number = self.commands
-        self.commands += 1
-        path = self.workdir / f"cmd-{number}.json"
-        path.with_name(path.name + ".part").write_text(json.dumps(command))
-        path.with_name(path.name + ".part").rename(path)
-        return number
-
-    def collect(self, number: int, timeout: float, sampler=None) -> list[dict]:
-        paths = [self.workdir / f"res-{number}-{first}.json" for first, _n in self.shares]
-        return self.wait_for(paths, timeout, sampler)
-
-    def command(self, command: dict, timeout: float) -> list[dict]:
-        return self.collect(self.send(command), timeout)
-
-    def stop(self) -> None:
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
-def fetch_record(mode: Mode, base: str, cookie: str) -> list[dict]:
-    """The meeting's whole record, read as a moderator (every payload readable). A server still
-    buried under its backlog may refuse (its database pool is busy): then the record is read
-    from the database itself."""
-    for attempt in range(3):
-        try:
-            return _record_over_http(base, cookie)
-        except OSError as error:  # urllib's HTTPError and URLError, timeouts
-            print(f"[{mode.name}] reading the record: {error}; trying again", flush=True)
-            time.sleep(5 * (attempt + 1))
-    output = mode.manage("shell", stdin=RECORD_SCRIPT)
-    return [
-        json.loads(line[len("RECORD ") :])
-        for line in output.splitlines()
-        if line.startswith("RECORD ")
-    ]
-
-
-RECORD_SCRIPT = """
-import json
-from meetings.rooms.models import Event
-from meetings.rooms.record import format_time
-for event in Event.objects.filter(meeting__slug="load").order_by("seq"):
-    print("RECORD " + json.dumps({
-        "seq": event.seq, "audience": event.audience, "type": event.type,
-        "created": format_time(event.created_at), "payload": event.payload,
-    }))
-"""
-
-
-def _record_over_http(base: str, cookie: str) -> list[dict]:
-    entries, since = [], 0
-    while True:
-        request = urllib.request.Request(
-            f"{base}/api/meetings/{SLUG}/record?since={since}&limit=2000",
-            headers={"Cookie": cookie},
-        )
-        with urllib.request.urlopen(request, timeout=120) as response:
-            page = json.loads(response.read())
-        entries += page["entries"]
-        if not page["more"] or not page["entries"]:
-            return entries
-        since = entries[-1]["seq"]
-
-
-def step_of(moments: np.ndarray, starts: np.ndarray) -> np.ndarray:
-    """Index of the step each moment falls in (a step lasts until the next one starts); -1
-    before the first."""
-    return np.searchsorted(starts, moments, side="right") - 1
-
-
-def percentiles(values: np.ndarray, missing: int = 0) -> dict:
-    """p50/p95/p99 in ms; what never arrived counts as slower than everything that did, so a
-    percentile that falls among the missing is null."""
-    total = len(values) + missing
-    result = {"n": len(values), "missing": int(missing)}
-    if total < 20:
-        return result
-    ordered = np.sort(values)
-    for name, q in (("p50", 50), ("p95", 95), ("p99", 99)):
-        rank = int(np.ceil(q / 100 * total)) - 1
-        result[name] = round(float(ordered[rank]) * 1000, 1) if rank < len(ordered) else None
+    result = session_run(f"{target}-{screens}", target, [screens_layout(screens)], body)
+    summarise_ramp(result)
     return result
 
 
-def over_limit(row: dict, limit_ms: float) -> bool:
-    for key in ("submit_to_moderator_ms", "approve_to_screens_ms"):
-        latency = row[key]
-        if "p99" not in latency:
-            continue  # too few samples to say
-        if latency["p99"] is None or latency["p99"] > limit_ms:
-            return True
-    return False
+def services(target: str) -> dict:
+    def body(session: Session, result: dict) -> None:
+        result["idle"] = session.idle(ARGS.idle)
+        step = session.step(f"{TARGET_SUBMIT_RATE:g}/s", TARGET_SUBMIT_RATE, ARGS.steady)
+        session.say(progress_line(session.row(step)))
+        result["steady"] = step["name"]
+
+    return session_run(f"{target}-services", target, [screens_layout(ARGS.screens_full)], body)
 
 
-def run_mode(name: str) -> dict:
-    workdir = Path(tempfile.mkdtemp(prefix=f"meetings-bench-realtime-{name}-"))
-    mode = Mode(name, workdir)
-    generators = None
-    load_before = os.getloadavg()[0]
-    began = time.time()
-    try:
-        print(f"[{name}] setting up in {workdir}", flush=True)
-        meeting = mode.set_up()
-        bases = mode.start_servers()
-        moderator = meeting["moderators"][0]
-        cookie = f"{meeting['session_cookie']}={moderator['session']}"
-        clients = [("moderator", m) for m in meeting["moderators"]]
-        clients += [("kiosk", {"link": hall["operator"]}) for hall in meeting["halls"]]
-        clients += [
-            ("phone", {"link": meeting["halls"][n % len(meeting["halls"])]["voter"]})
-            for n in range(ARGS.phones)
-        ]
-        plan = {
-            "bases": bases,
-            "clients": clients,
-            "session_cookie": meeting["session_cookie"],
-            "total_phones": ARGS.phones,
+def conferences(target: str) -> dict:
+    kiosks, phones = ARGS.conference_kiosks, ARGS.conference_phones
+    layout = [(f"load-{n}", kiosks, phones) for n in range(1, 4)]
+
+    def body(session: Session, result: dict) -> None:
+        step = session.step(f"{TARGET_SUBMIT_RATE:g}/s", TARGET_SUBMIT_RATE, ARGS.steady)
+        session.say(progress_line(session.row(step)))
+        result["steady"] = step["name"]
+
+    return session_run(f"{target}-conferences", target, layout, body)
+
+
+def restart(target: str) -> dict:
+    def body(session: Session, result: dict) -> None:
+        votes = ARGS.restart_rate * TARGET_VOTE_RATE / TARGET_SUBMIT_RATE
+        flowing = session.step("flowing", ARGS.restart_rate, ARGS.step, vote_rate=votes)
+        session.say(progress_line(session.row(flowing)))
+        moments: dict = {}
+
+        def kill_and_start() -> None:
+            session.say("SIGKILL, and starting again")
+            try:
+                moments.update(session.server.restart())
+            except RunFailed as error:
+                moments["error"] = str(error)
+
+        session.step(
+            "restart",
+            ARGS.restart_rate,
+            ARGS.restart_window,
+            at=(3.0, kill_and_start),
+            vote_rate=votes,
+        )
+        if "killed_at" not in moments:
+            raise RunFailed(f"the restart failed: {moments.get('error')}")
+        reports = session.generators.command(
+            {
+                "type": "back",
+                "after": moments["killed_at"],
+                "deadline": moments["killed_at"] + ARGS.back_deadline,
+            },
+            timeout=ARGS.back_deadline + 120,
+        )
+        session.absorb(reports)
+        back = sorted(t for r in reports for t in r["back_seconds"])
+        not_back = sum(r["not_back"] for r in reports)
+        result["restart"] = {
+            "server_listening_seconds": round(moments["ready_at"] - moments["started_at"], 2),
+            "clients_back": len(back),
+            "clients_not_back": not_back,
+            "all_back_seconds": round(back[-1], 2) if back and not not_back else None,
+            "back_p50_seconds": round(back[len(back) // 2], 2) if back else None,
+            "last_back_seconds": round(back[-1], 2) if back else None,
+            "deadline_seconds": ARGS.back_deadline,
         }
-        generators = Generators(workdir, plan, ARGS.generators)
-        connect_started = time.time()
-        ready = generators.ready()
-        connected = sum(r["connected"] for r in ready)
-        print(
-            f"[{name}] {connected} of {len(clients)} clients connected in "
-            f"{time.time() - connect_started:.0f} s",
-            flush=True,
+        session.say(f"restart: {result['restart']}")
+        result["restart_step"] = "restart"
+
+    layout = [screens_layout(ARGS.screens_full)]
+    result = session_run(f"{target}-restart", target, layout, body)
+    restart_row = result["restart_step"]
+    result["restart"]["events_lost_in_restart_step"] = restart_row["events_lost"]
+    result["restart"]["events_lost"] = result["events_lost"]
+    return result
+
+
+# --- the whole run ------------------------------------------------------------------------
+
+
+def verdicts(results: dict) -> list[dict]:
+    """Each target of the issue, met or missed, with the measured figure."""
+    found = []
+
+    def add(name: str, met: bool | None, figure: str) -> None:
+        found.append({"target": name, "met": met, "figure": figure})
+
+    fan = results.get("fanout", {})
+    for screens in map(str, sorted(int(s) for s in fan.get("platform", {}))):
+        platform, baseline = fan["platform"][screens], fan.get("baseline", {}).get(screens)
+        ours = platform.get("steady", {}).get("cpu_us_per_frame")
+        theirs = (baseline or {}).get("steady", {}).get("cpu_us_per_frame")
+        ratio = ours / theirs if ours and theirs else None
+        add(
+            f"server CPU per delivered frame within 2x of the baseline at {screens} screens",
+            None if ratio is None else ratio <= TARGETS["cpu_per_frame_ratio"],
+            f"{ours} µs vs {theirs} µs" + (f" ({ratio:.1f}x)" if ratio else ""),
         )
-        idle = Usage(mode.pids())
-        idle.sample()
-        time.sleep(2)
-        idle_cpu, idle_rss = idle.result()
-
-        steps = [{"name": "warmup", "submit_rate": ARGS.rates[0], "seconds": ARGS.warmup}]
-        for rate in ARGS.rates:
-            seconds = ARGS.target_seconds if rate == TARGET_SUBMIT_RATE else ARGS.step
-            steps.append({"name": f"{rate:g}/s", "submit_rate": rate, "seconds": seconds})
-        done: list[dict] = []
-        reports: list[dict] = []
-        skip_to_target = False
-        for step in steps:
-            if skip_to_target and step["submit_rate"] != TARGET_SUBMIT_RATE:
-                continue
-            reports += run_step(name, step, mode, generators)
-            done.append(step)
-            if step["name"] == "warmup":
-                continue
-            row = summarise_step(step, reports)
-            print(f"[{name}] {progress_line(row)}", flush=True)
-            if ARGS.full_ramp or not over_limit(row, LIMIT_P99_MS):
-                continue
-            # Past 250 ms: the rates between here and the target say little more; the
-            # target's own row is still measured (after a pause to let the backlog clear).
-            if step["submit_rate"] < TARGET_SUBMIT_RATE and TARGET_SUBMIT_RATE in ARGS.rates:
-                skip_to_target = True
-                time.sleep(ARGS.recover)
-            else:
-                break
-        load_after = os.getloadavg()[0]
-        reports += generators.command(
-            {"type": "sync", "seconds": ARGS.sync}, timeout=ARGS.sync + 120
+        ours, theirs = platform["idle"]["per_1000_screens_cpu_percent"], None
+        if baseline:
+            theirs = baseline["idle"]["per_1000_screens_cpu_percent"]
+        ratio = ours / theirs if theirs else None
+        add(
+            f"idle cost within 2x of the baseline's at {screens} screens",
+            None if ratio is None else ratio <= TARGETS["idle_ratio"],
+            f"{ours}% vs {theirs}% of a core per 1,000 screens"
+            + (f" ({ratio:.1f}x)" if ratio else ""),
         )
-        record = fetch_record(mode, bases[-1], cookie)
-        record_path = save_record(record, done, workdir)
-        finals = generators.command(
-            {"type": "finish", "record": str(record_path), "steps": [s["name"] for s in done]},
-            timeout=600,
+        if int(screens) == results.get("full_screens", FULL_SCREENS):
+            seconds = platform["connect_seconds"]
+            every = platform["connected"] == platform["clients"]
+            add(
+                f"{screens} screens connect in under {TARGETS['connect_seconds']} s",
+                every and seconds is not None and seconds < TARGETS["connect_seconds"],
+                f"{platform['connected']} of {platform['clients']} in {seconds} s",
+            )
+            steady = platform["steady"]
+            staff = steady["approve_to_staff_and_kiosks_ms"].get("p99")
+            phones = steady["approve_to_phones_ms"].get("p99")
+            add(
+                f"at {TARGET_SUBMIT_RATE} q/s + {TARGET_VOTE_RATE} votes/s (embedded): approve → "
+                f"moderators and kiosks p99 < {BOUND_STAFF_MS} ms, → phones p99 < "
+                f"{BOUND_PHONES_MS} ms, nothing lost",
+                staff is not None
+                and phones is not None
+                and staff < BOUND_STAFF_MS
+                and phones < BOUND_PHONES_MS
+                and steady["events_lost"] == 0,
+                f"{staff} ms, {phones} ms, {steady['events_lost']} lost",
+            )
+    for name in ("services", "conferences"):
+        platform = results.get(name, {}).get("platform")
+        if platform:
+            every = platform["connected"] == platform["clients"]
+            every = every and platform["clients_given_up"] == 0
+            add(
+                f"{name}: every screen connected, nothing lost",
+                every and platform["events_lost"] == 0,
+                f"{platform['connected']} of {platform['clients']} connected, "
+                f"{platform['events_lost']} lost",
+            )
+    platform = results.get("restart", {}).get("platform")
+    if platform:
+        back = platform["restart"]
+        met = (
+            back["all_back_seconds"] is not None
+            and back["all_back_seconds"] < TARGETS["back_after_restart_seconds"]
+            and back["events_lost"] == 0
         )
-        generators.stop()
-        result = summarise(name, done, reports, finals, record, (idle_cpu, idle_rss), ready)
-        # Anything else running on the machine takes from the figures: say how busy it was.
-        result["load_average_1min"] = {
-            "before": round(load_before, 2),
-            "after": round(load_after, 2),
-        }
-        result["run_seconds"] = round(time.time() - began)
-        print(f"[{name}] done in {result['run_seconds']} s", flush=True)
-        return result
-    finally:
-        if generators is not None:
-            for process in generators.processes:
-                if process.poll() is None:
-                    process.kill()
-        mode.tear_down()
-        if ARGS.keep:
-            print(f"[{name}] work folder kept: {workdir}", flush=True)
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
-
-
-def run_step(name: str, step: dict, mode: Mode, generators: Generators) -> list[dict]:
-    """One step of load; the servers' (and generators') CPU and memory while it lasts."""
-    step["vote_rate"] = step["submit_rate"] * VOTES_PER_QUESTION
-    step["start"] = time.time() + 1.5
-    step["drain"] = ARGS.drain
-    meters = {"servers": Usage(mode.pids()), "generators": Usage(generators.pids())}
-    if name == "services":
-        meters["database_and_redis"] = Usage(database_pids(mode.database))
-    end = step["start"] + step["seconds"]
-
-    def sample() -> None:
-        for meter in meters.values():  # the step itself, not its drain
-            if time.time() < end:
-                meter.sample()
-            else:
-                meter.freeze()
-
-    number = generators.send({"type": "step", **step})
-    time.sleep(max(0.0, step["start"] - time.time()))
-    for meter in meters.values():
-        meter.begin()
-    results = generators.collect(number, step["seconds"] + ARGS.drain + 120, sample)
-    step["usage"] = {key: meter.result() for key, meter in meters.items()}
-    return results
-
-
-def save_record(record: list[dict], steps: list[dict], workdir: Path) -> Path:
-    starts = np.array([s["start"] for s in steps])
-    created = np.array([datetime.fromisoformat(e["created"]).timestamp() for e in record])
-    approved = [e for e in record if e["type"] == "public.approved"]
-    path = workdir / "record.npz"
-    np.savez(
-        path,
-        seq=np.array([e["seq"] for e in record], dtype=np.int64),
-        level=np.array([LEVELS[e["audience"]] for e in record], dtype=np.int64),
-        step=step_of(created, starts) if len(created) else np.empty(0, dtype=np.int64),
-        approved_seq=np.array([e["seq"] for e in approved], dtype=np.int64),
-        approved_qid=np.array([e["payload"]["question"] for e in approved], dtype=np.int64),
-    )
-    return path
-
-
-def gather(reports: list[dict], extra_receipts: list[str] = ()) -> dict:
-    """Every report added up: latencies as arrays, approvals' send times, counts by step."""
-    submit = [pair for r in reports for pair in r["submit_latencies"]]
-    sent: dict[int, float] = {}
-    for report in reports:
-        for qid, moment in report["approve_sent"].items():
-            sent.setdefault(int(qid), moment)
-    files = [r["receipts"] for r in reports] + list(extra_receipts)
-    receipts = [np.load(f) for f in files if Path(f).exists()]
-    receipts = np.concatenate(receipts) if receipts else np.empty((0, 2))
-    counts: dict[str, dict[str, int]] = {}
-    problems: dict[str, int] = {}
-    for report in reports:
-        for step, values in report["counts"].items():
-            into = counts.setdefault(step, {})
-            for key, value in values.items():
-                into[key] = into.get(key, 0) + value
-        for key, value in report["problems"].items():
-            problems[key] = problems.get(key, 0) + value
-    return {
-        "submit": np.array(submit, dtype=np.float64).reshape(-1, 2),
-        "sent": sent,
-        "receipts": receipts,
-        "counts": counts,
-        "problems": problems,
-        "lateness_max_ms": max((r["lateness_max_ms"] for r in reports), default=0.0),
-    }
-
-
-def latencies_for(step: dict, data: dict, receivers: int, approved: set[int] | None) -> dict:
-    end = step["start"] + step["seconds"]
-    submit = data["submit"]
-    inside = (submit[:, 0] >= step["start"]) & (submit[:, 0] < end)
-    # Approvals sent during the step, and their receipts on the kiosks and phones.
-    qids = [
-        q
-        for q, moment in data["sent"].items()
-        if step["start"] <= moment < end and (approved is None or q in approved)
-    ]
-    receipts = data["receipts"]
-    chosen = np.isin(receipts[:, 0], qids) if len(receipts) else np.zeros(0, dtype=bool)
-    ids, moments = receipts[chosen, 0], receipts[chosen, 1]
-    known = np.array(sorted(data["sent"]), dtype=np.float64)
-    sent_at = np.array([data["sent"][int(q)] for q in known])
-    sent = sent_at[np.searchsorted(known, ids)] if len(ids) else np.empty(0)
-    expected = len(qids) * receivers
-    approve = percentiles(moments - sent, missing=max(0, expected - len(ids)))
-    approve["approvals"] = len(qids)
-    # Every question accepted during the step should reach both moderators' screens.
-    accepted = data["counts"].get(step["name"], {}).get("submits", 0) * MODERATORS
-    return {
-        "submit_to_moderator_ms": percentiles(
-            submit[inside, 1], missing=max(0, accepted - int(inside.sum()))
-        ),
-        "approve_to_screens_ms": approve,
-    }
-
-
-def row_for(step: dict, data: dict, receivers: int, approved: set[int] | None) -> dict:
-    counts = data["counts"].get(step["name"], {})
-    servers_cpu, servers_rss = step["usage"]["servers"]
-    row = {
-        "step": step["name"],
-        "submit_rate": step["submit_rate"],
-        "vote_rate": step["vote_rate"],
-        "seconds": step["seconds"],
-        "submitted_per_second": round(counts.get("submits", 0) / step["seconds"], 1),
-        "votes_per_second": round(counts.get("votes", 0) / step["seconds"], 1),
-        **latencies_for(step, data, receivers, approved),
-        "errors": {key: value for key, value in sorted(counts.items()) if key.endswith("_errors")},
-        "votes_skipped": counts.get("votes_skipped", 0),
-        "server_cpu_percent": servers_cpu,
-        "server_rss_mib": servers_rss,
-        "generators_cpu_percent": step["usage"]["generators"][0],
-    }
-    if "database_and_redis" in step["usage"]:
-        row["database_and_redis_cpu_percent"] = step["usage"]["database_and_redis"][0]
-    return row
-
-
-def summarise_step(step: dict, reports: list[dict]) -> dict:
-    """A first look at a step, to decide whether to go on: every kiosk and phone is expected
-    to show every approval, and what has not arrived by the end of the drain counts as slow."""
-    receivers = ARGS.phones + ARGS.halls
-    return row_for(step, gather(reports), receivers, None)
-
-
-def progress_line(row: dict) -> str:
-    def three(latency: dict) -> str:
-        values = [latency.get(k) for k in ("p50", "p95", "p99")]
-        return "/".join("-" if v is None else f"{v:.0f}" for v in values) + f" (n={latency['n']})"
-
-    return (
-        f"{row['step']}: submit->moderator {three(row['submit_to_moderator_ms'])} ms, "
-        f"approve->screens {three(row['approve_to_screens_ms'])} ms, "
-        f"server CPU {row['server_cpu_percent']}%, errors {row['errors'] or 0}"
-    )
-
-
-def summarise(name, steps, reports, finals, record, idle, ready) -> dict:
-    data = gather(reports + finals, [f["snapshot_receipts"] for f in finals])
-    kinds = {k: sum(f["kinds"][k] for f in finals) for k in ("phone", "kiosk", "moderator")}
-    receivers = sum(f["clients"]["connected"] for f in finals) - kinds["moderator"]
-    approved = {e["payload"]["question"] for e in record if e["type"] == "public.approved"}
-    lost_by_step: dict[str, dict[str, int]] = {}
-    for final in finals:
-        for step, values in final["lost"].items():
-            into = lost_by_step.setdefault(step, {})
-            for key, value in values.items():
-                into[key] = into.get(key, 0) + value
-    starts = np.array([s["start"] for s in steps])
-    created = np.array([datetime.fromisoformat(e["created"]).timestamp() for e in record])
-    where = step_of(created, starts)
-    rows = []
-    for index, step in enumerate(steps):
-        if step["name"] == "warmup":
-            continue
-        row = row_for(step, data, receivers, approved)
-        lost = lost_by_step.get(step["name"], {})
-        row["events"] = int((where == index).sum())
-        row["vote_announcements"] = sum(
-            1
-            for e, w in zip(record, where, strict=True)
-            if w == index and e["type"] == "public.votes"
+        add(
+            f"after a restart every screen is back with every missed event within "
+            f"{TARGETS['back_after_restart_seconds']} s",
+            met,
+            f"{back['clients_back']} back (last at {back['last_back_seconds']} s), "
+            f"{back['clients_not_back']} not back, {back['events_lost']} lost",
         )
-        row["events_lost"] = lost.get("missing", 0) + lost.get("undelivered", 0)
-        row["events_skipped_by_snapshot"] = lost.get("skipped_by_snapshot", 0)
-        rows.append(row)
-    passed = next((r for r in rows if over_limit(r, LIMIT_P99_MS)), None)
-    highest = max((r["submit_rate"] for r in rows), default=0)
-    under = [
-        r["submit_rate"]
-        for r in rows
-        if not over_limit(r, LIMIT_P99_MS)
-        and (passed is None or r["submit_rate"] < passed["submit_rate"])
-    ]
-    target = next((r for r in rows if r["submit_rate"] == TARGET_SUBMIT_RATE), None)
-    totals = {
-        key: sum(v.get(key, 0) for v in lost_by_step.values())
-        for key in ("missing", "undelivered", "skipped_by_snapshot")
-    }
-    return {
-        "mode": name,
-        "date": time.strftime("%Y-%m-%d %H:%M %Z"),
-        "machine": describe(),
-        "web_processes": SERVERS[name],
-        "clients": kinds,
-        "connect_seconds": max(r["connect_seconds"] for r in ready),
-        "idle_server_cpu_percent": idle[0],
-        "idle_server_rss_mib": idle[1],
-        "rows": rows,
-        "target": {
-            "submit_rate": TARGET_SUBMIT_RATE,
-            "vote_rate": TARGET_SUBMIT_RATE * VOTES_PER_QUESTION,
-            "p99_ms": TARGET_P99_MS,
-            "met": (
-                target is not None
-                and not over_limit(target, TARGET_P99_MS)
-                and target["events_lost"] == 0
-                and not target["errors"]
-            ),
-        },
-        "p99_over_250ms_at": (
-            {"submit_rate": passed["submit_rate"], "vote_rate": passed["vote_rate"]}
-            if passed
-            else f"not reached up to {highest:g} questions/s"
-        ),
-        "p99_under_250ms_up_to": (
-            {"submit_rate": max(under), "vote_rate": max(under) * VOTES_PER_QUESTION}
-            if under
-            else None
-        ),
-        "events_lost": totals["missing"] + totals["undelivered"],
-        "events_lost_detail": totals,
-        "events_lost_by_step": lost_by_step,
-        "record_events": len(record),
-        "gaps_seen_by_clients": sum(f["gaps_seen"] for f in finals),
-        "snapshots_after_start": sum(f["snapshots_after_start"] for f in finals),
-        "reconnects": sum(f["clients"]["reconnects"] for f in finals),
-        "clients_given_up": sum(f["clients"]["dead"] for f in finals),
-        "unanswered_final_pings": sum(r.get("unanswered_pings", 0) for r in reports),
-        "problems": data["problems"],
-        "generator_lateness_max_ms": data["lateness_max_ms"],
-    }
+    return found
 
 
 def parse_arguments(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--mode", choices=["embedded", "services", "both"], default="both")
-    parser.add_argument("--phones", type=int, default=2000)
-    parser.add_argument("--halls", type=int, default=150)
+    parser.add_argument("--scenario", action="append", choices=SCENARIOS, help="default: all")
     parser.add_argument(
-        "--rates",
-        default="1,2,5,10,20,40",
-        help="questions per second, one step each, rising (votes: ten per question)",
+        "--target", choices=["both", "platform", "baseline"], default="both", help="which side"
     )
-    parser.add_argument("--no-ramp", action="store_true", help="only the target rate, 20/s")
+    parser.add_argument("--sizes", default="500,1000,2150", help="screens, for fanout")
     parser.add_argument(
-        "--full-ramp", action="store_true", help="run every step even after p99 passed 250 ms"
+        "--rates", default="10,20,40,80,160", help="questions/s of the ramp after the steady 5/s"
     )
-    parser.add_argument("--warmup", type=float, default=10, help="seconds at the lowest rate")
-    parser.add_argument("--step", type=float, default=15, help="seconds of each step")
-    parser.add_argument("--target-seconds", type=float, default=30, help="seconds at 20/s")
-    parser.add_argument("--drain", type=float, default=4, help="seconds without load after each")
+    parser.add_argument("--no-ramp", action="store_true", help="the steady step only")
+    parser.add_argument("--vote-rate", type=float, default=TARGET_VOTE_RATE, help="per meeting")
+    parser.add_argument("--idle", type=float, default=20, help="seconds of the idle window")
+    parser.add_argument("--steady", type=float, default=20, help="seconds at 5 questions/s")
+    parser.add_argument("--step", type=float, default=10, help="seconds of each ramp step")
+    parser.add_argument("--drain", type=float, default=3, help="seconds without load after each")
     parser.add_argument("--sync", type=float, default=30, help="seconds for the final catch-up")
     parser.add_argument(
-        "--recover", type=float, default=10, help="pause before jumping to the target rate"
+        "--screens",
+        type=int,
+        default=FULL_SCREENS,
+        help="screens of the services and restart runs, and of the fan-out size whose steady "
+        "step gives the latencies",
     )
-    parser.add_argument("--generators", type=int, default=4, help="load processes (+1 for mods)")
+    parser.add_argument("--conference-kiosks", type=int, default=100)
+    parser.add_argument("--conference-phones", type=int, default=1600)
     parser.add_argument(
-        "--quick", action="store_true", help="200 phones, 20 halls, short steps: a smoke test"
+        "--restart-rate", type=float, default=1, help="questions/s meanwhile (20 votes each)"
     )
+    parser.add_argument("--restart-window", type=float, default=30, help="seconds of that step")
+    parser.add_argument("--back-deadline", type=float, default=90, help="seconds to wait")
+    parser.add_argument("--generators", type=int, default=2, help="processes (+1 for moderators)")
+    parser.add_argument("--connects-at-once", type=int, default=50, help="per generator process")
+    parser.add_argument(
+        "--generator-loop",
+        choices=["uvloop", "asyncio"],
+        default="uvloop",
+        help="the load generators' event loop (the servers keep their own)",
+    )
+    parser.add_argument(
+        "--coalesce-ms",
+        type=float,
+        default=0,
+        help="the baseline sends phones the events that come within this interval of their "
+        "last frame together, in one batch frame",
+    )
+    parser.add_argument(
+        "--baseline-drop-one-in",
+        type=int,
+        default=0,
+        help="a test of the harness: the baseline leaves one socket out of one broadcast in N",
+    )
+    parser.add_argument("--quick", action="store_true", help="a smoke test: small and short")
+    parser.add_argument("--note", help="printed above the tables (e.g. how busy the machine was)")
     parser.add_argument("--output", type=Path, default=RESULTS)
-    parser.add_argument("--keep", action="store_true", help="keep the work folder and logs")
+    parser.add_argument("--keep", action="store_true", help="keep the work folders and logs")
     args = parser.parse_args(argv)
+    args.screens_full = args.screens
     if args.quick:
-        args.phones, args.halls = min(args.phones, 200), min(args.halls, 20)
-        args.warmup, args.step, args.target_seconds, args.drain = 5, 8, 8, 3
-        args.sync, args.generators = 15, 2
-    args.rates = sorted(float(r) for r in args.rates.split(","))
-    if args.no_ramp:
-        args.rates = [TARGET_SUBMIT_RATE]
+        args.sizes, args.rates, args.screens_full = "200", "10,20", 200
+        args.idle, args.steady, args.step, args.drain, args.sync = 5, 6, 5, 2, 10
+        args.conference_kiosks, args.conference_phones = 10, 60
+        args.restart_window, args.back_deadline = 15, 60
+    args.sizes = sorted(int(s) for s in str(args.sizes).split(","))
+    args.rates = sorted(float(r) for r in str(args.rates).split(","))
+    args.scenarios = args.scenario or list(SCENARIOS)
     return args
+
+
+def run_scenario(scenario: str, target: str, into: dict, results: dict, save) -> None:
+    if scenario == "fanout":
+        sizes = into.setdefault(target, {})
+        sizes.pop("error", None)
+        for screens in ARGS.sizes:
+            sizes[str(screens)] = fanout(target, screens)
+            save()
+        return
+    if scenario == "services" and target == "baseline":
+        # The baseline has no services: its figures at this load are those of its 2,150-screen
+        # fan-out run (one process), measured now unless this run already did.
+        fan = results.get("fanout", {}).get("baseline", {}).get(str(ARGS.screens_full))
+        fresh = fan and "fanout" in ARGS.scenarios and "error" not in fan
+        into[target] = fan if fresh else fanout(target, ARGS.screens_full)
+        return
+    runner = {"services": services, "conferences": conferences, "restart": restart}
+    in_services = target == "platform" and scenario in ("services", "conferences")
+    into[target] = runner[scenario]("platform-services" if in_services else target)
 
 
 def main() -> None:
     global ARGS
     ARGS = parse_arguments()
+    # The orchestrator shares the generators' core: the servers' core is theirs alone.
+    if pinned(GENERATOR_CORE):
+        os.sched_setaffinity(0, {GENERATOR_CORE})
     # A plain kill still stops the servers and drops the database (the finally blocks).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
-    modes = ["embedded", "services"] if ARGS.mode == "both" else [ARGS.mode]
+    targets = ["platform", "baseline"] if ARGS.target == "both" else [ARGS.target]
     output = ARGS.output
-    previous = json.loads(output.read_text()) if output.exists() else {}
-    results = {"modes": previous.get("modes", {})}
-    for name in modes:
-        results["modes"][name] = run_mode(name)
-        output.parent.mkdir(parents=True, exist_ok=True)
+    results = json.loads(output.read_text()) if output.exists() else {}
+    if results.get("quick") != ARGS.quick:
+        results = {}  # a smoke test and a real run are not mixed in one file
+    began = time.time()
+
+    def save() -> None:
         results.update(
             {
                 "benchmark": "realtime",
                 "machine": describe(),
                 "date": time.strftime("%Y-%m-%d %H:%M %Z"),
-                "target": {
-                    "submit_rate": TARGET_SUBMIT_RATE,
-                    "vote_rate": TARGET_SUBMIT_RATE * VOTES_PER_QUESTION,
-                    "p99_ms": TARGET_P99_MS,
-                    "report_p99_over_ms": LIMIT_P99_MS,
+                "quick": ARGS.quick,
+                "note": ARGS.note,
+                "pinning": {
+                    "servers": f"core {SERVER_CORE} (taskset -c {SERVER_CORE})"
+                    if pinned(SERVER_CORE)
+                    else "not pinned (fewer than two cores, or no taskset)",
+                    "generators": f"core {GENERATOR_CORE} (taskset -c {GENERATOR_CORE}), with "
+                    "the orchestrator"
+                    if pinned(GENERATOR_CORE)
+                    else "not pinned",
+                    "postgresql_and_redis": "the machine's services, not pinned (on either "
+                    "core); their CPU is measured on its own",
                 },
+                "load": {
+                    "submit_rate": TARGET_SUBMIT_RATE,
+                    "vote_rate": ARGS.vote_rate,
+                    "ramp_rates": ARGS.rates,
+                    "idle_seconds": ARGS.idle,
+                    "steady_seconds": ARGS.steady,
+                    "step_seconds": ARGS.step,
+                    "drain_seconds": ARGS.drain,
+                    "coalesce_ms": ARGS.coalesce_ms,
+                    "generator_loop": ARGS.generator_loop,
+                    "baseline_drop_one_in": ARGS.baseline_drop_one_in,
+                    "saturated_cpu_percent": SATURATED_CPU_PERCENT,
+                    "behind_p99_ms": BEHIND_P99_MS,
+                },
+                "full_screens": ARGS.screens_full,
+                "targets": TARGETS,
             }
         )
+        results["verdicts"] = verdicts(results)
+        output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
-    for name in modes:
-        mode = results["modes"][name]
-        print(f"\n[{name}] p99 over 250 ms at: {mode['p99_over_250ms_at']}")
-        print(f"[{name}] events lost: {mode['events_lost']} {mode['events_lost_detail']}")
-        for row in mode["rows"]:
-            print(f"[{name}] {progress_line(row)}, lost {row['events_lost']}")
-    print(f"\nwritten: {output}")
+
+    for scenario in ARGS.scenarios:
+        into = results.setdefault(scenario, {})
+        for target in targets:
+            # One run that fails is reported as such; the others still run.
+            try:
+                run_scenario(scenario, target, into, results, save)
+            except Exception as error:
+                print(f"[{scenario} {target}] failed: {error!r}", flush=True)
+                if scenario == "fanout":
+                    into.setdefault(target, {})["error"] = repr(error)
+                else:
+                    into[target] = {"error": repr(error)}
+            save()
+    print(f"\nrealtime benchmark done in {time.time() - began:.0f} s")
+    for verdict in results.get("verdicts", []):
+        state = {True: "met", False: "MISSED", None: "n/a"}[verdict["met"]]
+        print(f"  {state:6} {verdict['target']}: {verdict['figure']}")
+    print(f"written: {output}")
 
 
 ARGS = parse_arguments([])

@@ -1,5 +1,6 @@
-"""Run inside the server's Django (manage.py shell): a live conference with 150 halls and two
-moderators, questions open. Prints the links and the moderators' credentials as JSON."""
+"""Run inside the server's Django (manage.py shell): a live conference with BENCH_HALLS halls
+(150 by default) and two moderators, questions open, at the slug BENCH_SLUG ("load"). Prints
+the links and the moderators' credentials as JSON."""
 
 import json
 import os
@@ -17,15 +18,16 @@ from meetings.rooms.services import halls, meetings, roles
 from meetings.rooms.services.join_links import join_link_active, join_link_token
 
 HALLS = int(os.environ.get("BENCH_HALLS", "150"))
+SLUG = os.environ.get("BENCH_SLUG", "load")
 
 User = get_user_model()
 moderators = []
 for name in ("bench-chair", "bench-secretary"):
-    user, _created = User.objects.get_or_create(username=name)
+    user, _created = User.objects.get_or_create(username=f"{name}-{SLUG}")
     moderators.append(user)
 actor = Actor.for_user(moderators[0])
 meeting = meetings.meeting_create(
-    slug="load",
+    slug=SLUG,
     title="Hội nghị đo tải",
     electoral_unit="Đơn vị đo tải",
     scheduled_start=timezone.now() + timedelta(minutes=5),
@@ -67,6 +69,7 @@ print(
                 for hall in made
             ],
             "moderators": [credentials(user) for user in moderators],
+            "slug": SLUG,
             "session_cookie": settings.SESSION_COOKIE_NAME,
         }
     )

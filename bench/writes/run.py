@@ -35,7 +35,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.machine import describe
-from bench.realtime.run import ROOT, Mode, free_port
+from bench.realtime.servers import ROOT, Platform, free_port
 
 RESULTS = ROOT / "bench" / "results" / "writes.json"
 OPERATIONS = ("submit", "approve", "vote")
@@ -54,16 +54,20 @@ with connection.cursor() as cursor:
 """
 
 
-class WritesMode(Mode):
-    """bench/realtime's mode (fresh database, own PostgreSQL database and Redis prefix, dropped
-    at the end), serving one pinned Daphne at a time: the product, then the baseline."""
+class WritesMode(Platform):
+    """bench/realtime's platform (fresh database, own PostgreSQL database and Redis prefix,
+    dropped at the end), serving one pinned Daphne at a time: the product, then the baseline."""
 
     label = "writes"
 
     def __init__(self, name: str, workdir: Path, halls: int):
-        super().__init__(name, workdir)
-        self.env["BENCH_HALLS"] = str(halls)
+        super().__init__(workdir, name)
+        self.name = name
+        self.halls = halls
         self.server: subprocess.Popen | None = None
+
+    def set_up_meeting(self) -> dict:
+        return self.set_up([("load", self.halls)])[0]
 
     def start_server(self, *, baseline: bool) -> str:
         env = dict(self.env)
@@ -81,7 +85,7 @@ class WritesMode(Mode):
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        self.servers.append((self.server, f"http://127.0.0.1:{port}"))
+        self.processes.append(self.server)
         base = f"http://127.0.0.1:{port}"
         for _ in range(300):
             if self.server.poll() is not None:
@@ -95,7 +99,7 @@ class WritesMode(Mode):
 
     def stop_server(self) -> None:
         process, self.server = self.server, None
-        self.servers = [(p, base) for p, base in self.servers if p is not process]
+        self.processes = [p for p in self.processes if p is not process]
         process.send_signal(signal.SIGTERM)
         try:
             process.wait(timeout=10)
@@ -147,7 +151,7 @@ def run_mode(name: str, args: argparse.Namespace) -> dict:
     load_before = os.getloadavg()[0]
     try:
         print(f"[{name}] setting up in {workdir}", flush=True)
-        meeting = mode.set_up()
+        meeting = mode.set_up_meeting()
         mode.manage("shell", stdin=BASELINE_TABLE)
         print(f"[{name}] set up in {time.time() - began:.0f} s", flush=True)
         common = {
