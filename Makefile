@@ -25,10 +25,13 @@ install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
 # Run the whole platform on this machine: SQLite, in-memory channel layer, Daphne on :8000.
+# The screens ping every 20 s themselves: Daphne's own pings are for sockets silent for 30 s
+# (meetings/serve.py, with_quiet_protocol_pings, says why).
 run: install
 	$(BIN)/python manage.py migrate --no-input
 	$(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
-	DEBUG=$${DEBUG:-1} $(BIN)/daphne -b $(HOST) -p $(PORT) meetings.asgi:application
+	DEBUG=$${DEBUG:-1} $(BIN)/daphne -b $(HOST) -p $(PORT) --ping-interval 30 \
+		meetings.asgi:application
 
 # The whole suite. With REDIS_URL and DATABASE_URL set it also runs the Redis/PostgreSQL tier.
 test: install-dev

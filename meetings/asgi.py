@@ -1,6 +1,7 @@
 """The ASGI application Daphne serves: Django for HTTP, the meeting websocket for ws://."""
 
 import asyncio
+import gc
 import os
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "meetings.settings")
@@ -43,3 +44,10 @@ router = ProtocolTypeRouter(
     }
 )
 application = DaphneWebsocketAccess(ServerLoop(router))
+
+# Everything loaded so far (Django, the apps, their modules) lives as long as the process: keep
+# it out of the cyclic collector's full passes, and make those passes rarer. With 2,150 screens
+# connected a full pass walked some 500,000 objects and stopped the event loop, and every
+# screen's events, for up to 0.4 s (bench/realtime; 0.05 s after this).
+gc.freeze()
+gc.set_threshold(5_000, 10, 10)

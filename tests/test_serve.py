@@ -326,3 +326,16 @@ def test_a_process_that_keeps_dying_young_waits_longer_each_time():
             assert web.process is None
 
     assert delays == [1, 2, 4, 8, 16, 30, 30, 1, 2]
+
+
+def test_daphne_leaves_its_pings_to_the_sockets_that_went_quiet():
+    from meetings.serve import with_quiet_protocol_pings
+
+    assert with_quiet_protocol_pings(("--proxy-headers",), 20) == (
+        "--proxy-headers",
+        "--ping-interval",
+        "30",
+    )
+    # The operator's own choice stands, in either spelling.
+    assert with_quiet_protocol_pings(("--ping-interval", "50"), 20) == ("--ping-interval", "50")
+    assert with_quiet_protocol_pings(("--ping-interval=50",), 20) == ("--ping-interval=50",)

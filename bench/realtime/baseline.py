@@ -10,10 +10,10 @@ Enough of the protocol for bench/realtime/clients.py to drive it exactly as it d
 platform: `welcome`, `hello` (a small snapshot, or with `since` the missed events and
 `synced`), `ping`/`pong`, `event` frames with `seq`/`prev` per audience stream. A phone's
 question makes a staff `question.submitted` event (for the moderators), a moderator's approval
-a `public.approved` (for everyone), and votes are counted and announced at most once a second
-in a `public.votes`. With --coalesce-ms, phones get the events that come within that interval
-of the last frame they were sent together, as one `batch` frame when it ends, as the
-platform's phones do (docs/protocol.md, `batch`).
+a `public.approved` (for everyone), and votes (a frame over the phone's websocket, or HTTP) are
+counted and announced at most once a second in a `public.votes`. With --coalesce-ms, phones
+get the events that come within that interval of the last frame they were sent together, as
+one `batch` frame when it ends, as the platform's phones do (docs/protocol.md, `batch`).
 
     python -m bench.realtime.baseline CONFIG --ws-port 9001 --http-port 9002 --log events.jsonl
 
@@ -175,6 +175,19 @@ class Meeting:
             self.sockets[0],
             f'{{"type":"batch","seq":{seq},"prev":{self.pending_prev},"events":[{events}]}}',
         )
+
+    def vote(self, qid, device: str) -> bool | None:
+        """A phone's vote (over HTTP or its websocket): whether it is new; None when there is
+        no such approved question."""
+        question = self.questions.get(qid)
+        if question is None or question["status"] != "approved":
+            return None
+        voted = (qid, device) not in self.voters
+        if voted:
+            self.voters.add((qid, device))
+            self.votes[qid] = self.votes.get(qid, 0) + 1
+            self.votes_changed.add(qid)
+        return voted
 
     def publish_votes(self) -> None:
         if not self.votes_changed:
@@ -347,6 +360,14 @@ class Server:
         elif kind == "ping":
             pong = {"type": "pong", "seq": meeting.sent[level], "id": frame.get("id")}
             broadcast([connection], dumps(pong | {"server_time": now_iso()}))
+        elif kind == "vote" and level == 0:
+            answer = meeting.vote(frame.get("question"), frame.get("device", ""))
+            if answer is None:
+                refusal = {"type": "error", "code": "conflict", "message": ""}
+                broadcast([connection], dumps(refusal | {"id": frame.get("id")}))
+            else:
+                voted = {"type": "voted", "id": frame.get("id"), "question": frame["question"]}
+                broadcast([connection], dumps(voted | {"voted": answer}))
         else:
             broadcast([connection], dumps({"type": "error", "code": "bad_frame", "message": ""}))
 
@@ -475,12 +496,7 @@ class Server:
         question = meeting.questions.get(qid)
         if question is None or question["status"] != "approved":
             raise web.HTTPNotFound()
-        device = request.headers.get("X-Device-Id", "")
-        voted = (qid, device) not in meeting.voters
-        if voted:
-            meeting.voters.add((qid, device))
-            meeting.votes[qid] = meeting.votes.get(qid, 0) + 1
-            meeting.votes_changed.add(qid)
+        voted = meeting.vote(qid, request.headers.get("X-Device-Id", ""))
         return web.json_response({"question": qid, "voted": voted})
 
     async def record(self, request: web.Request) -> web.Response:

@@ -6,7 +6,8 @@ a cursor, follows the seq/prev rule (a gap is repaired with `hello` `since` the 
 request at a time), applies `batch` frames as the run of events they carry, accepts a snapshot
 at any time, pings every heartbeat and, after a close that is not permanent, reconnects with
 the protocol's jittered backoff (`min(30 s, 1 s × 2^attempt) × random(0.5…1.5)`) and resumes
-from its cursor. Phones send questions and votes over the HTTP API at this process's share of
+from its cursor. Phones send questions over the HTTP API and votes over their websocket (as the
+phone page does; over HTTP while the socket is down) at this process's share of
 the rates; moderators approve each question of their meeting as it reaches them.
 
 The orchestrator (run.py) drives the process through files in its work folder: it writes
@@ -132,6 +133,8 @@ class Generator:
         self.approved: dict[int, list[int]] = {}
         self.approved_set: set[int] = set()
         self.voted: set[tuple[int, int]] = set()
+        self.vote_ids = 0
+        self.votes_waiting: dict[str, str] = {}  # vote frame id -> its step, until answered
 
     # --- bookkeeping ------------------------------------------------------------------------
 
@@ -276,7 +279,14 @@ class Generator:
                     self.ask_since(client)  # the protocol's catch-up check
                 if client.pong_waiter is not None and not client.pong_waiter.done():
                     client.pong_waiter.set_result(frame["seq"])
+            elif kind == "voted":
+                step = self.votes_waiting.pop(frame.get("id"), None)
+                if step is not None:
+                    self.count(step, "votes")
             elif kind == "error":
+                step = self.votes_waiting.pop(frame.get("id"), None)
+                if step is not None:
+                    self.count(step, "vote_errors")
                 self.note(f"error frame {frame.get('code')}")
             else:
                 self.note(f"frame {kind}")
@@ -407,6 +417,14 @@ class Generator:
             self.count(step, "votes_skipped")
             return
         self.voted.add((qid, id(phone)))
+        if phone.socket is not None and not phone.socket.closed:
+            # As the phone page does: a vote frame over its websocket (docs/protocol.md), its
+            # answer counted when it comes (``voted``, or an error naming the frame).
+            self.vote_ids += 1
+            frame_id = f"v{self.vote_ids}"
+            self.votes_waiting[frame_id] = step
+            phone.send({"type": "vote", "question": qid, "device": phone.device, "id": frame_id})
+            return
         await self.post(
             f"{phone.http}/api/meetings/{phone.slug}/questions/{qid}/vote",
             {},

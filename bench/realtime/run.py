@@ -387,9 +387,10 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     parser.add_argument(
         "--coalesce-ms",
         type=float,
-        default=0,
+        default=200,
         help="the baseline sends phones the events that come within this interval of their "
-        "last frame together, in one batch frame",
+        "last frame together, in one batch frame; default: as the platform does "
+        "(PHONE_BATCH_MS), so that both send the same frames",
     )
     parser.add_argument(
         "--baseline-drop-one-in",

@@ -219,6 +219,9 @@ class Platform(Server):
                 "127.0.0.1",
                 "-p",
                 str(port),
+                # As the production launcher runs it (meetings/serve.py).
+                "--ping-interval",
+                "30",
                 "meetings.asgi:application",
             ],
             cwd=ROOT,

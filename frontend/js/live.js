@@ -34,6 +34,7 @@ export class MeetingStream {
     this.lastHeard = 0;
     this.welcomed = false;
     this.listeners = new Map(); // frame type -> Set of handlers
+    this.requests = 0; // ids of the frames sent with request()
     window.addEventListener("online", () => this.reconnectSoon(0));
     // The network went away (a hall's link is cut): say so at once, and do not keep the
     // socket, which TCP would resume only at its next retransmission, seconds after the
@@ -77,6 +78,30 @@ export class MeetingStream {
   // Whether the socket is open and the server has admitted us ("welcome").
   isOpen() {
     return this.welcomed && this.socket?.readyState === WebSocket.OPEN;
+  }
+
+  // Sends a frame that the server answers (a vote): resolves with the answer of type `answer`
+  // that carries the frame's id, rejects with the server's refusal (an Error whose `code` is
+  // the error frame's, `retryable` false) or, when no answer comes within `timeout` ms or the
+  // socket is not open, with an Error whose `retryable` is true.
+  request(frame, { answer, timeout = 8000 }) {
+    const id = `r${++this.requests}`;
+    return new Promise((resolve, reject) => {
+      const unsubscribe = [];
+      const done = (settle, value) => {
+        clearTimeout(timer);
+        for (const stop of unsubscribe) stop();
+        settle(value);
+      };
+      const timer = setTimeout(() => done(reject, Object.assign(new Error("no answer"), { retryable: true })), timeout);
+      unsubscribe.push(this.on(answer, (reply) => reply.id === id && done(resolve, reply)));
+      unsubscribe.push(this.on("error", (reply) => {
+        if (reply.id === id) done(reject, Object.assign(new Error(reply.message), { code: reply.code, retryable: false }));
+      }));
+      if (!this.isOpen() || !this.send({ ...frame, id })) {
+        done(reject, Object.assign(new Error("not connected"), { retryable: true }));
+      }
+    });
   }
 
   // Calls handler(frame) for each frame of this type; returns a function that unsubscribes.

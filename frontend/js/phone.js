@@ -251,9 +251,20 @@ const outbox = new Outbox({
 
 // --- the queue and what is on air ------------------------------------------------------------
 
+// A vote goes over the page's websocket (a frame, not a request: the cheapest thing a phone can
+// send); over HTTP when the socket is down or does not answer in time.
+async function sendVote(questionId) {
+  try {
+    return await stream.request({ type: "vote", question: questionId, device }, { answer: "voted" });
+  } catch (error) {
+    if (!error.retryable) throw error;
+    return api.post(`/questions/${questionId}/vote`);
+  }
+}
+
 async function vote(question) {
   try {
-    await api.post(`/questions/${question.id}/vote`);
+    await sendVote(question.id);
     voted.add(question.id);
     storage.set(keys.voted, [...voted]);
     renderQueue();

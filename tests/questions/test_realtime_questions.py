@@ -98,3 +98,56 @@ async def test_counts_a_dead_node_left_unannounced_are_announced_by_a_web_proces
     )
     assert announced["event"]["payload"]["votes"] == {str(question.pk): 3}
     await voter.close()
+
+
+async def test_a_phone_votes_over_its_websocket_once_per_question():
+    from tests.questions.helpers import phone
+
+    conference = await database_sync_to_async(open_conference)()
+    queued = await database_sync_to_async(ask)(conference, "Đề nghị làm đường", device=1)
+    await database_sync_to_async(moderation.question_approve)(
+        question=queued, actor=conference.actor
+    )
+    pending = await database_sync_to_async(ask)(conference, "Câu hỏi chưa duyệt", device=2)
+    voter_link = await database_sync_to_async(conference.token)(
+        conference.halls[1], JoinLinkKind.VOTER
+    )
+    voter, _snapshot = await open_live(conference.meeting.slug, link=voter_link)
+
+    await voter.send({"type": "vote", "question": queued.pk, "device": phone(7), "id": "v1"})
+    assert await voter.receive_type("voted") == {
+        "type": "voted",
+        "id": "v1",
+        "question": queued.pk,
+        "voted": True,
+    }
+    await voter.send({"type": "vote", "question": queued.pk, "device": phone(7), "id": "v2"})
+    assert (await voter.receive_type("voted"))["voted"] is False  # once per phone
+    announced = await voter.receive_until(
+        lambda f: f["type"] == "event" and f["event"]["type"] == "public.votes", timeout=10
+    )
+    assert announced["event"]["payload"]["votes"] == {str(queued.pk): 1}
+
+    # Refusals name the frame they refuse, and change nothing.
+    for frame, code in (
+        ({"question": pending.pk, "device": phone(7)}, "conflict"),
+        ({"question": 10**9, "device": phone(7)}, "not_found"),
+        ({"question": queued.pk, "device": "not-a-phone"}, "invalid"),
+    ):
+        await voter.send({"type": "vote", "id": "r", **frame})
+        refusal = await voter.receive_type("error")
+        assert (refusal["code"], refusal["id"]) == (code, "r"), refusal
+    await voter.close()
+
+    kiosk_link = await database_sync_to_async(conference.token)(
+        conference.halls[1], JoinLinkKind.OPERATOR
+    )
+    kiosk, _snapshot = await open_live(conference.meeting.slug, link=kiosk_link)
+    await kiosk.send({"type": "vote", "question": queued.pk, "device": phone(8), "id": "k"})
+    refusal = await kiosk.receive_type("error")
+    assert (refusal["code"], refusal["id"]) == ("forbidden", "k")
+    await kiosk.close()
+    from meetings.questions.models import Question
+
+    count = await database_sync_to_async(lambda: Question.objects.get(pk=queued.pk).vote_count)()
+    assert count == 1

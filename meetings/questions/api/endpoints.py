@@ -65,7 +65,7 @@ def mine_view(question: Question) -> dict:
     }
 
 
-def _require_voter(viewer) -> None:
+def require_voter(viewer) -> None:
     if viewer.kind != ViewerKind.VOTER:
         raise Forbidden(_("This is for voters' phones, opened from the hall's QR code."))
 
@@ -116,7 +116,7 @@ def list_questions(
 def my_questions(request: HttpRequest, slug: str):
     """The questions this phone sent (X-Device-Id), with what became of each."""
     meeting, viewer = viewer_of(request, slug)
-    _require_voter(viewer)
+    require_voter(viewer)
     device = device_hash(request.headers.get(DEVICE_HEADER))
     questions = Question.objects.filter(meeting=meeting, device_hash=device).select_related("topic")
     return [mine_view(q) for q in questions.order_by("created_at")]
@@ -210,7 +210,7 @@ def ask(request: HttpRequest, slug: str, body: QuestionIn):
 def withdraw(request: HttpRequest, slug: str, question_id: int):
     """The phone that sent a question takes it back, before it is moderated."""
     meeting, viewer = viewer_of(request, slug)
-    _require_voter(viewer)
+    require_voter(viewer)
     device = device_hash(request.headers.get(DEVICE_HEADER))
     question = _question(meeting, question_id)
     return mine_view(
@@ -222,7 +222,7 @@ def withdraw(request: HttpRequest, slug: str, question_id: int):
 def vote(request: HttpRequest, slug: str, question_id: int):
     """Support a question in the queue or on air, once per phone."""
     meeting, viewer = viewer_of(request, slug)
-    _require_voter(viewer)
+    require_voter(viewer)
     device = device_hash(request.headers.get(DEVICE_HEADER))
     voted = votes.question_vote(meeting=meeting, question_id=question_id, device_hash=device)
     return {"question": question_id, "voted": voted}

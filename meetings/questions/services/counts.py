@@ -50,10 +50,9 @@ def counts_publish(*, meeting: Meeting) -> CountsAnnounced:
         votes = _votes_to_announce(meeting)
         tallies = _tallies_to_announce(meeting)
         if votes:
-            Question.objects.bulk_update(
-                [Question(pk=pk, votes_published=count) for pk, count in votes.items()],
-                ["votes_published"],
-            )
+            # The counts were read with their rows locked (_votes_to_announce): each is what it
+            # was read as, and one statement records them all as announced.
+            Question.objects.filter(pk__in=list(votes)).update(votes_published=F("vote_count"))
             event_append(
                 meeting=meeting,
                 type="public.votes",
@@ -94,7 +93,7 @@ def counts_publish(*, meeting: Meeting) -> CountsAnnounced:
 
 def counts_pending(*, meeting: Meeting) -> bool:
     """Whether any count differs from what was last announced (reads only, takes no lock)."""
-    return bool(_votes_to_announce(meeting) or _tallies_to_announce(meeting))
+    return bool(_votes_to_announce(meeting, lock=False) or _tallies_to_announce(meeting))
 
 
 def counts_publish_pending(*, meeting_ids: Iterable[int]) -> dict[int, CountsAnnounced]:
@@ -111,9 +110,13 @@ def counts_publish_pending(*, meeting_ids: Iterable[int]) -> dict[int, CountsAnn
     return announced
 
 
-def _votes_to_announce(meeting: Meeting) -> dict[int, int]:
+def _votes_to_announce(meeting: Meeting, *, lock: bool = True) -> dict[int, int]:
+    """The counts that changed since announced; with ``lock``, their questions are locked until
+    the end of the transaction: a vote cannot move a count between this read and its
+    announcement."""
+    questions = Question.objects.select_for_update() if lock else Question.objects
     return dict(
-        Question.objects.filter(meeting=meeting, status__in=PUBLIC_STATUSES)
+        questions.filter(meeting=meeting, status__in=PUBLIC_STATUSES)
         .exclude(vote_count=F("votes_published"))
         .order_by("pk")
         .values_list("pk", "vote_count")

@@ -2,8 +2,13 @@
 
 A vote is stored at once (one per phone per question) and announced with the next batch of
 counts (services/counts.py): at most every COUNTS_PUBLISH_SECONDS per conference, not one
-``public`` entry per vote.
+``public`` entry per vote. Votes that arrive over the phones' websockets are stored in batches
+(``question_votes``, one transaction for all the votes of a few tens of milliseconds): each
+phone is answered once its vote is committed.
 """
+
+from collections import Counter
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
@@ -27,11 +32,19 @@ def question_vote(*, meeting: Meeting, question_id: int, device_hash: str) -> bo
     the question's row, which every phone voting for it updates), then the count, only if the
     question is this conference's and open to votes. Otherwise nothing is kept and the reason
     is looked up."""
+    _take_vote_allowance(device_hash)
+    return _question_vote_unlimited(meeting, question_id, device_hash)
+
+
+def _take_vote_allowance(device_hash: str) -> None:
     limits.take(
         f"vote:device:{device_hash}",
         settings.VOTE_LIMIT_PER_DEVICE,
         _("You have voted many times in a short while. Please wait a minute."),
     )
+
+
+def _question_vote_unlimited(meeting: Meeting, question_id: int, device_hash: str) -> bool:
     lowest, highest = connection.ops.integer_field_range(Question._meta.pk.get_internal_type())
     if not lowest <= question_id <= highest:  # no question has it; the insert would overflow
         raise _refusal(meeting, question_id)
@@ -49,6 +62,76 @@ def question_vote(*, meeting: Meeting, question_id: int, device_hash: str) -> bo
         raise _refusal(meeting, question_id) from None
     publisher.schedule(meeting)
     return True
+
+
+@dataclass(frozen=True)
+class VoteRequest:
+    question_id: int
+    device_hash: str
+
+
+def question_votes(*, meeting: Meeting, votes: list[VoteRequest]) -> list[bool | DomainError]:
+    """Several phones' votes in this conference, in one transaction: for each, whether it is
+    new, or why it is refused (as ``question_vote`` would; a refused vote keeps nothing).
+
+    The votable questions are locked first, so none leaves the queue before its count moves;
+    a vote that another process stored meanwhile (a phone sending twice at once) makes the
+    batch fall back to one vote at a time."""
+    outcomes: list[bool | DomainError | None] = [None] * len(votes)
+    accepted: list[int] = []  # indexes of the votes within the rate limits
+    for index, vote in enumerate(votes):
+        try:
+            _take_vote_allowance(vote.device_hash)
+        except DomainError as refusal:
+            outcomes[index] = refusal
+        else:
+            accepted.append(index)
+    lowest, highest = connection.ops.integer_field_range(Question._meta.pk.get_internal_type())
+    asked = {votes[i].question_id for i in accepted if lowest <= votes[i].question_id <= highest}
+    try:
+        with transaction.atomic():
+            votable = set(
+                Question.objects.select_for_update()
+                .filter(pk__in=asked, meeting=meeting, status__in=VOTABLE)
+                .values_list("pk", flat=True)
+            )
+            held = set(
+                Vote.objects.filter(
+                    question_id__in=votable,
+                    device_hash__in={votes[i].device_hash for i in accepted},
+                ).values_list("question_id", "device_hash")
+            )
+            new = []
+            for index in accepted:
+                vote = votes[index]
+                key = (vote.question_id, vote.device_hash)
+                if vote.question_id not in votable:
+                    continue  # refused below, with the reason
+                outcomes[index] = key not in held
+                if key not in held:
+                    held.add(key)
+                    new.append(Vote(question_id=vote.question_id, device_hash=vote.device_hash))
+            Vote.objects.bulk_create(new)
+            for question_id, count in Counter(vote.question_id for vote in new).items():
+                Question.objects.filter(pk=question_id).update(vote_count=F("vote_count") + count)
+    except IntegrityError:
+        return [
+            outcome if isinstance(outcome, DomainError) else _vote_alone(meeting, votes[index])
+            for index, outcome in enumerate(outcomes)
+        ]
+    for index, outcome in enumerate(outcomes):
+        if outcome is None:
+            outcomes[index] = _refusal(meeting, votes[index].question_id)
+    if any(outcome is True for outcome in outcomes):
+        publisher.schedule(meeting)
+    return outcomes
+
+
+def _vote_alone(meeting: Meeting, vote: VoteRequest) -> bool | DomainError:
+    try:
+        return _question_vote_unlimited(meeting, vote.question_id, vote.device_hash)
+    except DomainError as refusal:
+        return refusal
 
 
 def _refusal(meeting: Meeting, question_id: int) -> DomainError:

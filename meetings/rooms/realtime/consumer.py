@@ -26,6 +26,7 @@ from meetings.rooms.models import Audience, BridgePoint, Meeting
 from meetings.rooms.realtime import admission, frames, groups
 from meetings.rooms.realtime.connection import Connection
 from meetings.rooms.realtime.fanout import fanout
+from meetings.rooms.realtime.handlers import frame_handlers
 from meetings.rooms.realtime.media_frames import MediaFrames
 from meetings.rooms.realtime.wire import outlet_for
 from meetings.rooms.record import format_time
@@ -63,7 +64,7 @@ class MeetingConsumer(MediaFrames, AsyncWebsocketConsumer):
         if viewer is None:
             await self.close(code=int(refusal))
             return
-        self.meeting_id = meeting.pk
+        self.meeting, self.meeting_id = meeting, meeting.pk
         connection = Connection(
             viewer=viewer,
             outlet=outlet_for(self.scope, self.base_send),
@@ -174,12 +175,18 @@ class MeetingConsumer(MediaFrames, AsyncWebsocketConsumer):
         except DomainError as error:
             await self.send(
                 text_data=frames.error_frame(
-                    code=error.code, message=error.message, detail=error.detail
+                    code=error.code,
+                    message=error.message,
+                    detail=error.detail,
+                    frame_id=getattr(frame, "id", None),
                 )
             )
 
     async def on_hello(self, frame: frames.HelloFrame):
         self.feed.hello(self.connection, frame.since)
+
+    async def on_vote(self, frame: frames.VoteFrame):
+        await frame_handlers["vote"](self, frame)
 
     async def on_ping(self, frame: frames.PingFrame):
         # Answered from memory: the connection is sent every event as it comes (or is being

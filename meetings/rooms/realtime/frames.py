@@ -85,9 +85,21 @@ class ThumbnailFrame(_Frame):
     ]
 
 
+class VoteFrame(_Frame):
+    """A voter's phone supports a question in the queue or on air (as ``POST .../vote`` does,
+    without an HTTP request per vote). ``device`` is the phone's own id (``X-Device-Id``);
+    ``id`` comes back with the answer (``voted``) or the refusal (``error``)."""
+
+    type: Literal["vote"]
+    question: Annotated[int, Field(ge=1)]
+    device: Annotated[str, Field(max_length=64)]
+    id: Annotated[str, Field(max_length=64)] | None = None
+
+
 ClientFrame = Annotated[
     HelloFrame
     | PingFrame
+    | VoteFrame
     | MediaOfferFrame
     | MediaCandidateFrame
     | MediaLeaveFrame
@@ -148,8 +160,15 @@ def pong_frame(*, seq: int, ping_id: str | None, server_time: str) -> str:
     return dumps({"type": "pong", "seq": seq, "id": ping_id, "server_time": server_time})
 
 
-def error_frame(*, code: str, message: str, detail: Any = None) -> str:
+def voted_frame(*, question: int, voted: bool, frame_id: str | None) -> str:
+    return dumps({"type": "voted", "id": frame_id, "question": question, "voted": voted})
+
+
+def error_frame(*, code: str, message: str, detail: Any = None, frame_id: str | None = None) -> str:
+    """``frame_id``: the ``id`` of the client frame refused, for frames that carry one."""
     frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
     if detail is not None:
         frame["detail"] = detail
+    if frame_id is not None:
+        frame["id"] = frame_id
     return dumps(frame)
