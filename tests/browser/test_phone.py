@@ -448,6 +448,9 @@ def test_a_vote_on_one_phone_shows_on_another(daphne_server, browsing):
     expect(item.get_by_test_id("votes")).to_have_text("0")
     expect(seen_elsewhere.get_by_test_id("votes")).to_have_text("0")
 
+    # The page votes over its websocket (a frame), not with an HTTP request.
+    vote_requests = []
+    voter.on("request", lambda request: "/vote" in request.url and vote_requests.append(request))
     item.locator('button[data-action="vote"]').tap()
     expect(item.locator('button[data-action="vote"]')).to_be_disabled()
     expect(item.locator('button[data-action="vote"]')).to_have_attribute("aria-pressed", "true")
@@ -455,6 +458,7 @@ def test_a_vote_on_one_phone_shows_on_another(daphne_server, browsing):
     expect(item.get_by_test_id("votes")).to_have_text("1")
     # The neighbour's own button is still theirs to press.
     expect(seen_elsewhere.locator('button[data-action="vote"]')).to_be_enabled()
+    assert vote_requests == []
 
     # The phone remembers its vote.
     voter.reload()
