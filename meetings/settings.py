@@ -266,12 +266,28 @@ PHONE_BATCH_MS = env_int("PHONE_BATCH_MS", 200, minimum=0)
 # reads what a lost doorbell left out.
 STREAM_CHECK_SECONDS = env_int("STREAM_CHECK_SECONDS", 1, minimum=1)
 
-# Rate limits on what voters send, as "count/seconds": per phone, and per hall (phones and
-# paper together). A retry of a question already received never counts.
+# Rate limits on what voters send, as "count/seconds" (docs/questions.md, "Limits"): per
+# phone; per hall for its established phones, and apart for its new phones (an id younger than
+# DEVICE_NEW_SECONDS); the clerk's paper questions have a count of their own, the size of
+# QUESTION_LIMIT_PER_HALL. A retry of a question already received never counts.
 QUESTION_LIMIT_PER_DEVICE = env_str("QUESTION_LIMIT_PER_DEVICE", "5/600")
 QUESTION_LIMIT_PER_HALL = env_str("QUESTION_LIMIT_PER_HALL", "120/60")
+QUESTION_LIMIT_PER_HALL_NEW_PHONES = env_str("QUESTION_LIMIT_PER_HALL_NEW_PHONES", "30/60")
 VOTE_LIMIT_PER_DEVICE = env_str("VOTE_LIMIT_PER_DEVICE", "60/60")
-for _name in ("QUESTION_LIMIT_PER_DEVICE", "QUESTION_LIMIT_PER_HALL", "VOTE_LIMIT_PER_DEVICE"):
+# Device ids the server signs for phones, as "count/seconds": per hall (its busiest start is a
+# few hundred voters within minutes), and per client address over every hall (generous: a
+# hall's phones share its Wi-Fi's one address).
+DEVICE_LIMIT_PER_HALL = env_str("DEVICE_LIMIT_PER_HALL", "400/600")
+DEVICE_LIMIT_PER_ADDRESS = env_str("DEVICE_LIMIT_PER_ADDRESS", "1000/600")
+DEVICE_NEW_SECONDS = env_int("DEVICE_NEW_SECONDS", 600, minimum=0)
+for _name in (
+    "QUESTION_LIMIT_PER_DEVICE",
+    "QUESTION_LIMIT_PER_HALL",
+    "QUESTION_LIMIT_PER_HALL_NEW_PHONES",
+    "VOTE_LIMIT_PER_DEVICE",
+    "DEVICE_LIMIT_PER_HALL",
+    "DEVICE_LIMIT_PER_ADDRESS",
+):
     _count, _slash, _seconds = globals()[_name].partition("/")
     if not (_count.isdigit() and _seconds.isdigit() and int(_count) > 0 and int(_seconds) > 0):
         raise ImproperlyConfigured(f"{_name} must look like 5/600 (count/seconds)")

@@ -481,7 +481,7 @@ class Generator:
                 spec["slug"],
                 spec["ws"],
                 spec["http"],
-                device=str(uuid.UUID(int=index + 1)),
+                device=spec.get("device", ""),  # the id the server issued the phone
             )
             if kind == "moderator":
                 client.cookie = (

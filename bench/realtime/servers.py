@@ -170,6 +170,7 @@ class Platform(Server):
             # The benchmark's phones send far more than a voter may in ten minutes.
             QUESTION_LIMIT_PER_DEVICE="100000/60",
             QUESTION_LIMIT_PER_HALL="100000/60",
+            QUESTION_LIMIT_PER_HALL_NEW_PHONES="100000/60",
             VOTE_LIMIT_PER_DEVICE="100000/60",
             LOG_LEVEL="WARNING",
         )
@@ -197,13 +198,16 @@ class Platform(Server):
             check=True,
         ).stdout
 
-    def set_up(self, meetings: list[tuple[str, int]]) -> list[dict]:
+    def set_up(self, meetings: list[tuple[str, int]], *, devices_per_hall: int = 64) -> list[dict]:
         self.manage("migrate", "--no-input")
         script = (ROOT / "bench" / "realtime" / "setup_meeting.py").read_text()
         for slug, halls in meetings:
-            output = self.manage(
-                "shell", stdin=script, env={"BENCH_SLUG": slug, "BENCH_HALLS": str(halls)}
-            )
+            env = {
+                "BENCH_SLUG": slug,
+                "BENCH_HALLS": str(halls),
+                "BENCH_DEVICES_PER_HALL": str(devices_per_hall),
+            }
+            output = self.manage("shell", stdin=script, env=env)
             line = next(line for line in output.splitlines() if line.startswith("BENCH "))
             self.meetings.append(json.loads(line[len("BENCH ") :]))
         return self.meetings
@@ -326,7 +330,7 @@ class Baseline(Server):
         self.config = workdir / "baseline.json"
         self.events = workdir / "baseline-events.jsonl"
 
-    def set_up(self, meetings: list[tuple[str, int]]) -> list[dict]:
+    def set_up(self, meetings: list[tuple[str, int]], *, devices_per_hall: int = 64) -> list[dict]:
         hall_id = 1
         for slug, halls in meetings:
             made = []
@@ -337,6 +341,7 @@ class Baseline(Server):
                         "id": hall_id,
                         "voter": secrets.token_urlsafe(40),
                         "operator": secrets.token_urlsafe(40),
+                        "devices": [secrets.token_urlsafe(60) for _ in range(devices_per_hall)],
                     }
                 )
             moderators = [

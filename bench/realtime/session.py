@@ -153,7 +153,12 @@ class Session:
 
     def start(self) -> dict:
         self.say(f"setting up in {self.server.workdir}")
-        self.specs = self.server.set_up([(slug, kiosks) for slug, kiosks, _phones in self.layout])
+        # A device id for each phone of the busiest hall (phones go to the halls in turn).
+        devices = max(-(-phones // max(kiosks, 1)) for _slug, kiosks, phones in self.layout)
+        self.specs = self.server.set_up(
+            [(slug, kiosks) for slug, kiosks, _phones in self.layout],
+            devices_per_hall=max(devices, 1),
+        )
         bases = self.server.start()
         clients = []
         for index, ((slug, _kiosks, phones), meeting) in enumerate(
@@ -166,7 +171,16 @@ class Session:
             ]
             mine += [("kiosk", {"link": hall["operator"]}) for hall in meeting["halls"]]
             halls = meeting["halls"]
-            mine += [("phone", {"link": halls[n % len(halls)]["voter"]}) for n in range(phones)]
+            mine += [
+                (
+                    "phone",
+                    {
+                        "link": halls[n % len(halls)]["voter"],
+                        "device": halls[n % len(halls)]["devices"][n // len(halls)],
+                    },
+                )
+                for n in range(phones)
+            ]
             for kind, spec in mine:
                 clients.append((kind, {**common, **spec}))
         # Moderators first (they get their own generator process), then the screens.

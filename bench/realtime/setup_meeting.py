@@ -1,6 +1,8 @@
 """Run inside the server's Django (manage.py shell): a live conference with BENCH_HALLS halls
 (150 by default) and two moderators, questions open, at the slug BENCH_SLUG ("load"). Prints
-the links and the moderators' credentials as JSON."""
+the links, BENCH_DEVICES_PER_HALL phones' device ids per hall (64 by default; signed here as
+the server signs them, without going through its bounded issuance, which a benchmark's
+thousands of phones from one address would meet) and the moderators' credentials as JSON."""
 
 import json
 import os
@@ -12,6 +14,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.middleware.csrf import _get_new_csrf_string
 from django.utils import timezone
 
+from meetings.questions.devices import device_sign
 from meetings.rooms.actors import Actor
 from meetings.rooms.models import JoinLinkKind, Role
 from meetings.rooms.services import halls, meetings, roles
@@ -19,6 +22,7 @@ from meetings.rooms.services.join_links import join_link_active, join_link_token
 
 HALLS = int(os.environ.get("BENCH_HALLS", "150"))
 SLUG = os.environ.get("BENCH_SLUG", "load")
+DEVICES_PER_HALL = int(os.environ.get("BENCH_DEVICES_PER_HALL", "64"))
 
 User = get_user_model()
 moderators = []
@@ -45,6 +49,14 @@ meetings.meeting_transition(meeting=meeting, to_status="live", actor=actor)
 meetings.meeting_set_questions_open(meeting=meeting, open=True, actor=actor)
 
 
+def devices(hall) -> list[str]:
+    issued_at = int(timezone.now().timestamp())
+    return [
+        device_sign(meeting_id=meeting.pk, hall_id=hall.pk, nonce=f"bench{n}", issued_at=issued_at)
+        for n in range(DEVICES_PER_HALL)
+    ]
+
+
 def credentials(user):
     session = SessionStore()
     session["_auth_user_id"] = str(user.pk)
@@ -65,6 +77,7 @@ print(
                     "operator": join_link_token(
                         join_link_active(hall=hall, kind=JoinLinkKind.OPERATOR)
                     ),
+                    "devices": devices(hall),
                 }
                 for hall in made
             ],

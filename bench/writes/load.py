@@ -42,9 +42,10 @@ class Requests:
         halls = plan["halls"]
         if plan["operation"] == "submit":
             hall = halls[(self.client + n * plan["concurrency"]) % len(halls)]
+            device = hall["devices"][(n // len(halls)) % len(hall["devices"])]
             return (
                 f"/api/meetings/{SLUG}/questions",
-                {"X-Join-Link": hall["voter"], "X-Device-Id": str(uuid.uuid4())},
+                {"X-Join-Link": hall["voter"], "X-Device-Id": device},
                 {"client_id": str(uuid.uuid4()), "text": TEXT.format(n=n)},
             )
         if plan["operation"] == "approve":
@@ -61,14 +62,15 @@ class Requests:
                 },
                 {},
             )
-        # vote: each phone supports every question of the pool once, then the next phone comes
+        # vote: each phone supports every question of the pool once, then the next phone of the
+        # client's hall comes (a phone votes again only once the hall's have all voted)
         questions = plan["questions"]
         question = questions[(self.client + n) % len(questions)]
-        device = uuid.uuid5(uuid.NAMESPACE_OID, f"{self.client}-{n // len(questions)}")
         hall = halls[self.client % len(halls)]
+        device = hall["devices"][(n // len(questions)) % len(hall["devices"])]
         return (
             f"/api/meetings/{SLUG}/questions/{question}/vote",
-            {"X-Join-Link": hall["voter"], "X-Device-Id": str(device)},
+            {"X-Join-Link": hall["voter"], "X-Device-Id": device},
             None,
         )
 

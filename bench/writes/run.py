@@ -11,9 +11,10 @@ generator (bench/writes/load.py) pinned to core 1: N clients in a closed loop, e
 next request when the last is answered. Each operation runs --warmup seconds, then is measured
 for --seconds: answers per second, latency p50 / p99, and the server process's CPU (% of one
 core; on PostgreSQL also the database backends'). Phones send questions with their hall's
-voter link and a new device id each; moderators approve the questions just sent; phones vote
-for the approved ones, each phone once per question. Rate limits are raised (as in
-bench/realtime), so every request does the whole job.
+voter link and one of its phones' device ids (signed at set-up, bench/realtime/setup_meeting.py);
+moderators approve the questions just sent; phones vote for the approved ones, each phone once
+per question. Rate limits are raised (as in bench/realtime), so every request does the whole
+job.
 
 Beside each figure, a baseline measured in the same run with the same generator and the same
 requests: the same Daphne, Django and settings, with a URL table that sends every path to one

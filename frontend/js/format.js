@@ -187,6 +187,7 @@ function topicName(state, code) {
 
 Object.assign(DESCRIBE, {
   "public.votes": (p) => fmt("Votes counted for %(count)s questions", { count: Object.keys(p.votes || {}).length }),
+  "moderation.supports": (p) => fmt("Supports by hall counted for %(count)s questions", { count: Object.keys(p.supports || {}).length }),
   "public.tally": (p) => fmt("Question counts updated for %(count)s halls", { count: Object.keys(p.tally || {}).length }),
   "public.queue_reordered": () => _("The queue was reordered"),
   "topics.created": (p) => fmt("%(count)s question topics set up", { count: (p.topics || []).length }),
@@ -200,8 +201,10 @@ for (const [action, describe] of Object.entries(QUESTION_DESCRIBE)) {
   DESCRIBE[`public.${action}`] ??= describe;
 }
 
-// The public twins of the staff's question events: a staff feed shows the staff one only.
-export const isPublicTwin = (type) => type.startsWith("public.") && type.slice(7) in QUESTION_DESCRIBE;
+// What a staff feed leaves out: the public twins of the staff's question events (it shows the
+// staff one), and moderation.supports, which comes with the public.votes it shows.
+export const isPublicTwin = (type) =>
+  (type.startsWith("public.") && type.slice(7) in QUESTION_DESCRIBE) || type === "moderation.supports";
 
 export function describeEvent(event, state) {
   const describe = DESCRIBE[event.type];

@@ -1,5 +1,5 @@
-// Keeping what a hall screen sends until the server has it: the device's storage, the
-// phone's random id, and the outbox of questions (used by phone.js and kiosk.js).
+// Keeping what a hall screen sends until the server has it: the device's storage, random ids,
+// and the outbox of questions (used by phone.js and kiosk.js; the phone's own id is device.js).
 import { ApiError } from "./api.js";
 
 const SEND_TIMEOUT_MS = 30000; // a weak 3G link is slow, but a hung request must not block the rest
@@ -77,18 +77,6 @@ export function newUuid() {
   bytes[8] = (bytes[8] & 0x3f) | 0x80;
   const hex = Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
-}
-
-const DEVICE_KEY = "meetings.device";
-
-// The phone's own random id (the X-Device-Id header): its questions and one vote per question.
-export function deviceId() {
-  let id = storage.get(DEVICE_KEY);
-  if (typeof id !== "string" || !UUID.test(id)) {
-    id = newUuid();
-    storage.set(DEVICE_KEY, id);
-  }
-  return id;
 }
 
 // --- the outbox -------------------------------------------------------------------------------

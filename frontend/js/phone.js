@@ -2,13 +2,14 @@
 // see what is on air. Questions are kept on the phone until the server has them (outbox.js),
 // so a weak or dropped link loses nothing and a retry never makes a second question.
 import { apiClient } from "./api.js";
+import { PhoneDevice, phoneApi } from "./device.js";
 import { bound, h, pageConfig, toast } from "./dom.js";
 import { clock } from "./format.js";
 import { _, fmt } from "./i18n.js";
 import { MeetingStream } from "./live.js";
 import { keepForOffline } from "./offline-page.js";
 import { renderNow, renderTimer } from "./programme.js";
-import { deviceId, Outbox, storage, storageKey } from "./outbox.js";
+import { Outbox, storage, storageKey } from "./outbox.js";
 import {
   QuestionForm,
   acceptsQuestions,
@@ -27,8 +28,11 @@ import {
 import { showConnection } from "./status.js";
 
 const config = pageConfig();
-const device = deviceId();
-const api = apiClient({ base: config.api, link: config.link, headers: () => ({ "X-Device-Id": device }) });
+// The id the server issued this phone for its hall (device.js): every call below carries it.
+const hallApi = apiClient({ base: config.api, link: config.link });
+const device = new PhoneDevice({ api: hallApi, key: storageKey(config.slug, "device", config.viewer.hall) });
+const api = phoneApi(hallApi, device);
+storage.remove("meetings.device"); // the id the page used to make up itself, which the server never knew
 const keys = {
   outbox: storageKey(config.slug, "outbox"),
   mine: storageKey(config.slug, "mine"),
@@ -255,7 +259,7 @@ const outbox = new Outbox({
 // send); over HTTP when the socket is down or does not answer in time.
 async function sendVote(questionId) {
   try {
-    return await stream.request({ type: "vote", question: questionId, device }, { answer: "voted" });
+    return await device.send((id) => stream.request({ type: "vote", question: questionId, device: id }, { answer: "voted" }));
   } catch (error) {
     if (!error.retryable) throw error;
     return api.post(`/questions/${questionId}/vote`);
@@ -405,6 +409,9 @@ renderMine();
 renderOutbox();
 setInterval(() => state && renderTimer(state), 1000);
 stream.start();
+// The phone's id is asked for at once, not at its first question or vote: by then it has one,
+// and the sooner it has one the sooner it counts as established (docs/questions.md).
+device.id().catch((error) => console.warn("device id", error.message));
 outbox.flush();
 refreshMine();
 keepForOffline(config.service_worker);

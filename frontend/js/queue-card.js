@@ -87,6 +87,7 @@ export function createCard(id, { readOnly, onCommand, onTopic, onCandidate, onEd
     h("p", { class: "qcard-text", "data-part": "text", "data-testid": "question-text" }),
     h("p", { class: "qcard-original", "data-part": "original" }),
     h("p", { class: "qcard-asker", "data-part": "asker" }),
+    h("p", { class: "qcard-supports", "data-part": "supports", "data-testid": "supports" }),
     h("div", { class: "qcard-meta", "data-part": "meta" }),
     h("div", { class: "qcard-outcome", "data-part": "outcome" }),
     h("ul", { class: "qcard-merged", "data-part": "merged", "data-testid": "merged-list" }),
@@ -176,6 +177,7 @@ export function updateCard(card, view) {
   votes.hidden = !pub;
   // Translators: a question's votes from voters' phones, e.g. "▲ 12".
   put(votes, pub ? fmt("▲ %(n)s", { n: pub.votes }) : "");
+  updateSupports(card, view);
   const ageElement = part(card, "age");
   if (ageElement.dateTime !== q.created_at) {
     ageElement.dateTime = q.created_at;
@@ -202,6 +204,23 @@ export function updateCard(card, view) {
   updateOutcome(card, view);
   updateMerged(card, view);
   updateActions(card, view);
+}
+
+// Where the votes came from: each hall's phones' supports, most first (the staff view's
+// `supports`, announced with the votes).
+function updateSupports(card, { question: q, pub, state }) {
+  const line = part(card, "supports");
+  const halls = Object.entries((pub && q.supports) || {})
+    .filter(([, n]) => n > 0)
+    .sort(([a, m], [b, n]) => n - m || Number(a) - Number(b));
+  line.hidden = halls.length === 0;
+  const text = halls.length
+    ? fmt("Supports by hall: %(halls)s", {
+      halls: halls.map(([hall, n]) => fmt("%(hall)s: %(n)s", { hall: hallName(state, Number(hall)), n })).join(" · "),
+    })
+    : "";
+  put(line, text);
+  part(card, "votes").title = text || _("votes from voters' phones");
 }
 
 function updateMeta(card, { question: q, state, readOnly }) {

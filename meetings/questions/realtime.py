@@ -6,7 +6,9 @@ each costs a request's whole way through Django and a transaction of its own, wh
 the database's write lock with everything else; here the votes of VOTE_BATCH_SECONDS are stored
 in one transaction (``question_votes``), and each phone is answered once its vote is committed.
 A phone whose answer never comes (the process died first) sends its vote again: a second vote
-of the same phone changes nothing.
+of the same phone changes nothing. The frame's ``device`` is checked as the HTTP API checks
+``X-Device-Id``: an id the server did not issue for the phone's hall is refused
+(``unknown_device``) before anything is stored.
 """
 
 import asyncio
@@ -15,8 +17,7 @@ import weakref
 
 from channels.db import database_sync_to_async
 
-from meetings.questions.api.endpoints import require_voter
-from meetings.questions.devices import device_hash
+from meetings.questions.api.endpoints import phone_device
 from meetings.questions.services.votes import VoteRequest, question_votes
 from meetings.rooms.errors import DomainError
 from meetings.rooms.models import Meeting
@@ -28,8 +29,8 @@ VOTE_BATCH_SECONDS = 0.05
 
 
 async def on_vote(consumer, frame: frames.VoteFrame) -> None:
-    require_voter(consumer.viewer)
-    request = VoteRequest(question_id=frame.question, device_hash=device_hash(frame.device))
+    device = phone_device(consumer.viewer, frame.device)
+    request = VoteRequest(question_id=frame.question, device=device)
     outcome = await _batcher().vote(consumer.meeting, request)
     if isinstance(outcome, DomainError):
         raise outcome

@@ -7,11 +7,12 @@
   announced in batches (services/counts.py), like votes.
 - ``topics``: every audience.
 - ``moderation``: staff only; every question with what only moderators see (the asker, the
-  original text, the rejection note, questions not yet approved). Votes and queue places are
-  public and live in ``questions``.
+  original text, the rejection note, questions not yet approved, its supports by hall). Votes
+  and queue places are public and live in ``questions``.
 """
 
-from collections import defaultdict
+from collections import Counter, defaultdict
+from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Count
@@ -22,6 +23,7 @@ from meetings.questions.models import (
     Question,
     QuestionStatus,
     Topic,
+    Vote,
 )
 from meetings.rooms.models import Audience, Meeting
 from meetings.rooms.state import iso, register_state_section
@@ -96,6 +98,7 @@ def question_moderation_view(question: Question) -> dict[str, Any]:
         "on_air_at": iso(question.on_air_at),
         "answered_at": iso(question.answered_at),
         "answer": answer_view(question),
+        "supports": question.supports_published,
         "version": question.version,
     }
 
@@ -130,6 +133,44 @@ def tally_view(rows: list[dict]) -> dict[str, Any]:
         "withdrawn": by_status[QuestionStatus.WITHDRAWN],
         "rejected": sum(rejected.values()),
         "rejected_by_reason": dict(sorted(rejected.items())),
+    }
+
+
+def live_supports(meeting: Meeting, question_ids: Iterable[int]) -> dict[int, dict[str, int]]:
+    """Each question's votes by the hall of the phone that cast them, with the votes of the
+    questions merged into it (at any depth, as its vote count has them), counted now: two
+    queries, however many questions. Votes stored before phones' ids named their hall are not
+    in it."""
+    wanted = set(question_ids)
+    parent = dict(
+        Question.objects.filter(meeting=meeting, status=QuestionStatus.MERGED).values_list(
+            "pk", "merged_into_id"
+        )
+    )
+
+    def root(pk: int) -> int | None:
+        seen = set()
+        while pk not in wanted:
+            if pk not in parent or pk in seen:
+                return None
+            seen.add(pk)
+            pk = parent[pk]
+        return pk
+
+    counted = {pk: root(pk) for pk in [*wanted, *parent]}
+    counted = {pk: top for pk, top in counted.items() if top is not None}
+    supports: dict[int, Counter] = {pk: Counter() for pk in wanted}
+    rows = (
+        Vote.objects.filter(question_id__in=list(counted), hall__isnull=False)
+        .values_list("question_id", "hall_id")
+        .annotate(n=Count("pk"))
+        .order_by()
+    )
+    for question_id, hall_id, n in rows:
+        supports[counted[question_id]][str(hall_id)] += n
+    return {
+        pk: {hall: counts[hall] for hall in sorted(counts, key=int)}
+        for pk, counts in supports.items()
     }
 
 

@@ -39,3 +39,10 @@ class Conflict(DomainError):
 class RateLimited(DomainError):
     status = 429
     code = "rate_limited"
+
+
+class UnknownDevice(Forbidden):
+    """A phone's device id that the server did not issue, or issued for another hall or
+    conference: nothing it sends counts. The phone asks for a new one and sends again."""
+
+    code = "unknown_device"

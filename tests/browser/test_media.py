@@ -116,6 +116,8 @@ def open_meeting_live(chair: Page) -> None:
 def put_question_on_air(chair: Page, hall: dict, text: str) -> int:
     """A voter of ``hall`` asks; the chair approves it and puts it on air."""
     token = hall["phone"].rstrip("/").rsplit("/", 1)[1]
+    issued = chair.request.post(f"{API}/device", headers={"X-Join-Link": token})
+    assert issued.status == 201, issued.text()
     response = chair.request.post(
         f"{API}/questions",
         data={
@@ -124,7 +126,7 @@ def put_question_on_air(chair: Page, hall: dict, text: str) -> int:
             "asker_name": "Lò Thị Mai",
             "named_publicly": True,
         },
-        headers={"X-Join-Link": token, "X-Device-Id": str(uuid.uuid4())},
+        headers={"X-Join-Link": token, "X-Device-Id": issued.json()["device"]},
     )
     assert response.status == 201, response.text()
     question_id = response.json()["question"]["id"]

@@ -141,10 +141,12 @@ def prepare_meeting(chair: Page) -> None:
 def ask(voter: Page, hall: dict, text: str, **fields) -> int:
     """A voter's phone sends a question through the API, as the phone page does."""
     token = hall["phone"].rstrip("/").rsplit("/", 1)[1]
+    issued = voter.request.post(f"/api/meetings/{SLUG}/device", headers={"X-Join-Link": token})
+    assert issued.status == 201, issued.text()
     response = voter.request.post(
         f"/api/meetings/{SLUG}/questions",
         data={"client_id": str(uuid.uuid4()), "text": text, **fields},
-        headers={"X-Join-Link": token, "X-Device-Id": str(uuid.uuid4())},
+        headers={"X-Join-Link": token, "X-Device-Id": issued.json()["device"]},
     )
     assert response.status == 201, response.text()
     return response.json()["question"]["id"]
@@ -458,4 +460,38 @@ def test_two_moderators_run_the_queue_live(daphne_server, browsing, artifacts):
     expect(
         feed.locator("li", has_text=f"#{roads_again} ").filter(has_text="Answered")
     ).to_have_count(1)
+    browsing.assert_no_errors()
+
+
+def support(voter: Page, hall: dict, question_id: int) -> None:
+    """A new phone of ``hall`` gets its device id and supports the question, as the phone
+    page does."""
+    token = hall["phone"].rstrip("/").rsplit("/", 1)[1]
+    issued = voter.request.post(f"/api/meetings/{SLUG}/device", headers={"X-Join-Link": token})
+    assert issued.status == 201, issued.text()
+    response = voter.request.post(
+        f"/api/meetings/{SLUG}/questions/{question_id}/vote",
+        headers={"X-Join-Link": token, "X-Device-Id": issued.json()["device"]},
+    )
+    assert response.ok and response.json()["voted"] is True, response.text()
+
+
+def test_the_queue_shows_where_each_questions_supports_come_from(daphne_server, browsing):
+    chair = sign_in(browsing, daphne_server, daphne_server.username, daphne_server.password)
+    prepare_meeting(chair)
+    open_console(chair)
+    first, second = daphne_server.halls[1], daphne_server.halls[2]
+    voter = browsing.new_page()
+    question = ask(voter, first, f"Đề nghị mở rộng trường mầm non {uuid.uuid4().hex[:6]}")
+    approved = chair.request.post(
+        f"/api/meetings/{SLUG}/questions/{question}/approve", data={}, headers=csrf_headers(chair)
+    )
+    assert approved.ok, approved.text()
+    supports = card(chair, "queue", question).get_by_test_id("supports")
+    expect(supports).to_be_hidden()  # none yet
+    for hall in (second, first, second):
+        support(voter, hall, question)
+    # Most first, each hall's phones counted apart.
+    expect(supports).to_have_text(f"Supports by hall: {second['name']}: 2 · {first['name']}: 1")
+    expect(card(chair, "queue", question).locator('[data-part="votes"]')).to_have_text("▲ 3")
     browsing.assert_no_errors()

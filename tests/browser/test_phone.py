@@ -189,6 +189,23 @@ def outbox(phone: Page):
     return by_id(phone, "outbox").locator("li[data-client-id]")
 
 
+# Where the phone page keeps the device id the server issued it (device.js).
+DEVICE_KEY = """(() => {
+    const config = JSON.parse(document.getElementById("page-config").textContent);
+    return ["meetings", config.slug, "device", config.viewer.hall].join(".");
+})()"""
+
+
+def device_id(phone: Page) -> str:
+    """The phone's device id, once the page has got it from the server."""
+    phone.wait_for_function(f"() => localStorage.getItem({DEVICE_KEY}) !== null")
+    return phone.evaluate(f"JSON.parse(localStorage.getItem({DEVICE_KEY}))")
+
+
+def set_device_id(phone: Page, value: str) -> None:
+    phone.evaluate(f"(value) => localStorage.setItem({DEVICE_KEY}, JSON.stringify(value))", value)
+
+
 def question_id(entry) -> int:
     expect(entry).to_have_attribute("data-question", re.compile(r"^\d+$"))
     return int(entry.get_attribute("data-question"))
@@ -548,11 +565,11 @@ def test_empty_and_too_long_questions_are_refused(daphne_server, browsing, artif
     phone.screenshot(path=artifacts / "phone-360-refused.png")
 
     # The server is the authority: sent past the page's own check, it refuses the same.
+    device = device_id(phone)
     for text in (long_text, "   \n  "):
         status, body = phone.evaluate(
-            """async (text) => {
+            """async ([text, device]) => {
                 const config = JSON.parse(document.getElementById("page-config").textContent);
-                const device = JSON.parse(localStorage.getItem("meetings.device"));
                 const response = await fetch(config.api + "/questions", {
                     method: "POST",
                     headers: {"Content-Type": "application/json", "X-Join-Link": config.link,
@@ -561,7 +578,7 @@ def test_empty_and_too_long_questions_are_refused(daphne_server, browsing, artif
                 });
                 return [response.status, await response.json()];
             }""",
-            text,
+            [text, device],
         )
         assert status == 400, body
         assert body["code"] == "invalid" and body["message"]
@@ -701,4 +718,44 @@ def test_a_phone_that_sends_too_many_waits_its_turn(daphne_server, browsing):
     expect(outbox(phone).get_by_test_id("outbox-status")).to_have_text(kept["message"])
     assert chair.with_text(texts[5]) == []
     forgive(browsing, status=429)
+    browsing.assert_no_errors()
+
+
+def test_a_phone_gets_its_id_from_the_server_and_replaces_one_it_does_not_know(
+    daphne_server, browsing
+):
+    """The page asks the server for its device id when it opens. An id the server did not
+    issue for the hall (edited, or from elsewhere) is refused; the page gets a new one by
+    itself and sends again: the question waiting in its outbox arrives, and the vote over its
+    websocket counts, once."""
+    hall = daphne_server.halls[2]
+    chair = Chair(browsing, daphne_server)
+    qid = chair.floor_question(hall["id"], f"Đề nghị nạo vét kênh mương {uuid.uuid4().hex[:6]}")
+    phone = open_phone(browsing, hall)
+    issued = device_id(phone)
+    assert ":" in issued  # signed by the server, not made up by the page
+
+    made_up = str(uuid.uuid4())
+    set_device_id(phone, made_up)
+    text = f"Bao giờ có nước sạch cho thôn Nà Phặc? {uuid.uuid4().hex[:6]}"
+    ask(phone, text)
+    expect(mine(phone, text)).to_have_count(1)
+    expect(outbox(phone)).to_have_count(0)
+    renewed = device_id(phone)
+    assert renewed not in (made_up, issued)
+    assert len(chair.with_text(text)) == 1
+
+    set_device_id(phone, issued[:-1] + ("A" if issued[-1] != "A" else "B"))  # tampered
+    vote_requests = []
+    phone.on("request", lambda request: "/vote" in request.url and vote_requests.append(request))
+    item = by_id(phone, "queue").locator(f'li[data-question="{qid}"]')
+    item.locator('button[data-action="vote"]').tap()
+    expect(item.locator('button[data-action="vote"]')).to_have_attribute("aria-pressed", "true")
+    expect(item.get_by_test_id("votes")).to_have_text("1")
+    assert vote_requests == []  # refused and sent again over the websocket
+    assert device_id(phone) not in (made_up, issued, renewed)
+    state = chair.get("snapshot")["state"]
+    assert state["questions"][str(qid)]["votes"] == 1
+    assert state["moderation"][str(qid)]["supports"] == {str(hall["id"]): 1}  # by hall, for staff
+    forgive(browsing, status=403)  # the question refused once for the made-up id
     browsing.assert_no_errors()

@@ -403,7 +403,7 @@ class VoterPhone:
     slug: str
     link: str
     balancer: Balancer
-    device_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    device_id: str = ""  # from the server, asked for before the first question
     items: list[dict] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
     received: dict[str, int] = field(default_factory=dict)  # client id -> 201 or 200
@@ -438,15 +438,35 @@ class VoterPhone:
         later = [item["retry_at"] - time.monotonic() for item in self.items]
         return max(0.0, min(later)) if later else None
 
+    def _device(self, base_url: str) -> requests.Response | None:
+        """Asks the server for the phone's device id if it has none (or one it refused), as the
+        page does; the answer when that failed, None once the phone has its id."""
+        if self.device_id:
+            return None
+        response = self.http.post(
+            f"{base_url}/api/meetings/{self.slug}/device",
+            headers={"X-Join-Link": self.link},
+            timeout=(5, SEND_TIMEOUT_SECONDS),
+        )
+        if response.status_code != 201:
+            return response
+        self.device_id = response.json()["device"]
+        return None
+
     def _send(self, item: dict) -> float | None:
         base_url = self.balancer.pick()
         started = time.monotonic()
         try:
-            response = self.http.post(
-                f"{base_url}/api/meetings/{self.slug}/questions",
-                json={"client_id": item["client_id"], "text": item["text"]},
-                headers={"X-Join-Link": self.link, "X-Device-Id": self.device_id},
-                timeout=(5, SEND_TIMEOUT_SECONDS),
+            refused = self._device(base_url)
+            response = (
+                refused
+                if refused is not None
+                else self.http.post(
+                    f"{base_url}/api/meetings/{self.slug}/questions",
+                    json={"client_id": item["client_id"], "text": item["text"]},
+                    headers={"X-Join-Link": self.link, "X-Device-Id": self.device_id},
+                    timeout=(5, SEND_TIMEOUT_SECONDS),
+                )
             )
         except requests.RequestException as error:
             self._note(item, base_url, type(error).__name__, started)
@@ -461,6 +481,9 @@ class VoterPhone:
             self.received[item["client_id"]] = status
             return None
         if status in (408,) or status >= 500:
+            return self._backoff()
+        if status == 403 and response.json().get("code") == "unknown_device":
+            self.device_id = ""  # the page gets a new one and sends again
             return self._backoff()
         if status == 429:
             detail = (response.json() or {}).get("detail") or {}

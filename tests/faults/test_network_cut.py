@@ -119,13 +119,15 @@ def test_a_kiosk_comes_back_after_its_hall_network_is_cut(hall_network, platform
             hall_network.cut()
             cut_at = time.monotonic()
             text = f"Bao giờ xã có nước sạch? {uuid.uuid4().hex[:6]}"
+            voter_link = platform.link_token(voter_hall["phone"])
+            device = requests.post(
+                f"{node.base_url}{api}/device", headers={"X-Join-Link": voter_link}, timeout=30
+            )
+            assert device.status_code == 201, device.text
             answer = requests.post(
                 f"{node.base_url}{api}/questions",
                 json={"client_id": str(uuid.uuid4()), "text": text},
-                headers={
-                    "X-Join-Link": platform.link_token(voter_hall["phone"]),
-                    "X-Device-Id": str(uuid.uuid4()),
-                },
+                headers={"X-Join-Link": voter_link, "X-Device-Id": device.json()["device"]},
                 timeout=30,
             )
             assert answer.status_code == 201, answer.text

@@ -76,12 +76,21 @@ class Meeting:
         )
         if step % 2 == 0:
             phone = self.phones[step % len(self.phones)]
-            answer = self._call(
+            # A new phone each time: its id from the server, then its question.
+            device = self._call(
+                "device",
+                lambda base: requests.post(
+                    f"{base}/api/meetings/{self.slug}/device",
+                    headers={"X-Join-Link": phone},
+                    timeout=30,
+                ),
+            )
+            answer = device and self._call(
                 "question",
                 lambda base: requests.post(
                     f"{base}/api/meetings/{self.slug}/questions",
                     json={"client_id": str(uuid.uuid4()), "text": f"Câu hỏi số {step}?"},
-                    headers={"X-Join-Link": phone, "X-Device-Id": str(uuid.uuid4())},
+                    headers={"X-Join-Link": phone, "X-Device-Id": device["device"]},
                     timeout=30,
                 ),
             )

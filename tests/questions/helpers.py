@@ -1,10 +1,11 @@
 """Builders for question tests, through the services."""
 
+import time
 import uuid
 
 from django.test import Client
 
-from meetings.questions.devices import device_hash
+from meetings.questions.devices import Device, device_read, device_sign
 from meetings.questions.models import QuestionSource
 from meetings.questions.services.submit import question_submit
 from meetings.rooms.actors import Actor
@@ -20,9 +21,24 @@ def open_conference(slug: str = "hn-test", **kwargs) -> Conference:
     return conference
 
 
-def phone(n: int = 1) -> str:
-    """A phone's device id (what the page keeps in its storage)."""
-    return str(uuid.UUID(int=n))
+def phone(conference: Conference, n: int = 1, *, hall=None, new: bool = False) -> str:
+    """The device id the server issues phone ``n`` of ``hall`` (the first hall by default), as
+    the page keeps it: the same phone for the same ``n`` and hall. Issued a day ago, unless
+    ``new`` (just now: it counts as a new phone)."""
+    hall = hall or conference.halls[0]
+    return device_sign(
+        meeting_id=hall.meeting_id,
+        hall_id=hall.pk,
+        nonce=f"phone{n}",
+        issued_at=int(time.time()) - (0 if new else 86400),
+    )
+
+
+def phone_device(conference: Conference, n: int = 1, *, hall=None, new: bool = False) -> Device:
+    """Phone ``n`` of ``hall`` as the server reads its id."""
+    hall = hall or conference.halls[0]
+    token = phone(conference, n, hall=hall, new=new)
+    return device_read(token, meeting_id=hall.meeting_id, hall_id=hall.pk)
 
 
 def ask(
@@ -31,8 +47,10 @@ def ask(
     *,
     hall=None,
     device: int = 1,
+    new: bool = False,
     **kwargs,
 ):
+    """Phone ``device`` of ``hall`` sends a question."""
     hall = hall or conference.halls[0]
     return question_submit(
         meeting=conference.meeting,
@@ -40,7 +58,7 @@ def ask(
         source=QuestionSource.PHONE,
         client_id=kwargs.pop("client_id", uuid.uuid4()),
         text=text,
-        device_hash=device_hash(phone(device)),
+        device=phone_device(conference, device, hall=hall, new=new),
         actor=Actor.for_voter(hall),
         **kwargs,
     ).question
@@ -51,7 +69,7 @@ def phone_client(conference: Conference, *, hall: int = 0, device: int = 1) -> C
     return Client(
         headers={
             "X-Join-Link": conference.token(conference.halls[hall], JoinLinkKind.VOTER),
-            "X-Device-Id": phone(device),
+            "X-Device-Id": phone(conference, device, hall=conference.halls[hall]),
         }
     )
 

@@ -21,7 +21,7 @@ def conference():
 def link_client(conference, kind=JoinLinkKind.VOTER, hall=0, device: int | None = 1, language="vi"):
     headers = {"X-Join-Link": conference.token(conference.halls[hall], kind)}
     if device is not None:
-        headers["X-Device-Id"] = phone(device)
+        headers["X-Device-Id"] = phone(conference, device, hall=conference.halls[hall])
     client = Client(headers=headers)
     client.cookies["django_language"] = language
     return client
@@ -56,7 +56,7 @@ def test_a_phone_sends_once_and_a_retry_returns_the_same(conference):
 
 def test_a_phone_without_a_device_id_is_refused(conference):
     response = send(link_client(conference, device=None), {"text": "Câu hỏi"})
-    assert response.status_code == 400
+    assert response.status_code == 403 and response.json()["code"] == "unknown_device"
     assert Question.objects.count() == 0
 
 

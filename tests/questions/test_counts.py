@@ -5,13 +5,12 @@ import copy
 
 import pytest
 
-from meetings.questions.devices import device_hash
 from meetings.questions.models import AnnouncedTally
 from meetings.questions.services import counts, moderation, votes
 from meetings.rooms.models import Audience, Event
 from meetings.rooms.patch import apply_patch
 from meetings.rooms.state import meeting_snapshot
-from tests.questions.helpers import ask, open_conference, phone, phone_client, send_question
+from tests.questions.helpers import ask, open_conference, phone_client, phone_device, send_question
 
 
 def events_after(conference, seq: int, audience: Audience = Audience.PUBLIC) -> list[Event]:
@@ -55,7 +54,7 @@ def test_a_rejected_or_withdrawn_question_is_still_named_to_its_phone():
     seq, _state = meeting_snapshot(conference.meeting, Audience.PUBLIC)
     moderation.question_reject(question=rejected, reason="off_topic", actor=conference.actor)
     moderation.question_withdraw(
-        question=withdrawn, device_hash=device_hash(phone(2)), actor=conference.actor
+        question=withdrawn, device_hash=phone_device(conference, 2).hash, actor=conference.actor
     )
     named = [
         (e.type, e.payload["question"], e.payload["status"], e.payload["patch"])
@@ -105,7 +104,7 @@ def test_votes_and_tally_are_announced_together_with_consecutive_seqs(server_loo
         votes.question_vote(
             meeting=question.meeting,
             question_id=question.pk,
-            device_hash=device_hash(phone(device)),
+            device=phone_device(conference, device),
         )
     ask(conference, "Câu hỏi mới", hall=conference.halls[2], device=4)
     seq, state = meeting_snapshot(conference.meeting, Audience.PUBLIC)
@@ -120,15 +119,21 @@ def test_votes_and_tally_are_announced_together_with_consecutive_seqs(server_loo
     assert announced == counts.CountsAnnounced(questions=1, halls=2)
     after = events_after(conference, seq)
     assert [e.type for e in after] == ["public.votes", "public.tally"]
-    assert after[1].seq == after[0].seq + 1  # one transaction, nothing between them
-    assert events_after(conference, after[0].seq - 1, Audience.STAFF) == after
+    # One transaction, nothing between them but the votes by hall, for staff.
+    staff = events_after(conference, after[0].seq - 1, Audience.STAFF)
+    assert [e.type for e in staff] == ["public.votes", "moderation.supports", "public.tally"]
+    assert [e.seq for e in staff] == [after[0].seq, after[0].seq + 1, after[1].seq]
     assert after[0].payload["votes"] == {str(question.pk): 2}
+    supports = staff[1].payload["supports"]
+    assert supports == {str(question.pk): {str(conference.halls[0].pk): 2}}
     _seq, fresh = meeting_snapshot(conference.meeting, Audience.PUBLIC)
     assert replayed(state, after) == fresh
     assert fresh["tally"] == live
     # Nothing left to announce: a second run appends nothing.
     assert not counts.counts_publish(meeting=conference.meeting)
     assert events_after(conference, after[1].seq, Audience.STAFF) == []
+    _seq, staff_view = meeting_snapshot(conference.meeting, Audience.STAFF)
+    assert staff_view["moderation"][str(question.pk)]["supports"] == supports[str(question.pk)]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -140,7 +145,7 @@ def test_the_pending_counts_are_announced_after_a_timer_died_with_its_node(serve
         question=ask(conference, "Đề nghị sửa cầu", device=1), actor=conference.actor
     )
     votes.question_vote(
-        meeting=question.meeting, question_id=question.pk, device_hash=device_hash(phone(2))
+        meeting=question.meeting, question_id=question.pk, device=phone_device(conference, 2)
     )
     server_loop.caught_up()
     assert counts.publisher.armed == {conference.meeting.pk}
@@ -153,10 +158,11 @@ def test_the_pending_counts_are_announced_after_a_timer_died_with_its_node(serve
 
     assert announced == {conference.meeting.pk: counts.CountsAnnounced(questions=1, halls=1)}
     after = events_after(conference, seq, Audience.STAFF)
-    assert [e.type for e in after] == ["public.votes", "public.tally"]
+    assert [e.type for e in after] == ["public.votes", "moderation.supports", "public.tally"]
     _seq, fresh = meeting_snapshot(conference.meeting, Audience.STAFF)
     assert replayed(state, after) == fresh
     assert fresh["questions"][str(question.pk)]["votes"] == 1
+    assert fresh["moderation"][str(question.pk)]["supports"] == {str(conference.halls[0].pk): 1}
     assert fresh["tally"][str(conference.halls[0].pk)]["approved"] == 1
     assert AnnouncedTally.objects.get(hall=conference.halls[0]).counts["received"] == 1
     # Once announced, nothing is pending: the next periodic call appends nothing.

@@ -2,12 +2,11 @@
 
 import pytest
 
-from meetings.questions.devices import device_hash
 from meetings.questions.models import Question
 from meetings.questions.services import merge, moderation, votes
 from meetings.questions.services.record import fresh
 from meetings.questions.state import question_moderation_view, question_public_view
-from tests.questions.helpers import ask, open_conference, phone
+from tests.questions.helpers import ask, open_conference, phone_device
 
 pytestmark = pytest.mark.django_db
 
@@ -18,7 +17,9 @@ def approved_with_votes(conference, text, hall, voters):
     )
     for n in voters:
         votes.question_vote(
-            meeting=question.meeting, question_id=question.pk, device_hash=device_hash(phone(n))
+            meeting=question.meeting,
+            question_id=question.pk,
+            device=phone_device(conference, n, hall=hall),
         )
     return question
 
@@ -41,11 +42,17 @@ def test_merge_keeps_the_originals_and_sums_the_votes_and_undo_restores_both():
     assert target.vote_count == 5 and target.votes_published == 5
     assert question_public_view(target)["also_from_halls"] == [conference.halls[1].pk]
     assert question_moderation_view(target)["merged_from"] == [merged.pk]
+    # Staff see where the supports came from: each hall's phones, the merged question's too.
+    first, second = (str(hall.pk) for hall in conference.halls[:2])
+    assert question_moderation_view(target)["supports"] == {first: 3, second: 2}
+    assert question_moderation_view(merged)["supports"] == {second: 2}
 
     merge.question_unmerge(question=merged, actor=conference.actor)
     restored, target = fresh(merged), fresh(target)
     assert restored.status == "approved" and restored.merged_into is None
     assert restored.vote_count == 2 and target.vote_count == 3
+    assert question_moderation_view(target)["supports"] == {first: 3}
+    assert question_moderation_view(restored)["supports"] == {second: 2}
     assert question_public_view(target)["also_from_halls"] == []
 
 
@@ -55,7 +62,7 @@ def test_votes_after_a_merge_go_to_the_question_that_stayed():
     duplicate = approved_with_votes(conference, "Hai", conference.halls[1], [2])
     merge.question_merge(question=duplicate, into=target, actor=conference.actor)
     votes.question_vote(
-        meeting=target.meeting, question_id=target.pk, device_hash=device_hash(phone(3))
+        meeting=target.meeting, question_id=target.pk, device=phone_device(conference, 3)
     )
     assert Question.objects.get(pk=target.pk).vote_count == 3
 

@@ -113,15 +113,17 @@ async def test_a_phone_votes_over_its_websocket_once_per_question():
         conference.halls[1], JoinLinkKind.VOTER
     )
     voter, _snapshot = await open_live(conference.meeting.slug, link=voter_link)
+    mine = await database_sync_to_async(phone)(conference, 7, hall=conference.halls[1])
+    another_halls = await database_sync_to_async(phone)(conference, 7, hall=conference.halls[0])
 
-    await voter.send({"type": "vote", "question": queued.pk, "device": phone(7), "id": "v1"})
+    await voter.send({"type": "vote", "question": queued.pk, "device": mine, "id": "v1"})
     assert await voter.receive_type("voted") == {
         "type": "voted",
         "id": "v1",
         "question": queued.pk,
         "voted": True,
     }
-    await voter.send({"type": "vote", "question": queued.pk, "device": phone(7), "id": "v2"})
+    await voter.send({"type": "vote", "question": queued.pk, "device": mine, "id": "v2"})
     assert (await voter.receive_type("voted"))["voted"] is False  # once per phone
     announced = await voter.receive_until(
         lambda f: f["type"] == "event" and f["event"]["type"] == "public.votes", timeout=10
@@ -130,9 +132,14 @@ async def test_a_phone_votes_over_its_websocket_once_per_question():
 
     # Refusals name the frame they refuse, and change nothing.
     for frame, code in (
-        ({"question": pending.pk, "device": phone(7)}, "conflict"),
-        ({"question": 10**9, "device": phone(7)}, "not_found"),
-        ({"question": queued.pk, "device": "not-a-phone"}, "invalid"),
+        ({"question": pending.pk, "device": mine}, "conflict"),
+        ({"question": 10**9, "device": mine}, "not_found"),
+        ({"question": queued.pk, "device": "not-a-phone"}, "unknown_device"),
+        ({"question": queued.pk, "device": another_halls}, "unknown_device"),
+        (
+            {"question": queued.pk, "device": mine[:-1] + ("A" if mine[-1] != "A" else "B")},
+            "unknown_device",
+        ),
     ):
         await voter.send({"type": "vote", "id": "r", **frame})
         refusal = await voter.receive_type("error")
@@ -143,7 +150,7 @@ async def test_a_phone_votes_over_its_websocket_once_per_question():
         conference.halls[1], JoinLinkKind.OPERATOR
     )
     kiosk, _snapshot = await open_live(conference.meeting.slug, link=kiosk_link)
-    await kiosk.send({"type": "vote", "question": queued.pk, "device": phone(8), "id": "k"})
+    await kiosk.send({"type": "vote", "question": queued.pk, "device": mine, "id": "k"})
     refusal = await kiosk.receive_type("error")
     assert (refusal["code"], refusal["id"]) == ("forbidden", "k")
     await kiosk.close()

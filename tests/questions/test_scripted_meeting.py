@@ -60,7 +60,8 @@ def test_a_hundred_questions_from_three_halls(settings):
             "topic": rng.choice(TOPICS),
             "asker_name": f"Cử tri {n}" if n % 4 == 0 else "",
         }
-        response = post(phones[hall.pk], "questions", body, **{"X-Device-Id": phone(n % 25)})
+        device = phone(conference, n % 25, hall=hall)
+        response = post(phones[hall.pk], "questions", body, **{"X-Device-Id": device})
         ids.append(response["question"]["id"])
 
     outcomes = {"approve": 0, "reject": 0, "merge": 0, "edit": 0, "answer": 0}

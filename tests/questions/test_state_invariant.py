@@ -5,14 +5,13 @@ import datetime
 
 import pytest
 
-from meetings.questions.devices import device_hash
 from meetings.questions.services import air, merge, moderation, queue, votes
 from meetings.questions.services.counts import counts_publish
 from meetings.rooms.models import Audience, Event
 from meetings.rooms.patch import apply_patch
 from meetings.rooms.services.meetings import meeting_transition
 from meetings.rooms.state import meeting_snapshot
-from tests.questions.helpers import ask, open_conference, phone
+from tests.questions.helpers import ask, open_conference, phone_device
 
 pytestmark = pytest.mark.django_db
 
@@ -63,13 +62,15 @@ def run_a_queue(conference, after_each_step=lambda: None):
         question=d, reason="inappropriate", note="Xin giữ lời lẽ lịch sự", actor=actor
     )
     step()
-    moderation.question_withdraw(question=e, device_hash=device_hash(phone(5)), actor=actor)
+    moderation.question_withdraw(
+        question=e, device_hash=phone_device(conference, 5).hash, actor=actor
+    )
     step()
     for device in (7, 8, 9):
         votes.question_vote(
-            meeting=c.meeting, question_id=c.pk, device_hash=device_hash(phone(device))
+            meeting=c.meeting, question_id=c.pk, device=phone_device(conference, device)
         )
-    votes.question_vote(meeting=a.meeting, question_id=a.pk, device_hash=device_hash(phone(7)))
+    votes.question_vote(meeting=a.meeting, question_id=a.pk, device=phone_device(conference, 7))
     step()
     counts_publish(meeting=conference.meeting)
     step()

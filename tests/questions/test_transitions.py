@@ -4,13 +4,12 @@ import datetime
 
 import pytest
 
-from meetings.questions.devices import device_hash
 from meetings.questions.models import Question, QuestionStatus
 from meetings.questions.services import air, merge, moderation
 from meetings.questions.transitions import QUESTION_TRANSITIONS
 from meetings.rooms.errors import Conflict
 from meetings.rooms.models import Event
-from tests.questions.helpers import ask, open_conference, phone
+from tests.questions.helpers import ask, open_conference, phone_device
 
 pytestmark = pytest.mark.django_db
 S = QuestionStatus
@@ -24,7 +23,7 @@ def bring_to(conference, status: str) -> Question:
         return question
     if status == S.WITHDRAWN:
         return moderation.question_withdraw(
-            question=question, device_hash=device_hash(phone(1)), actor=actor
+            question=question, device_hash=phone_device(conference, 1).hash, actor=actor
         )
     if status == S.REJECTED:
         return moderation.question_reject(question=question, reason="off_topic", actor=actor)
@@ -57,7 +56,7 @@ def attempt(conference, question: Question, target: str) -> Question:
             return merge.question_merge(question=question, into=other, actor=actor)
         case S.WITHDRAWN:
             return moderation.question_withdraw(
-                question=question, device_hash=device_hash(phone(1)), actor=actor
+                question=question, device_hash=phone_device(conference, 1).hash, actor=actor
             )
         case S.ON_AIR:
             return air.question_put_on_air(question=question, actor=actor)

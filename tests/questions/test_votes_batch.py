@@ -3,19 +3,18 @@ use. Each vote of a batch gets the outcome it would have had alone, in one trans
 
 import pytest
 
-from meetings.questions.devices import device_hash
 from meetings.questions.models import Question, Vote
 from meetings.questions.services import moderation
 from meetings.questions.services.votes import VoteRequest, question_vote, question_votes
 from meetings.rooms.errors import Conflict, NotFound, RateLimited
-from tests.questions.helpers import ask, open_conference, phone
+from tests.questions.helpers import ask, open_conference, phone_device
 
 pytestmark = pytest.mark.django_db
 
 
-def request(question, n: int) -> VoteRequest:
+def request(conference, question, n: int) -> VoteRequest:
     question_id = question if isinstance(question, int) else question.pk
-    return VoteRequest(question_id=question_id, device_hash=device_hash(phone(n)))
+    return VoteRequest(question_id=question_id, device=phone_device(conference, n))
 
 
 def test_a_batch_gives_each_vote_its_own_outcome(server_loop, django_assert_max_num_queries):
@@ -26,17 +25,19 @@ def test_a_batch_gives_each_vote_its_own_outcome(server_loop, django_assert_max_
     for question in (first, second):
         moderation.question_approve(question=question, actor=conference.actor)
     question_vote(
-        meeting=conference.meeting, question_id=first.pk, device_hash=request(first, 9).device_hash
+        meeting=conference.meeting,
+        question_id=first.pk,
+        device=request(conference, first, 9).device,
     )
 
     batch = [
-        request(first, 1),  # new
-        request(first, 1),  # the same phone again in the same batch: not new
-        request(first, 9),  # voted before the batch: not new
-        request(second, 1),  # new
-        request(second, 2),  # new
-        request(pending, 1),  # not in the queue
-        request(10**9, 1),  # no such question
+        request(conference, first, 1),  # new
+        request(conference, first, 1),  # the same phone again in the same batch: not new
+        request(conference, first, 9),  # voted before the batch: not new
+        request(conference, second, 1),  # new
+        request(conference, second, 2),  # new
+        request(conference, pending, 1),  # not in the queue
+        request(conference, 10**9, 1),  # no such question
     ]
     # One transaction for the batch (the votable questions, the votes held, the new votes, a
     # count per question), and a lookup for each refusal's reason.
@@ -59,7 +60,8 @@ def test_a_phone_over_its_allowance_is_refused_within_a_batch(settings):
     for question in questions:
         moderation.question_approve(question=question, actor=conference.actor)
     outcomes = question_votes(
-        meeting=conference.meeting, votes=[request(question, 5) for question in questions]
+        meeting=conference.meeting,
+        votes=[request(conference, question, 5) for question in questions],
     )
     assert outcomes[:2] == [True, True]
     assert isinstance(outcomes[2], RateLimited)

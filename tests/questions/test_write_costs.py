@@ -12,6 +12,7 @@ from django.test import Client
 
 from meetings.questions.models import Question
 from meetings.questions.services import counts, moderation
+from meetings.rooms.models import JoinLinkKind
 from tests.questions.helpers import (
     ask,
     open_conference,
@@ -31,6 +32,17 @@ def conference(server_loop, settings):
 
 def post(client: Client, path: str, body: dict | None = None):
     return client.post(f"/api/meetings/hn-test/{path}", body or {}, content_type="application/json")
+
+
+def test_a_phone_gets_its_device_id(conference, django_assert_max_num_queries):
+    phone_page = Client(
+        headers={"X-Join-Link": conference.token(conference.halls[0], JoinLinkKind.VOTER)}
+    )
+    # The link with its hall and meeting; BEGIN; the hall locked; its ids of the last window;
+    # the new one; COMMIT.
+    with django_assert_max_num_queries(6):
+        response = post(phone_page, "device")
+    assert response.status_code == 201
 
 
 def test_a_phone_sends_a_question(conference, django_assert_max_num_queries):
@@ -109,9 +121,10 @@ def test_announcing_a_batch_of_counts(conference, django_assert_max_num_queries)
         assert post(phone_client(conference, device=device), f"questions/{question.pk}/vote")
     for hall in (1, 2):
         send_question(phone_client(conference, hall=hall, device=5), "Câu hỏi của hội trường")
-    # BEGIN; the lock; votes to announce; the tallies announced and the live ones; the votes
-    # marked announced; public.votes with the head; the tallies stored; public.tally with the
-    # head; COMMIT. However many questions and halls changed.
-    with django_assert_max_num_queries(12):
+    # BEGIN; the lock; votes to announce; the tallies announced and the live ones; the merged
+    # questions and the votes by hall (for staff); the votes and supports marked announced;
+    # public.votes and moderation.supports, each with the head; the tallies stored;
+    # public.tally with the head; COMMIT. However many questions and halls changed.
+    with django_assert_max_num_queries(16):
         announced = counts.counts_publish(meeting=conference.meeting)
     assert announced == counts.CountsAnnounced(questions=1, halls=3)

@@ -74,6 +74,7 @@ def server(tmp_path_factory):
         ALLOWED_HOSTS="127.0.0.1,localhost",
         QUESTION_LIMIT_PER_DEVICE="100000/60",
         QUESTION_LIMIT_PER_HALL="100000/60",
+        QUESTION_LIMIT_PER_HALL_NEW_PHONES="100000/60",
         # Long enough that events sent one after another certainly share a phone's frame.
         PHONE_BATCH_MS="1000",
         LOG_LEVEL="DEBUG",

@@ -47,6 +47,7 @@ MATRIX = [
     ("GET", "/api/meetings/{slug}/programme", None, ADMITTED),
     ("GET", "/api/meetings/{slug}/questions", None, ADMITTED),
     ("POST", "/api/meetings/{slug}/questions", "question", {"voter", "operator"} | MODERATORS),
+    ("POST", "/api/meetings/{slug}/device", {}, {"voter"}),
     ("GET", "/api/meetings/{slug}/questions/mine", None, {"voter"}),
     ("POST", "/api/meetings/{slug}/questions/{q}/withdraw", {}, {"voter"}),
     ("POST", "/api/meetings/{slug}/questions/{a}/vote", {}, {"voter"}),
@@ -124,7 +125,7 @@ def world():
         return client
 
     def link(conf, kind):
-        headers = {"X-Join-Link": conf.token(conf.halls[0], kind), "X-Device-Id": phone(1)}
+        headers = {"X-Join-Link": conf.token(conf.halls[0], kind), "X-Device-Id": phone(conf, 1)}
         return Client(headers=headers)
 
     clients = {

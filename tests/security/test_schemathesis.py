@@ -46,7 +46,7 @@ def callers():
         "chair_cookies": {name: morsel.value for name, morsel in client.cookies.items()},
         "voter": {
             "X-Join-Link": conference.token(conference.halls[0], JoinLinkKind.VOTER),
-            "X-Device-Id": phone(7),
+            "X-Device-Id": phone(conference, 7),
         },
         "known": {"slug": "fuzz", "question_id": approved.pk, "hall_id": conference.halls[0].pk},
     }

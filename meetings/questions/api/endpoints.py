@@ -9,6 +9,7 @@ from ninja.responses import Status
 from meetings.questions.api.schemas import (
     AddressIn,
     AnswerIn,
+    DeviceOut,
     EditIn,
     IntakeIn,
     MergeIn,
@@ -26,9 +27,18 @@ from meetings.questions.api.schemas import (
     VoteOut,
     WrittenAnswerIn,
 )
-from meetings.questions.devices import DEVICE_HEADER, device_hash
+from meetings.questions.devices import DEVICE_HEADER, Device, device_read
 from meetings.questions.models import PUBLIC_STATUSES, Question, QuestionSource
-from meetings.questions.services import air, followups, merge, moderation, queue, submit, votes
+from meetings.questions.services import (
+    air,
+    devices,
+    followups,
+    merge,
+    moderation,
+    queue,
+    submit,
+    votes,
+)
 from meetings.questions.similarity import similar_questions
 from meetings.questions.speaking import speaking_time
 from meetings.questions.state import (
@@ -68,6 +78,17 @@ def mine_view(question: Question) -> dict:
 def require_voter(viewer) -> None:
     if viewer.kind != ViewerKind.VOTER:
         raise Forbidden(_("This is for voters' phones, opened from the hall's QR code."))
+
+
+def phone_device(viewer, device_id: str | None) -> Device:
+    """The voter's phone, as the device id it sent names it (UnknownDevice if the server did
+    not issue that id for this voter's hall)."""
+    require_voter(viewer)
+    return device_read(device_id, meeting_id=viewer.meeting_id, hall_id=viewer.hall_id)
+
+
+def _sent_device(request: HttpRequest, viewer) -> Device:
+    return phone_device(viewer, request.headers.get(DEVICE_HEADER))
 
 
 def _question(meeting, question_id: int) -> Question:
@@ -116,9 +137,10 @@ def list_questions(
 def my_questions(request: HttpRequest, slug: str):
     """The questions this phone sent (X-Device-Id), with what became of each."""
     meeting, viewer = viewer_of(request, slug)
-    require_voter(viewer)
-    device = device_hash(request.headers.get(DEVICE_HEADER))
-    questions = Question.objects.filter(meeting=meeting, device_hash=device).select_related("topic")
+    device = _sent_device(request, viewer)
+    questions = Question.objects.filter(meeting=meeting, device_hash=device.hash).select_related(
+        "topic"
+    )
     return [mine_view(q) for q in questions.order_by("created_at")]
 
 
@@ -159,6 +181,18 @@ def round_robin(request: HttpRequest, slug: str):
 # --- voters and halls ---------------------------------------------------------------------
 
 
+@router.post("/meetings/{slug}/device", response={201: DeviceOut, **WITH_429})
+def issue_device(request: HttpRequest, slug: str):
+    """A voter's phone gets its device id (voter link), once: it keeps it and sends it as
+    X-Device-Id. A hall, and a client address, are issued a bounded number of ids (429 with
+    detail.retry_after when over). An id the server did not issue for the phone's hall is
+    refused everywhere with 403 code unknown_device."""
+    _meeting, viewer = viewer_of(request, slug)
+    require_voter(viewer)
+    device_id = devices.device_issue(hall=viewer.hall, address=request.META.get("REMOTE_ADDR", ""))
+    return Status(201, {"device": device_id, "hall": viewer.hall_id})
+
+
 @router.post(
     "/meetings/{slug}/questions", response={200: SubmissionOut, 201: SubmissionOut, **WITH_429}
 )
@@ -167,10 +201,10 @@ def ask(request: HttpRequest, slug: str, body: QuestionIn):
     and moderators (floor or paper, naming the hall). Sending the same client_id again
     returns the question already received (200) instead of a new one (201)."""
     meeting, viewer = viewer_of(request, slug)
-    device = ""
+    device = None
     if viewer.kind == ViewerKind.VOTER:
         source, hall_id = QuestionSource.PHONE, viewer.hall_id
-        device = device_hash(request.headers.get(DEVICE_HEADER))
+        device = _sent_device(request, viewer)
     elif viewer.kind == ViewerKind.OPERATOR and viewer.hall_id is not None:
         source, hall_id = QuestionSource.PAPER, viewer.hall_id
     elif viewer.can_moderate:
@@ -196,10 +230,11 @@ def ask(request: HttpRequest, slug: str, body: QuestionIn):
         asker_name=body.asker_name,
         asker_group=body.asker_group,
         asker_named_publicly=body.named_publicly,
-        device_hash=device,
+        device=device,
         actor=viewer.actor,
     )
-    same_sender = result.question.device_hash == device and result.question.hall_id == hall.pk
+    sender = device.hash if device is not None else ""
+    same_sender = result.question.device_hash == sender and result.question.hall_id == hall.pk
     question = mine_view(result.question) if same_sender else None
     return Status(201 if result.created else 200, {"created": result.created, "question": question})
 
@@ -210,11 +245,10 @@ def ask(request: HttpRequest, slug: str, body: QuestionIn):
 def withdraw(request: HttpRequest, slug: str, question_id: int):
     """The phone that sent a question takes it back, before it is moderated."""
     meeting, viewer = viewer_of(request, slug)
-    require_voter(viewer)
-    device = device_hash(request.headers.get(DEVICE_HEADER))
+    device = _sent_device(request, viewer)
     question = _question(meeting, question_id)
     return mine_view(
-        moderation.question_withdraw(question=question, device_hash=device, actor=viewer.actor)
+        moderation.question_withdraw(question=question, device_hash=device.hash, actor=viewer.actor)
     )
 
 
@@ -222,9 +256,8 @@ def withdraw(request: HttpRequest, slug: str, question_id: int):
 def vote(request: HttpRequest, slug: str, question_id: int):
     """Support a question in the queue or on air, once per phone."""
     meeting, viewer = viewer_of(request, slug)
-    require_voter(viewer)
-    device = device_hash(request.headers.get(DEVICE_HEADER))
-    voted = votes.question_vote(meeting=meeting, question_id=question_id, device_hash=device)
+    device = _sent_device(request, viewer)
+    voted = votes.question_vote(meeting=meeting, question_id=question_id, device=device)
     return {"question": question_id, "voted": voted}
 
 

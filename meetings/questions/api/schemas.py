@@ -105,6 +105,11 @@ class IntakeIn(Schema):
     open: bool
 
 
+class DeviceOut(Schema):
+    device: str = Field(description="The phone's device id: keep it, send it as X-Device-Id.")
+    hall: int = Field(description="The hall it was issued for; it counts only there.")
+
+
 class VoteOut(Schema):
     question: int
     voted: bool = Field(description="False if this phone had already supported it.")

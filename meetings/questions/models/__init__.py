@@ -1,6 +1,7 @@
 """Voters' questions: their topics, the questions themselves, votes and answers."""
 
 from meetings.questions.models.answer import Answer, AnswerKind
+from meetings.questions.models.device import IssuedDevice
 from meetings.questions.models.question import (
     PUBLIC_STATUSES,
     Question,
@@ -17,6 +18,7 @@ __all__ = [
     "AnnouncedTally",
     "Answer",
     "AnswerKind",
+    "IssuedDevice",
     "Question",
     "QuestionSource",
     "QuestionStatus",

@@ -108,6 +108,8 @@ class Question(models.Model):
     vote_count = models.PositiveIntegerField(_("votes"), default=0)
     # What the record has announced; votes are announced in batches (services/votes.py).
     votes_published = models.PositiveIntegerField(default=0, editable=False)
+    # Its own votes by hall ({"<hall id>": count}) as last announced to staff, with the votes.
+    supports_published = models.JSONField(default=dict, editable=False)
     merged_into = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,

@@ -12,6 +12,17 @@ class Vote(models.Model):
         verbose_name=_("question"),
     )
     device_hash = models.CharField(max_length=64)
+    # The hall whose phone voted, from its signed device id: moderators see supports by hall.
+    # Empty for votes stored before device ids named their hall.
+    hall = models.ForeignKey(
+        "rooms.BridgePoint",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        db_index=False,  # read only grouped by question, whose index the unique constraint has
+        related_name="+",
+        verbose_name=_("bridge point"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -4,10 +4,12 @@ A vote, a new question or a moderator's decision is stored at once, but announci
 change of a count to every screen would not scale: a busy conference sees hundreds of votes
 and dozens of questions a second, and each public entry goes to every kiosk and phone. So
 counts are announced in batches: ``counts_publish`` appends one ``public.votes`` with every
-vote count that changed and one ``public.tally`` with every hall whose counts changed, in one
-transaction, at most every COUNTS_PUBLISH_SECONDS per conference. Snapshots show the announced
-counts (``Question.votes_published``, ``AnnouncedTally``), so a screen's copy and a fresh
-snapshot always agree; the public page, the API's tally and the minutes count the questions.
+vote count that changed (and, for staff, ``moderation.supports`` with those questions' votes by
+hall) and one ``public.tally`` with every hall whose counts changed, in one transaction, at
+most every COUNTS_PUBLISH_SECONDS per conference. Snapshots show the announced counts
+(``Question.votes_published`` and ``supports_published``, ``AnnouncedTally``), so a screen's
+copy and a fresh snapshot always agree; the public page, the API's tally and the minutes count
+the questions.
 """
 
 import asyncio
@@ -23,7 +25,7 @@ from django.db.models import F
 from django.dispatch import receiver
 
 from meetings.questions.models import PUBLIC_STATUSES, AnnouncedTally, Question
-from meetings.questions.state import announced_tally, meeting_tally
+from meetings.questions.state import announced_tally, live_supports, meeting_tally
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
 from meetings.rooms.models import Audience, Meeting
@@ -43,16 +45,25 @@ class CountsAnnounced:
 
 
 def counts_publish(*, meeting: Meeting) -> CountsAnnounced:
-    """Announce every count that changed since the last announcement: ``public.votes`` then
-    ``public.tally``, each only if something in it changed."""
+    """Announce every count that changed since the last announcement: ``public.votes`` (with
+    ``moderation.supports`` for staff) then ``public.tally``, each only if something in it
+    changed."""
     with transaction.atomic():
         event_log_lock(meeting=meeting)
         votes = _votes_to_announce(meeting)
         tallies = _tallies_to_announce(meeting)
         if votes:
-            # The counts were read with their rows locked (_votes_to_announce): each is what it
-            # was read as, and one statement records them all as announced.
-            Question.objects.filter(pk__in=list(votes)).update(votes_published=F("vote_count"))
+            # The counts were read with their rows locked (_votes_to_announce): no vote for
+            # these questions can commit before this transaction does, so the votes by hall
+            # are those the counts were read from, and one statement records them all.
+            supports = live_supports(meeting, votes)
+            Question.objects.bulk_update(
+                [
+                    Question(pk=pk, votes_published=count, supports_published=supports[pk])
+                    for pk, count in votes.items()
+                ],
+                ["votes_published", "supports_published"],
+            )
             event_append(
                 meeting=meeting,
                 type="public.votes",
@@ -62,6 +73,19 @@ def counts_publish(*, meeting: Meeting) -> CountsAnnounced:
                     "patch": [
                         patch.merge("questions", pk, value={"votes": count})
                         for pk, count in votes.items()
+                    ],
+                },
+                actor=Actor.system("votes"),
+            )
+            event_append(
+                meeting=meeting,
+                type="moderation.supports",
+                audience=Audience.STAFF,
+                payload={
+                    "supports": {str(pk): supports[pk] for pk in votes},
+                    "patch": [
+                        patch.merge("moderation", pk, value={"supports": supports[pk]})
+                        for pk in votes
                     ],
                 },
                 actor=Actor.system("votes"),

@@ -1,7 +1,8 @@
 """Merging duplicates, so that one answer serves every hall that asked, and undoing it.
 
 Nothing is lost: the merged question keeps its text, hall, asker and votes, and points to the
-question it joined; that question's votes are the sum. Undoing restores both.
+question it joined; that question's votes are the sum, and so are its supports by hall (staff
+see them, counted again here). Undoing restores both.
 """
 
 from django.db import transaction
@@ -13,6 +14,7 @@ from meetings.questions.services.moderation import next_position, was_public
 from meetings.questions.services.moves import conflict, move
 from meetings.questions.services.record import announce, fresh
 from meetings.questions.similarity import MERGE_TARGETS
+from meetings.questions.state import live_supports
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Invalid
 from meetings.rooms.services.events import event_log_lock
@@ -43,6 +45,7 @@ def question_merge(
         Question.objects.filter(pk=target.pk).update(
             vote_count=F("vote_count") + merged.vote_count,
             votes_published=F("votes_published") + merged.votes_published,
+            supports_published=live_supports(merged.meeting, [target.pk])[target.pk],
             version=F("version") + 1,
         )
         announce(
@@ -86,6 +89,7 @@ def question_unmerge(
         Question.objects.filter(pk=target.pk).update(
             vote_count=F("vote_count") - restored.vote_count,
             votes_published=F("votes_published") - restored.votes_published,
+            supports_published=live_supports(restored.meeting, [target.pk])[target.pk],
             version=F("version") + 1,
         )
         announce(

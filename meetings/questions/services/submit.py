@@ -1,5 +1,13 @@
 """Receiving a question: from a voter's phone, typed from paper by a hall's clerk, or noted
-from the floor by a moderator."""
+from the floor by a moderator.
+
+Fair intake (docs/questions.md, "Limits"): each phone has its own allowance; a hall's
+established phones share one count and its new phones (ids issued in the last
+DEVICE_NEW_SECONDS) a smaller one of their own, so a burst of fresh ids cannot use up what the
+hall's other phones may send; and an established phone's first question of its window is
+never refused for its hall's count. The clerk's paper questions have a count of their own, and
+moderators' questions from the floor none: neither ever takes the phones' share.
+"""
 
 import uuid
 from dataclasses import dataclass
@@ -9,12 +17,13 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from meetings.questions import limits
+from meetings.questions.devices import Device, unknown_device
 from meetings.questions.models import Question, QuestionSource, Topic
 from meetings.questions.models.question import MAX_NAME, MAX_TEXT
 from meetings.questions.services.record import announce, with_merged
 from meetings.questions.text import clean_line, clean_text, match_form
 from meetings.rooms.actors import Actor
-from meetings.rooms.errors import Conflict, Invalid
+from meetings.rooms.errors import Conflict, Invalid, RateLimited
 from meetings.rooms.models import BridgePoint, Candidate, Meeting, MeetingStatus
 from meetings.rooms.services.events import event_log_lock
 
@@ -40,9 +49,10 @@ def question_submit(
     asker_name: str = "",
     asker_group: str = "",
     asker_named_publicly: bool = False,
-    device_hash: str = "",
+    device: Device | None = None,
 ) -> Submission:
     """Receive a question once: the same client id again returns the question it made.
+    ``device``: the phone that sends it (phones only).
 
     Invalid input changes nothing and says what is wrong, in the caller's language.
     """
@@ -70,18 +80,7 @@ def question_submit(
     # so that a question refused for a closed intake does not use up the phone's allowance;
     # checked again under the lock below, where it decides.
     _check_intake(meeting, source)
-
-    if device_hash:
-        limits.take(
-            f"question:device:{device_hash}",
-            settings.QUESTION_LIMIT_PER_DEVICE,
-            limits.question_limits_message(),
-        )
-    limits.take(
-        f"question:hall:{hall.pk}",
-        settings.QUESTION_LIMIT_PER_HALL,
-        _("This hall has sent many questions in the last minute. Please try again shortly."),
-    )
+    _take_allowance(hall, source, device)
     try:
         with transaction.atomic():
             event_log_lock(meeting=meeting)
@@ -102,7 +101,7 @@ def question_submit(
                 asker_name=asker_name,
                 asker_group=asker_group,
                 asker_named_publicly=asker_named_publicly and bool(asker_name),
-                device_hash=device_hash,
+                device_hash=device.hash if device is not None else "",
                 author=actor.user,
                 topic=topic,
                 candidate=candidate,
@@ -122,6 +121,47 @@ def question_submit(
             raise
         return Submission(existing, created=False)
     return Submission(question, created=True)
+
+
+def _take_allowance(hall: BridgePoint, source: QuestionSource, device: Device | None) -> None:
+    """Count the question against what its sender may send; RateLimited when over."""
+    if source == QuestionSource.FLOOR:
+        return  # the moderators' own, from their accounts
+    if source == QuestionSource.PAPER:
+        limits.take(f"question:paper:{hall.pk}", settings.QUESTION_LIMIT_PER_HALL, _hall_busy())
+        return
+    if device is None or device.hall_id != hall.pk:
+        raise unknown_device()
+    own = limits.take(
+        f"question:device:{device.hash}",
+        settings.QUESTION_LIMIT_PER_DEVICE,
+        limits.question_limits_message(),
+    )
+    try:
+        if device.is_new():
+            limits.take(
+                f"question:new-phones:{hall.pk}",
+                settings.QUESTION_LIMIT_PER_HALL_NEW_PHONES,
+                _(
+                    "Many phones that have just joined this hall are sending questions. "
+                    "Yours will be sent by itself shortly."
+                ),
+            )
+        else:
+            # A phone's first question of its window passes however many the others sent.
+            limits.take(
+                f"question:phones:{hall.pk}",
+                settings.QUESTION_LIMIT_PER_HALL,
+                _hall_busy(),
+                refuse=own.used > 1,
+            )
+    except RateLimited:
+        own.give_back()  # refused for the others' sake: it does not use up this phone's own
+        raise
+
+
+def _hall_busy() -> str:
+    return _("This hall has sent many questions in the last minute. Please try again shortly.")
 
 
 def _check_intake(meeting: Meeting, source: QuestionSource) -> None:

@@ -5,6 +5,9 @@ counts (services/counts.py): at most every COUNTS_PUBLISH_SECONDS per conference
 ``public`` entry per vote. Votes that arrive over the phones' websockets are stored in batches
 (``question_votes``, one transaction for all the votes of a few tens of milliseconds): each
 phone is answered once its vote is committed.
+
+A phone is the device id the server issued it (questions/devices.py): a vote names its phone's
+hall, so that moderators see the supports by hall.
 """
 
 from collections import Counter
@@ -16,6 +19,7 @@ from django.db.models import F
 from django.utils.translation import gettext as _
 
 from meetings.questions import limits
+from meetings.questions.devices import Device
 from meetings.questions.models import Question, QuestionStatus, Vote
 from meetings.questions.services.counts import publisher
 from meetings.rooms.errors import Conflict, DomainError, NotFound
@@ -24,7 +28,7 @@ from meetings.rooms.models import Meeting
 VOTABLE = (QuestionStatus.APPROVED, QuestionStatus.ON_AIR)
 
 
-def question_vote(*, meeting: Meeting, question_id: int, device_hash: str) -> bool:
+def question_vote(*, meeting: Meeting, question_id: int, device: Device) -> bool:
     """Support a question of this conference from one phone; returns whether this vote is new.
     Voting twice is not an error: the second changes nothing.
 
@@ -32,26 +36,28 @@ def question_vote(*, meeting: Meeting, question_id: int, device_hash: str) -> bo
     the question's row, which every phone voting for it updates), then the count, only if the
     question is this conference's and open to votes. Otherwise nothing is kept and the reason
     is looked up."""
-    _take_vote_allowance(device_hash)
-    return _question_vote_unlimited(meeting, question_id, device_hash)
+    _take_vote_allowance(device)
+    return _question_vote_unlimited(meeting, question_id, device)
 
 
-def _take_vote_allowance(device_hash: str) -> None:
+def _take_vote_allowance(device: Device) -> None:
     limits.take(
-        f"vote:device:{device_hash}",
+        f"vote:device:{device.hash}",
         settings.VOTE_LIMIT_PER_DEVICE,
         _("You have voted many times in a short while. Please wait a minute."),
     )
 
 
-def _question_vote_unlimited(meeting: Meeting, question_id: int, device_hash: str) -> bool:
+def _question_vote_unlimited(meeting: Meeting, question_id: int, device: Device) -> bool:
     lowest, highest = connection.ops.integer_field_range(Question._meta.pk.get_internal_type())
     if not lowest <= question_id <= highest:  # no question has it; the insert would overflow
         raise _refusal(meeting, question_id)
     votable = Question.objects.filter(pk=question_id, meeting=meeting, status__in=VOTABLE)
     try:
         with transaction.atomic():
-            Vote.objects.create(question_id=question_id, device_hash=device_hash)
+            Vote.objects.create(
+                question_id=question_id, device_hash=device.hash, hall_id=device.hall_id
+            )
             if not votable.update(vote_count=F("vote_count") + 1):
                 raise _refusal(meeting, question_id)
     except IntegrityError:
@@ -67,7 +73,7 @@ def _question_vote_unlimited(meeting: Meeting, question_id: int, device_hash: st
 @dataclass(frozen=True)
 class VoteRequest:
     question_id: int
-    device_hash: str
+    device: Device
 
 
 def question_votes(*, meeting: Meeting, votes: list[VoteRequest]) -> list[bool | DomainError]:
@@ -81,7 +87,7 @@ def question_votes(*, meeting: Meeting, votes: list[VoteRequest]) -> list[bool |
     accepted: list[int] = []  # indexes of the votes within the rate limits
     for index, vote in enumerate(votes):
         try:
-            _take_vote_allowance(vote.device_hash)
+            _take_vote_allowance(vote.device)
         except DomainError as refusal:
             outcomes[index] = refusal
         else:
@@ -98,19 +104,25 @@ def question_votes(*, meeting: Meeting, votes: list[VoteRequest]) -> list[bool |
             held = set(
                 Vote.objects.filter(
                     question_id__in=votable,
-                    device_hash__in={votes[i].device_hash for i in accepted},
+                    device_hash__in={votes[i].device.hash for i in accepted},
                 ).values_list("question_id", "device_hash")
             )
             new = []
             for index in accepted:
                 vote = votes[index]
-                key = (vote.question_id, vote.device_hash)
+                key = (vote.question_id, vote.device.hash)
                 if vote.question_id not in votable:
                     continue  # refused below, with the reason
                 outcomes[index] = key not in held
                 if key not in held:
                     held.add(key)
-                    new.append(Vote(question_id=vote.question_id, device_hash=vote.device_hash))
+                    new.append(
+                        Vote(
+                            question_id=vote.question_id,
+                            device_hash=vote.device.hash,
+                            hall_id=vote.device.hall_id,
+                        )
+                    )
             Vote.objects.bulk_create(new)
             for question_id, count in Counter(vote.question_id for vote in new).items():
                 Question.objects.filter(pk=question_id).update(vote_count=F("vote_count") + count)
@@ -129,7 +141,7 @@ def question_votes(*, meeting: Meeting, votes: list[VoteRequest]) -> list[bool |
 
 def _vote_alone(meeting: Meeting, vote: VoteRequest) -> bool | DomainError:
     try:
-        return _question_vote_unlimited(meeting, vote.question_id, vote.device_hash)
+        return _question_vote_unlimited(meeting, vote.question_id, vote.device)
     except DomainError as refusal:
         return refusal
 

@@ -27,6 +27,7 @@ class ErrorCode:
     CONFLICT = "conflict"
     INVALID = "invalid"
     RATE_LIMITED = "rate_limited"
+    UNKNOWN_DEVICE = "unknown_device"  # a vote's device id the server did not issue for the hall
 
 
 # --- client -> server -----------------------------------------------------------------------
@@ -87,12 +88,13 @@ class ThumbnailFrame(_Frame):
 
 class VoteFrame(_Frame):
     """A voter's phone supports a question in the queue or on air (as ``POST .../vote`` does,
-    without an HTTP request per vote). ``device`` is the phone's own id (``X-Device-Id``);
-    ``id`` comes back with the answer (``voted``) or the refusal (``error``)."""
+    without an HTTP request per vote). ``device`` is the id the server issued the phone
+    (``X-Device-Id``); ``id`` comes back with the answer (``voted``) or the refusal
+    (``error``)."""
 
     type: Literal["vote"]
     question: Annotated[int, Field(ge=1)]
-    device: Annotated[str, Field(max_length=64)]
+    device: Annotated[str, Field(max_length=200)]
     id: Annotated[str, Field(max_length=64)] | None = None
 
 
