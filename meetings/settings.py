@@ -6,6 +6,7 @@ the in-memory channel layer. ``DATABASE_URL`` switches to PostgreSQL and ``REDIS
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -54,6 +55,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "channels",
     "ninja",
+    "axes",
     "meetings.rooms",
     "meetings.questions",
 ]
@@ -68,6 +70,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a sign-in refused for too many failures into the sign-in page's message.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "meetings.urls"
@@ -204,6 +208,27 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "meeting-list"
 LOGOUT_REDIRECT_URL = "login"
 
+# Password guessing (django-axes, on every sign-in: the sign-in page and the admin's). Failures
+# are counted per account AND client address together, so a stranger typing wrong passwords
+# for the chair locks only their own address out, never the chair at the studio. The lock
+# lifts by itself after the cool-off; `manage.py axes_reset_username <name>` lifts it at once.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked pair before any password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+# Attempts while locked do not extend the lock: the chair, sharing an address with whoever
+# tried, gets in again one cool-off after the last counted failure.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "meetings.client_address.client_address"
+AXES_LOCKOUT_CALLABLE = "meetings.sign_in.locked_out"
+# Reverse proxies in front of the web nodes that append the client's address to
+# X-Forwarded-For (compose: 1). 0: the address of the TCP peer itself.
+TRUSTED_PROXIES = env_int("TRUSTED_PROXIES", 0, minimum=0)
+
 # HTTPS=1 behind a TLS-terminating proxy: secure cookies, HSTS, redirect to https.
 HTTPS = env_bool("HTTPS", False)
 if HTTPS:
@@ -308,5 +333,8 @@ LOGGING = {
         # aioice logs every candidate pair check at INFO: a line per hall per second.
         "aioice": {"level": "WARNING"},
         "aiortc": {"level": "WARNING"},
+        # django-axes logs every sign-in at INFO (they are in its access log table); failures
+        # and locks come at WARNING.
+        "axes": {"level": "WARNING"},
     },
 }

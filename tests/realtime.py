@@ -134,14 +134,18 @@ async def stream_taken(conference, timeout: float = 5) -> None:
             await asyncio.sleep(0.01)
 
 
-async def open_socket(slug: str, *, user=None, link: str | None = None, origin=ORIGIN) -> Socket:
+async def open_socket(
+    slug: str, *, user=None, link: str | None = None, origin=ORIGIN, session: str | None = None
+) -> Socket:
+    """``user``: a new session of that account; ``session``: an existing session's cookie."""
     path = f"/ws/meetings/{slug}/"
     if link is not None:
         path += f"?link={quote(link)}"
     headers = [(b"origin", origin)] if origin else []
     if user is not None:
-        cookie = await sync_to_async(session_cookie)(user)
-        headers.append((b"cookie", f"sessionid={cookie}".encode()))
+        session = await sync_to_async(session_cookie)(user)
+    if session is not None:
+        headers.append((b"cookie", f"sessionid={session}".encode()))
     communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, _subprotocol = await communicator.connect(timeout=5)
     assert connected, "the handshake was refused"

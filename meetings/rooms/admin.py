@@ -3,8 +3,11 @@ done here is on the record like everything else; nothing on the record can be de
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import DomainError
@@ -21,7 +24,15 @@ from meetings.rooms.models import (
     Recording,
     RoleGrant,
 )
-from meetings.rooms.services import agenda, candidates, halls, join_links, meetings, roles
+from meetings.rooms.services import (
+    accounts,
+    agenda,
+    candidates,
+    halls,
+    join_links,
+    meetings,
+    roles,
+)
 
 
 class ServiceAdmin(admin.ModelAdmin):
@@ -357,3 +368,28 @@ class RecordingAdmin(ReadOnlyAdmin):
 class ClipAdmin(ReadOnlyAdmin):
     list_display = ["meeting", "question", "status", "start_seconds", "end_seconds", "sha256"]
     list_filter = ["meeting", "status"]
+
+
+@admin.action(
+    description=_("Deactivate the selected accounts (their screens close at once)"),
+    permissions=["change"],
+)
+def deactivate_accounts(modeladmin, request, queryset):
+    actor = Actor.for_user(request.user)
+    count = sum(accounts.account_deactivate(user=user, actor=actor) for user in queryset)
+    modeladmin.message_user(
+        request,
+        ngettext("%(count)d account deactivated.", "%(count)d accounts deactivated.", count)
+        % {"count": count},
+        messages.SUCCESS,
+    )
+
+
+# Django's own account pages, with a bulk deactivation that goes through the service. Editing an
+# account (active, superuser, password) saves the model, which announces the change itself.
+admin.site.unregister(get_user_model())
+
+
+@admin.register(get_user_model())
+class AccountAdmin(UserAdmin):
+    actions = [deactivate_accounts]

@@ -9,23 +9,35 @@ checked again against the database at once, and closed with 4403 if refused:
   too: a client that reconnects is admitted with what it may see now);
 - ``meeting.updated`` that moves ``scheduled_start``: the link connections (their links' expiry
   moved with it);
-- an account changed outside any meeting (deactivated, its superuser flag removed, deleted):
-  ``account.changed`` on the channel layer, sent after the change commits (``watch_accounts``).
+- an account changed outside any meeting (deactivated, its superuser flag removed, its password
+  changed, deleted): ``account.changed`` on the channel layer, sent after the change commits
+  (``watch_accounts``, and the account services). An account's connection is checked as a new
+  request with its session cookie would be: a session that a password change made invalid no
+  longer admits anyone;
+- a session signed out: ``account.changed`` naming the session; its connections are closed
+  without another look at the database (the session is being deleted).
 
-A link that simply expires is closed by the process's housekeeping, at its expiry time. A ping
-therefore does no database work.
+The channel layer may drop these messages, and an account may be changed by a path that sends
+none (a queryset ``update()``, SQL by hand): every stream check (``check_accounts``, each
+STREAM_CHECK_SECONDS) reads, in one query, what the connected accounts' admission rests on
+(``account_stamp``) and checks again those that changed. A link that simply expires is closed
+by the process's housekeeping, at its expiry time. A ping therefore does no database work.
 """
 
 import logging
 from datetime import datetime
+from importlib import import_module
 
 from asgiref.sync import async_to_sync
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
-from django.contrib.auth import get_user_model
+from django.conf import settings
+from django.contrib import auth
+from django.contrib.auth import get_user_model, user_logged_out
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare
 
 from meetings.rooms.models import JoinLinkKind, Meeting
 from meetings.rooms.realtime import frames, groups
@@ -84,28 +96,90 @@ def affected_by(feed, event: LoggedEvent) -> list[Connection]:
 async def recheck(connections: list[Connection]) -> None:
     """Check these connections' admission again; close those refused now."""
     verdicts = await database_sync_to_async(_verdicts)(connections)
-    for connection, (admitted, expires_at) in zip(connections, verdicts, strict=True):
+    for connection, (admitted, expires_at, stamp) in zip(connections, verdicts, strict=True):
         if admitted:
             connection.link_expires_at = expires_at
+            connection.account_stamp = stamp
         else:
             await connection.close(int(frames.CloseCode.FORBIDDEN))
 
 
-def _verdicts(connections: list[Connection]) -> list[tuple[bool, datetime | None]]:
+def _verdicts(connections: list[Connection]) -> list[tuple[bool, datetime | None, tuple | None]]:
     meetings = {m.pk: m for m in Meeting.objects.filter(pk__in={c.meeting_id for c in connections})}
-    users = get_user_model().objects.in_bulk({c.user_id for c in connections if c.user_id})
+    accounts: dict[tuple[int, str | None], object] = {}
     verdicts = []
     for connection in connections:
         meeting = meetings.get(connection.meeting_id)
-        user = users.get(connection.user_id) if connection.user_id else None
         if meeting is None:
-            verdicts.append((False, None))
+            verdicts.append((False, None, None))
             continue
+        user = None
+        if connection.user_id is not None:
+            key = (connection.user_id, connection.session_key)
+            if key not in accounts:
+                accounts[key] = _account_now(*key)
+            user = accounts[key]
         viewer, _refusal, expires_at = admit(
             meeting=meeting, link_token=connection.link_token, user=user
         )
-        verdicts.append((viewer == connection.viewer, expires_at))
+        verdicts.append((viewer == connection.viewer, expires_at, account_stamp(user)))
     return verdicts
+
+
+def _account_now(user_id: int, session_key: str | None):
+    """The account a connection's session signs in now, checked as Django checks a request
+    with the same cookie (the session exists and names this account, its auth hash matches
+    the account's password, the backend still gives the account: it is active); None if it
+    signs in no one. Only reads: a refused session is left for its next request to clear."""
+    if session_key is None:  # admitted without a session: only the account itself to check
+        return get_user_model().objects.filter(pk=user_id).first()
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    try:
+        session_user = get_user_model()._meta.pk.to_python(session[auth.SESSION_KEY])
+        backend_path = session[auth.BACKEND_SESSION_KEY]
+    except KeyError:
+        return None
+    if session_user != user_id or backend_path not in settings.AUTHENTICATION_BACKENDS:
+        return None
+    user = auth.load_backend(backend_path).get_user(user_id)
+    session_hash = session.get(auth.HASH_SESSION_KEY)
+    if user is None or not session_hash:
+        return None
+    hashes = [user.get_session_auth_hash(), *user.get_session_auth_fallback_hash()]
+    if not any(constant_time_compare(session_hash, known) for known in hashes):
+        return None
+    return user
+
+
+def account_stamp(user) -> tuple | None:
+    """What of an account its connections' admission rests on, as one comparable value: that it
+    is active, whether it is a superuser (chair everywhere), and its password hash (a session's
+    auth hash is made from it: a new password ends the other sessions)."""
+    if user is None or not user.is_authenticated:
+        return None
+    return (user.is_active, user.is_superuser, user.password)
+
+
+async def check_accounts(connections: list[Connection]) -> None:
+    """The backstop for a lost ``account.changed`` or a change that sent none: the connected
+    accounts' stamps, read in one query; the connections whose account changed (or is gone)
+    are checked again."""
+    accounts = [c for c in connections if c.user_id is not None and c.account_stamp is not None]
+    if not accounts:
+        return
+    stamps = await database_sync_to_async(_stamps)({c.user_id for c in accounts})
+    changed = [c for c in accounts if stamps.get(c.user_id) != c.account_stamp]
+    if changed:
+        await recheck(changed)
+
+
+def _stamps(user_ids: set[int]) -> dict[int, tuple]:
+    rows = (
+        get_user_model()
+        .objects.filter(pk__in=user_ids)
+        .values_list("pk", "is_active", "is_superuser", "password")
+    )
+    return {pk: tuple(stamp) for pk, *stamp in rows}
 
 
 def expired(connection: Connection) -> bool:
@@ -117,27 +191,53 @@ def expired(connection: Connection) -> bool:
 
 
 def watch_accounts() -> None:
-    """Announce every change to an account to the web processes, once it commits (connected
-    from the rooms app's ready())."""
+    """Announce every change to an account, and every session signed out, to the web
+    processes, once it commits (connected from the rooms app's ready())."""
     model = get_user_model()
     post_save.connect(_account_saved, sender=model, dispatch_uid="meetings.realtime.account")
     post_delete.connect(_account_saved, sender=model, dispatch_uid="meetings.realtime.account_gone")
+    user_logged_out.connect(_signed_out, dispatch_uid="meetings.realtime.signed_out")
 
 
 def _account_saved(sender, instance, **kwargs) -> None:
     if kwargs.get("created") or kwargs.get("update_fields") == {"last_login"}:
         return  # a new account has no connection yet; signing in changes no admission
-    user_id = instance.pk
-    transaction.on_commit(lambda: _announce_account(user_id))
+    announce_account_changed(instance.pk)
 
 
-def _announce_account(user_id: int) -> None:
+def _signed_out(sender, request, user, **kwargs) -> None:
+    session_key = getattr(getattr(request, "session", None), "session_key", None)
+    if user is not None and session_key:
+        announce_account_changed(user.pk, ended_session=session_key)
+
+
+def announce_account_changed(user_id: int, *, ended_session: str | None = None) -> None:
+    """Tell every web process, once the current transaction commits, that this account changed
+    (its connections are checked again), or that one of its sessions ended (its connections
+    are closed). Services that change accounts without saving the model call it themselves."""
+    message = groups.account_changed_message(user_id=user_id, ended_session=ended_session)
+    transaction.on_commit(lambda: _announce(message))
+
+
+def _announce(message: dict) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
     try:
-        async_to_sync(layer.group_send)(
-            groups.accounts(), groups.account_changed_message(user_id=user_id)
-        )
+        async_to_sync(layer.group_send)(groups.accounts(), message)
     except Exception:
-        logger.exception("could not announce the change of account %s", user_id)
+        logger.exception("could not announce the change of account %s", message["user"])
+
+
+async def apply_account_change(connections: list[Connection], message: dict) -> None:
+    """An ``account.changed`` message, on a process's connections: the account's connections
+    are checked again; or, when it names a session that ended, that session's are closed."""
+    concerned = [c for c in connections if c.user_id == message["user"]]
+    ended = message.get("ended_session")
+    if ended is None:
+        if concerned:
+            await recheck(concerned)
+        return
+    for connection in concerned:
+        if connection.session_key == ended:
+            await connection.close(int(frames.CloseCode.FORBIDDEN))

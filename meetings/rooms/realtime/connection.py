@@ -29,6 +29,10 @@ class Connection:
     close: Callable[[int], Awaitable[None]]
     link_token: str | None = None
     link_expires_at: datetime | None = None
+    # An account's connection: the session that admitted it, and what of the account its
+    # admission depended on (admission.account_stamp), compared every stream check.
+    session_key: str | None = None
+    account_stamp: tuple | None = None
     # Every event this viewer may see up to here has been sent (when LIVE or CATCHING_UP).
     cursor: int = 0
     delivery: Delivery = Delivery.WAITING

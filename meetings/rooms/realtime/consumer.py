@@ -47,6 +47,7 @@ class MeetingConsumer(MediaFrames, AsyncWebsocketConsumer):
     viewer: Viewer | None = None
     connection: Connection | None = None
     _hall_is_studio = False
+    _closing = False
 
     async def connect(self):
         self.screens_group: str | None = None
@@ -65,6 +66,7 @@ class MeetingConsumer(MediaFrames, AsyncWebsocketConsumer):
             await self.close(code=int(refusal))
             return
         self.meeting, self.meeting_id = meeting, meeting.pk
+        by_account = viewer.link_id is None
         connection = Connection(
             viewer=viewer,
             outlet=outlet_for(self.scope, self.base_send),
@@ -72,6 +74,8 @@ class MeetingConsumer(MediaFrames, AsyncWebsocketConsumer):
             close=self._close_from_fanout,
             link_token=link_token or None,
             link_expires_at=expires_at,
+            session_key=_session_key(self.scope) if by_account else None,
+            account_stamp=admission.account_stamp(self.scope.get("user")) if by_account else None,
         )
         try:
             self.feed = await fanout().join(connection)
@@ -113,9 +117,11 @@ class MeetingConsumer(MediaFrames, AsyncWebsocketConsumer):
             )
 
     async def _close_from_fanout(self, code: int) -> None:
-        """The fan-out found the connection no longer admitted (or broken): close it."""
-        if self.connection is None:
+        """The fan-out found the connection no longer admitted (or broken): close it, once
+        (a message and the stream check may both find it refused)."""
+        if self.connection is None or self._closing:
             return
+        self._closing = True
         self.viewer = None  # ignore whatever else the client sends meanwhile
         await self.connection.outlet.drain()
         await self.close(code=code)
@@ -224,6 +230,11 @@ class MeetingConsumer(MediaFrames, AsyncWebsocketConsumer):
 def _language_of(scope) -> str:
     """The language the client chose with the switcher, else Vietnamese (as for pages)."""
     return chosen_language(scope.get("cookies", {}).get(settings.LANGUAGE_COOKIE_NAME))
+
+
+def _session_key(scope) -> str | None:
+    session = scope.get("session")
+    return session.session_key if session is not None else None
 
 
 def _link_token(scope) -> str | None:

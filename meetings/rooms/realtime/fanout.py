@@ -160,9 +160,7 @@ class Fanout:
                     )
                 )
         elif message["type"] == "account.changed":
-            affected = [c for c in self.connections() if c.user_id == message["user"]]
-            if affected:
-                self._spawn(admission.recheck(affected))
+            self._spawn(admission.apply_account_change(self.connections(), message))
 
     async def close(self) -> None:
         """Stop receiving and drop every feed (the process is stopping). The receiving task is

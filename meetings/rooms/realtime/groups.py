@@ -8,7 +8,8 @@ depends on its delivery (docs/architecture.md, "The stream").
   (one channel per process, see ``fanout.py``), not connections: a process writes the event to
   each of its own sockets.
 - ``accounts``: every web process; an account changed (deactivated, its superuser flag taken
-  away, deleted), so the connections it opened are checked again.
+  away, its password changed, deleted), so the connections it opened are checked again; or one
+  of its sessions was signed out, so that session's connections are closed.
 - ``screens``: the connections of one audience of a meeting that use the media hub (kiosks,
   candidates, staff), for frames outside the record: the hub's answers and link figures, the
   halls' thumbnails. Phones never join one.
@@ -43,5 +44,10 @@ def event_message(*, meeting_id: int, seq: int, type: str, audience: str, event_
     }
 
 
-def account_changed_message(*, user_id: int) -> dict[str, Any]:
-    return {"type": "account.changed", "user": user_id}
+def account_changed_message(*, user_id: int, ended_session: str | None = None) -> dict[str, Any]:
+    """An account changed (its connections are checked again), or, with ``ended_session``,
+    one of its sessions was signed out (that session's connections are closed)."""
+    message: dict[str, Any] = {"type": "account.changed", "user": user_id}
+    if ended_session is not None:
+        message["ended_session"] = ended_session
+    return message

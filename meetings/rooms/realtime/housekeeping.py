@@ -2,6 +2,9 @@
 
 - every STREAM_CHECK_SECONDS, the record's heads against the process's copies (one query for
   all the meetings it serves): a doorbell lost at the end of a burst is read from the record;
+  and the signed-in accounts' stamps (one query, when accounts are connected): an account
+  deactivated or given a new password without a message reaching this process is closed
+  then (admission.check_accounts);
 - every HEARTBEAT_SECONDS, the kiosks' presence (when each local kiosk last pinged, in one
   write; sessions of kiosks silent for three intervals, on any node, are ended), the
   connections whose join link has expired are closed, and ``stream_round`` is sent for the
@@ -34,11 +37,17 @@ async def run(fanout) -> None:
 
     periods = {
         "heads": lambda: settings.STREAM_CHECK_SECONDS,
+        "accounts": lambda: settings.STREAM_CHECK_SECONDS,
         "presence": lambda: settings.HEARTBEAT_SECONDS,
         "subscriptions": lambda: RESUBSCRIBE_SECONDS,
     }
     due = {name: time.monotonic() + period() for name, period in periods.items()}
-    jobs = {"heads": check_heads, "presence": presence_round, "subscriptions": subscriptions}
+    jobs = {
+        "heads": check_heads,
+        "accounts": check_accounts,
+        "presence": presence_round,
+        "subscriptions": subscriptions,
+    }
     while True:
         await asyncio.sleep(max(0.0, min(due.values()) - time.monotonic()))
         now = time.monotonic()
@@ -65,6 +74,10 @@ async def check_heads(fanout) -> None:
         feed = feeds.get(meeting_id)
         if feed is not None and fanout.feeds.get(meeting_id) is feed:
             feed.check_head(head)
+
+
+async def check_accounts(fanout) -> None:
+    await admission.check_accounts(fanout.connections())
 
 
 async def presence_round(fanout) -> None:
