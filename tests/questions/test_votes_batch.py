@@ -54,7 +54,7 @@ def test_a_batch_gives_each_vote_its_own_outcome(server_loop, django_assert_max_
 
 
 def test_a_phone_over_its_allowance_is_refused_within_a_batch(settings):
-    settings.VOTE_LIMIT_PER_DEVICE = "2/60"
+    settings.VOTE_LIMIT_PER_DEVICE = "2/1000000000"
     conference = open_conference()
     questions = [ask(conference, f"Câu hỏi số {n}", device=n) for n in range(1, 4)]
     for question in questions:
