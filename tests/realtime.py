@@ -10,6 +10,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from meetings.asgi import application
+from tests.factories import screen_token_for_link
 
 ORIGIN = b"http://127.0.0.1:8000"
 
@@ -134,10 +135,22 @@ async def stream_taken(conference, timeout: float = 5) -> None:
             await asyncio.sleep(0.01)
 
 
-async def open_socket(slug: str, *, user=None, link: str | None = None, origin=ORIGIN) -> Socket:
+HOLD = "hold"  # open_socket's default session: the screen that holds the link's hall
+
+
+async def open_socket(
+    slug: str, *, user=None, link: str | None = None, origin=ORIGIN, session: str | None = HOLD
+) -> Socket:
+    """A websocket as a browser opens it. With a hall's operator link, ``session`` is the kiosk
+    session's token: by default the screen that holds the hall (made if none, as the kiosk
+    page claims it); None sends none."""
     path = f"/ws/meetings/{slug}/"
     if link is not None:
         path += f"?link={quote(link)}"
+        if session == HOLD:
+            session = await sync_to_async(screen_token_for_link)(link)
+        if session is not None:
+            path += f"&session={quote(session)}"
     headers = [(b"origin", origin)] if origin else []
     if user is not None:
         cookie = await sync_to_async(session_cookie)(user)
