@@ -188,7 +188,7 @@ function screenRow(session, { withHall = false } = {}) {
     "data-testid": "kiosk-session",
     "data-session": session.id,
     "data-state": session.state,
-    "data-hall": session.hall_id,
+    "data-for-hall": session.hall_id,
   },
   h("span", { class: `chip screen-state-${session.state}` }, holding ? _("shows the hall") : _("asks to take over")),
   withHall ? h("strong", {}, hallName(state, session.hall_id)) : null,

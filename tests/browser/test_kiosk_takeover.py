@@ -25,7 +25,7 @@ def holding_kiosk(page: Page) -> None:
 
 def test_a_second_screen_asks_and_takes_over_when_a_moderator_allows_it(daphne_server, browsing):
     hall = daphne_server.halls[1]
-    tile_selector = f'li[data-hall="{hall["id"]}"]'
+    tile_selector = f'li.hall-tile[data-hall="{hall["id"]}"]'
 
     # The hall's own screen holds the hall.
     first = english_page(browsing, daphne_server)
@@ -55,7 +55,7 @@ def test_a_second_screen_asks_and_takes_over_when_a_moderator_allows_it(daphne_s
     chair.goto(f"/meetings/{SLUG}/halls/")
     expect(by_id(chair, "connection")).to_have_attribute("data-state", "live")
     request = by_id(chair, "takeover-list").locator(
-        f'[data-testid="kiosk-session"][data-state="asking"][data-hall="{hall["id"]}"]'
+        f'[data-testid="kiosk-session"][data-state="asking"][data-for-hall="{hall["id"]}"]'
     )
     expect(request).to_have_count(1, timeout=WAIT_MS)
     expect(request).to_contain_text(hall["name"])
