@@ -23,7 +23,9 @@ def holding_kiosk(page: Page) -> None:
     expect(by_id(page, "connection")).to_have_attribute("data-state", "live", timeout=WAIT_MS)
 
 
-def test_a_second_screen_asks_and_takes_over_when_a_moderator_allows_it(daphne_server, browsing):
+def test_a_second_screen_asks_and_takes_over_when_a_moderator_allows_it(
+    daphne_server, browsing, artifacts
+):
     hall = daphne_server.halls[1]
     tile_selector = f'li.hall-tile[data-hall="{hall["id"]}"]'
 
@@ -64,6 +66,8 @@ def test_a_second_screen_asks_and_takes_over_when_a_moderator_allows_it(daphne_s
     tile = by_id(chair, "hall-grid").locator(tile_selector)
     expect(tile.locator('[data-testid="kiosk-session"][data-state="holding"]')).to_have_count(1)
     expect(tile.locator('[data-testid="kiosk-session"][data-state="asking"]')).to_have_count(1)
+    second.screenshot(path=artifacts / "kiosk-asking.png")
+    chair.screenshot(path=artifacts / "halls-takeover-request.png", full_page=True)
 
     request.locator('[data-action="allow-takeover"]').click()
 
@@ -76,6 +80,7 @@ def test_a_second_screen_asks_and_takes_over_when_a_moderator_allows_it(daphne_s
     expect(by_id(first, "ask-again")).to_be_visible()
     expect(first.locator("body")).to_have_attribute("data-hold", "ended")
     expect(by_id(second, "kiosk-hold")).to_be_hidden(timeout=WAIT_MS)
+    first.screenshot(path=artifacts / "kiosk-taken-over.png")
 
     # The console follows: no request left, one screen holds the hall.
     expect(by_id(chair, "takeover-requests")).to_be_hidden()
