@@ -10,6 +10,7 @@ from ninja.errors import ValidationError
 
 from meetings.questions.api.endpoints import router as questions_router
 from meetings.rooms.api.endpoints import router as rooms_router
+from meetings.rooms.api.kiosk import router as kiosk_router
 from meetings.rooms.api.media import router as media_router
 from meetings.rooms.errors import DomainError
 from meetings.server_errors import BUSY_RETRY_AFTER, busy_body
@@ -21,13 +22,15 @@ api = NinjaAPI(
     version="1",
     description=(
         "The API the screens use. Kiosks and phones authenticate with their hall's join link "
-        "in the X-Join-Link header; accounts with the session cookie and a CSRF token."
+        "in the X-Join-Link header (a kiosk also with its session in X-Kiosk-Session); accounts "
+        "with the session cookie and a CSRF token."
     ),
     urls_namespace="api",
 )
 api.add_router("/", rooms_router)
 api.add_router("/", questions_router)
 api.add_router("/", media_router)
+api.add_router("/", kiosk_router)
 
 
 @api.exception_handler(DomainError)

@@ -9,8 +9,43 @@ from django.utils import timezone
 
 from meetings.rooms.actors import Actor
 from meetings.rooms.models import BridgePoint, Candidate, JoinLinkKind, Meeting, MeetingStatus, Role
-from meetings.rooms.services import candidates, halls, meetings, roles
+from meetings.rooms.services import candidates, halls, kiosk_sessions, meetings, roles
 from meetings.rooms.services.join_links import join_link_active, join_link_token
+
+# Tokens of the kiosk sessions tests made, by their digest (the server keeps only the digest):
+# the same hall's screen is then the same screen across a test's sockets and requests.
+_SCREEN_TOKENS: dict[str, str] = {}
+
+
+def hold_hall(hall: BridgePoint) -> str:
+    """The token of the screen that holds ``hall``, as the kiosk page gets it when it opens the
+    operator link (services/kiosk_sessions.py): the screen a test made before, or a new one
+    that takes the hall if it is free."""
+    holder = hall.kiosk_sessions.filter(state="holding").first()
+    if holder is not None:
+        if holder.token_hash not in _SCREEN_TOKENS:
+            raise AssertionError(f"hall {hall.pk} is held by a screen this test did not make")
+        return _SCREEN_TOKENS[holder.token_hash]
+    claim = kiosk_sessions.kiosk_session_claim(
+        hall=hall, token=None, user_agent="pytest kiosk", address="127.0.0.1"
+    )
+    assert claim.session.state == "holding", "the hall was not free"
+    _SCREEN_TOKENS[kiosk_sessions.token_digest(claim.token)] = claim.token
+    return claim.token
+
+
+def screen_token_for_link(link_token: str) -> str | None:
+    """For a hall's operator link, the token of the screen holding its hall (made if none);
+    None for any other link."""
+    from meetings.rooms.services.join_links import JoinLinkRefused, join_link_resolve
+
+    try:
+        link = join_link_resolve(link_token)
+    except JoinLinkRefused:
+        return None
+    if link.kind != JoinLinkKind.OPERATOR:
+        return None
+    return hold_hall(BridgePoint.objects.select_related("meeting").get(pk=link.hall_id))
 
 
 def make_user(username: str, **extra):
@@ -38,6 +73,14 @@ class Conference:
 
     def token(self, hall: BridgePoint, kind: JoinLinkKind) -> str:
         return join_link_token(join_link_active(hall=hall, kind=kind))
+
+    def kiosk_headers(self, hall: BridgePoint) -> dict[str, str]:
+        """What the hall's kiosk sends with each API call: its operator link and the session
+        with which it holds the hall."""
+        return {
+            "X-Join-Link": self.token(hall, JoinLinkKind.OPERATOR),
+            "X-Kiosk-Session": hold_hall(hall),
+        }
 
     def refresh(self) -> None:
         self.meeting.refresh_from_db()

@@ -10,6 +10,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from meetings.asgi import application
+from tests.factories import screen_token_for_link
 
 ORIGIN = b"http://127.0.0.1:8000"
 
@@ -134,18 +135,34 @@ async def stream_taken(conference, timeout: float = 5) -> None:
             await asyncio.sleep(0.01)
 
 
+HOLD = "hold"  # open_socket's default kiosk session: the screen that holds the link's hall
+
+
 async def open_socket(
-    slug: str, *, user=None, link: str | None = None, origin=ORIGIN, session: str | None = None
+    slug: str,
+    *,
+    user=None,
+    link: str | None = None,
+    origin=ORIGIN,
+    session: str | None = HOLD,
+    cookie_session: str | None = None,
 ) -> Socket:
-    """``user``: a new session of that account; ``session``: an existing session's cookie."""
+    """A websocket as a browser opens it. ``user``: a new session of that account;
+    ``cookie_session``: an existing session's cookie. With a hall's operator link, ``session``
+    is the kiosk session's token: by default the screen that holds the hall (made if none, as
+    the kiosk page claims it); None sends none."""
     path = f"/ws/meetings/{slug}/"
     if link is not None:
         path += f"?link={quote(link)}"
+        if session == HOLD:
+            session = await sync_to_async(screen_token_for_link)(link)
+        if session is not None:
+            path += f"&session={quote(session)}"
     headers = [(b"origin", origin)] if origin else []
     if user is not None:
-        session = await sync_to_async(session_cookie)(user)
-    if session is not None:
-        headers.append((b"cookie", f"sessionid={session}".encode()))
+        cookie_session = await sync_to_async(session_cookie)(user)
+    if cookie_session is not None:
+        headers.append((b"cookie", f"sessionid={cookie_session}".encode()))
     communicator = WebsocketCommunicator(application, path, headers=headers)
     connected, _subprotocol = await communicator.connect(timeout=5)
     assert connected, "the handshake was refused"

@@ -69,6 +69,7 @@ class Client:
     ws: str  # ws://host:port
     http: str  # http://host:port
     link: str | None = None
+    session: str | None = None  # a kiosk's session token: the screen that holds its hall
     cookie: str | None = None
     csrf: str | None = None
     device: str = ""
@@ -163,6 +164,8 @@ class Generator:
         url = f"{client.ws}/ws/meetings/{client.slug}/"
         if client.link:
             url += "?link=" + quote(client.link, safe="")
+            if client.session:
+                url += "&session=" + quote(client.session, safe="")
         headers = {"Origin": client.http}  # the platform's origin check needs one
         if client.cookie:
             headers["Cookie"] = client.cookie
@@ -491,6 +494,7 @@ class Generator:
                 client.moderator_index, client.moderators = spec["index"], spec["of"]
             else:
                 client.link = spec["link"]
+                client.session = spec.get("session")
                 if kind == "phone":
                     self.phones.setdefault(client.meeting, []).append(client)
             self.clients.append(client)

@@ -169,7 +169,10 @@ class Session:
                 ("moderator", {**m, "index": n, "of": MODERATORS})
                 for n, m in enumerate(meeting["moderators"])
             ]
-            mine += [("kiosk", {"link": hall["operator"]}) for hall in meeting["halls"]]
+            mine += [
+                ("kiosk", {"link": hall["operator"], "session": hall.get("operator_session")})
+                for hall in meeting["halls"]
+            ]
             halls = meeting["halls"]
             mine += [
                 (

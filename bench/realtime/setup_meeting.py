@@ -17,7 +17,7 @@ from django.utils import timezone
 from meetings.questions.devices import device_sign
 from meetings.rooms.actors import Actor
 from meetings.rooms.models import JoinLinkKind, Role
-from meetings.rooms.services import halls, meetings, roles
+from meetings.rooms.services import halls, kiosk_sessions, meetings, roles
 from meetings.rooms.services.join_links import join_link_active, join_link_token
 
 HALLS = int(os.environ.get("BENCH_HALLS", "150"))
@@ -78,6 +78,10 @@ print(
                         join_link_active(hall=hall, kind=JoinLinkKind.OPERATOR)
                     ),
                     "devices": devices(hall),
+                    # The kiosk's screen holds its hall, as the kiosk page claims it.
+                    "operator_session": kiosk_sessions.kiosk_session_claim(
+                        hall=hall, token=None, user_agent="bench kiosk", address="127.0.0.1"
+                    ).token,
                 }
                 for hall in made
             ],

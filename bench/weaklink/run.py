@@ -53,8 +53,11 @@ def open_kiosk(hall_browser, url: str, case: str):
     within FIRST_MEDIA_SECONDS is opened again once, in a fresh browser context (an operator
     would reload); what went wrong is kept."""
     failures = []
+    kept = None  # the failed attempt's storage: its kiosk session, so the hall stays held
     for attempt in range(1, ATTEMPTS + 1):
-        context = hall_browser.new_context(viewport={"width": 1280, "height": 720})
+        context = hall_browser.new_context(
+            viewport={"width": 1280, "height": 720}, storage_state=kept
+        )
         problems: list[str] = []
         page = context.new_page()
         page.on("console", lambda m, p=problems: m.type == "error" and p.append(m.text[:300]))
@@ -89,6 +92,10 @@ def open_kiosk(hall_browser, url: str, case: str):
             problems.append(f"{type(error).__name__}: {error}"[:300])
         failures.append({"last_state": state, "page_problems": problems[:20]})
         print(f"weaklink: case {case}: no programme on attempt {attempt}", flush=True)
+        try:
+            kept = context.storage_state()
+        except Exception:  # a crashed page: the next attempt may have to ask (it shows why)
+            kept = None
         context.close()
     raise NoProgramme(json.dumps(failures, default=str))
 

@@ -115,6 +115,55 @@ Object.assign(DESCRIBE, {
   "meeting.unpublished": () => _("The conference's page is no longer public"),
 });
 
+// --- kiosk sessions: which screen holds each hall ------------------------------------------
+
+const END_REASON_WORDS = {
+  taken_over: () => _("another screen took over"),
+  ended_by_staff: () => _("ended by the studio"),
+  refused: () => _("refused by the studio"),
+  link_rotated: () => _("the operator link was replaced"),
+  gone: () => _("it stopped asking"),
+};
+
+Object.assign(DESCRIBE, {
+  "kiosk.session_started": (p, s) => (p.state === "holding"
+    ? fmt("A screen now shows %(hall)s", { hall: hallName(s, p.hall) })
+    : fmt("Another screen asks to show %(hall)s", { hall: hallName(s, p.hall) })),
+  "kiosk.session_resumed": (p, s) => fmt("%(hall)s: its screen came back from another address or browser", { hall: hallName(s, p.hall) }),
+  "kiosk.takeover_allowed": (p, s) => fmt("%(hall)s is now shown on another screen", { hall: hallName(s, p.hall) }),
+  "kiosk.session_ended": (p, s) => fmt("%(hall)s: a screen's session ended (%(reason)s)", {
+    hall: hallName(s, p.hall),
+    reason: (END_REASON_WORDS[p.reason] || (() => p.reason))(),
+  }),
+});
+
+// "Chrome 131 · Windows": what a screen's browser says it is, briefly (the whole string goes
+// in a tooltip).
+export function deviceWords(userAgent) {
+  const agent = userAgent || "";
+  const browsers = [
+    [/Edg\/(\d+)/, "Edge"],
+    [/OPR\/(\d+)/, "Opera"],
+    [/(?:Chrome|Chromium)\/(\d+)/, "Chrome"],
+    [/Firefox\/(\d+)/, "Firefox"],
+    [/Version\/(\d+)[.\d]* (?:Mobile\/\S+ )?Safari/, "Safari"],
+  ];
+  const systems = [
+    [/Windows/, "Windows"],
+    [/Android/, "Android"],
+    [/iPhone|iPad/, "iOS"],
+    [/CrOS/, "ChromeOS"],
+    [/Mac OS X/, "macOS"],
+    [/Linux/, "Linux"],
+  ];
+  const browser = browsers.map(([pattern, name]) => [pattern.exec(agent), name]).find(([match]) => match);
+  const system = systems.find(([pattern]) => pattern.test(agent));
+  const parts = [];
+  if (browser) parts.push(`${browser[1]} ${browser[0][1]}`);
+  if (system) parts.push(system[1]);
+  return parts.length ? parts.join(" · ") : _("unknown browser");
+}
+
 // --- the question queue's events -------------------------------------------------------------
 
 const REJECT_REASON_WORDS = {

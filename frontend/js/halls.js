@@ -1,10 +1,12 @@
 // The moderators' halls and floor: a grid of every hall with the latest picture from its
 // kiosk's camera and the figures of its programme link; the raised hands in order, who has
 // the floor and for how long; the programme's layout; a monitor of the programme and the
-// moderator's microphone. Acts through the floor control API (rooms/api/media.py).
+// moderator's microphone; the screens that hold each hall or ask to take it over (kiosk
+// sessions). Acts through the floor control API (rooms/api/media.py) and the kiosk sessions'
+// (rooms/api/kiosk.py).
 import { apiClient } from "./api.js";
 import { bound, h, pageConfig, setText, toast } from "./dom.js";
-import { clock, duration, statusLabel, tierWords } from "./format.js";
+import { clock, deviceWords, duration, statusLabel, tierWords } from "./format.js";
 import { _, fmt } from "./i18n.js";
 import { MeetingStream } from "./live.js";
 import { linkSummary, openLocalMedia, stopStream } from "./media.js";
@@ -57,6 +59,16 @@ const setLayout = (layout) => act(`layout:${layout}`, () => api.post("/programme
 const pinTier = (hallId, tier) => act(`tier:${hallId}`, () =>
   api.post(`/halls/${hallId}/tier`, { tier: tier || null }));
 
+const allowTakeover = (sessionId) => act(`session:${sessionId}`, () =>
+  api.post(`/kiosk-sessions/${sessionId}/allow`), _("The screen now shows the hall."));
+
+function endSession(session) {
+  if (session.state === "holding"
+    && !window.confirm(_("End this screen's session? It stops showing the hall at once, and the next screen that opens the hall's operator link takes the hall."))) return;
+  act(`session:${session.id}`, () => api.post(`/kiosk-sessions/${session.id}/end`),
+    session.state === "asking" ? _("The screen was refused.") : _("The screen's session has ended."));
+}
+
 // --- drawing -------------------------------------------------------------------------------
 
 function raisedHands() {
@@ -72,6 +84,7 @@ function render() {
   const badge = bound("status");
   badge.textContent = statusLabel(state.meeting.status);
   badge.className = `badge status-${state.meeting.status}`;
+  renderTakeovers();
   renderFloor();
   renderHands();
   renderLayout();
@@ -159,6 +172,54 @@ function renderLayout() {
   }
 }
 
+// --- the screens of each hall (kiosk sessions) ----------------------------------------------
+
+function screensOf(hallId = null) {
+  return Object.values(state.kiosk_sessions || {})
+    .filter((session) => hallId === null || session.hall_id === hallId)
+    .sort((a, b) => (a.state === b.state ? (a.since < b.since ? -1 : 1) : a.state === "holding" ? -1 : 1));
+}
+
+function screenRow(session, { withHall = false } = {}) {
+  const holding = session.state === "holding";
+  const pending = busy.has(`session:${session.id}`);
+  return h("li", {
+    class: `screen screen-${session.state}`,
+    "data-testid": "kiosk-session",
+    "data-session": session.id,
+    "data-state": session.state,
+    "data-for-hall": session.hall_id,
+  },
+  h("span", { class: `chip screen-state-${session.state}` }, holding ? _("shows the hall") : _("asks to take over")),
+  withHall ? h("strong", {}, hallName(state, session.hall_id)) : null,
+  h("span", { class: "screen-device", title: session.device || "" }, deviceWords(session.device)),
+  h("span", { class: "mono small-print", "data-testid": "screen-address" }, session.address || "?"),
+  h("span", { class: "muted small-print" }, fmt("since %(time)s", { time: clock(session.since) })),
+  readOnly ? null : h("span", { class: "screen-actions" },
+    holding ? null : h("button", {
+      type: "button", class: "primary small", "data-action": "allow-takeover", disabled: pending,
+      onclick: () => allowTakeover(session.id),
+    }, _("Allow")),
+    h("button", {
+      type: "button", class: holding ? "danger small" : "secondary small",
+      "data-action": holding ? "end-session" : "refuse-takeover", disabled: pending,
+      onclick: () => endSession(session),
+    }, holding ? _("End") : _("Refuse"))));
+}
+
+function renderScreens(list, sessions, options) {
+  const signature = JSON.stringify([sessions, [...busy].filter((key) => key.startsWith("session:")), document.documentElement.lang]);
+  if (list.dataset.sig === signature) return;
+  list.dataset.sig = signature;
+  list.replaceChildren(...sessions.map((session) => screenRow(session, options)));
+}
+
+function renderTakeovers() {
+  const asking = screensOf().filter((session) => session.state === "asking");
+  bound("takeover-list").closest("section").hidden = asking.length === 0;
+  renderScreens(bound("takeover-list"), asking, { withHall: true });
+}
+
 // The hall's link: up (the hub reports it connected, lately), the kiosk is open but its
 // programme link is not (yet) up, or no kiosk at all.
 function linkState(hallId) {
@@ -195,6 +256,7 @@ function createTile(hall) {
         hall.is_studio ? h("span", { class: "chip" }, _("studio")) : null),
       h("p", { class: "hall-tile-figures mono", "data-bind": "figures", "data-testid": "hall-figures" }),
       h("p", { class: "hall-tile-seen muted small-print", "data-bind": "seen" }),
+      h("ul", { class: "screen-list hall-screens", "data-bind": "screens", "data-testid": "hall-screens" }),
       h("div", { class: "hall-tile-actions" },
         h("label", { class: "tier-pin" }, _("Quality"), tierSelect(hall.id)),
         hall.is_studio ? null : h("span", { "data-bind": "give" }))));
@@ -238,6 +300,8 @@ function updateTile(tile, hall, hands) {
   if (thumbnail?.at) seen.push(fmt("picture at %(time)s", { time: clock(thumbnail.at) }));
   if (figure && !fresh) seen.push(fmt("link last seen %(ago)s ago", { ago: duration((Date.now() - figure.heard) / 1000) }));
   setText("seen", seen.join(" · "), tile);
+
+  renderScreens(bound("screens", tile), screensOf(id));
 
   const holder = state.programme?.floor_hall_id === id;
   const place = hands.findIndex((hand) => hand.id === id) + 1;

@@ -25,6 +25,7 @@ export function kioskMedia({ api, stream, hallId, say }) {
   let opening = null;
   let goneTimer = null;
   let handBusy = false;
+  let stopped = false; // the screen lost its hold on the hall
 
   const link = new MediaLink({
     stream,
@@ -42,11 +43,16 @@ export function kioskMedia({ api, stream, hallId, say }) {
   const onProgramme = () => isStudio() || holdsFloor();
 
   async function openCamera() {
+    if (stopped) return null;
     if (opening) return opening;
     bound("device").hidden = true;
     opening = (async () => {
       const { stream: media, error } = await openLocalMedia({ audio: true, video: true });
       opening = null;
+      if (stopped) {
+        if (media) stopStream(media);
+        return;
+      }
       if (error) {
         deviceError = error;
         console.warn("kiosk: no camera or microphone:", error);
@@ -104,6 +110,7 @@ export function kioskMedia({ api, stream, hallId, say }) {
     else if (link.state === "connecting") words = _("programme: connecting…");
     else if (link.state === "retrying") words = _("programme: reconnecting…");
     else if (link.state === "refused") words = _("programme not available");
+    else if (link.state === "replaced") words = _("programme: shown in another window of this screen");
     element.textContent = words;
     bound("sound").hidden = !link.soundBlocked;
     // The picture behind the texts, unless the link carries sound only.
@@ -219,6 +226,7 @@ export function kioskMedia({ api, stream, hallId, say }) {
 
   return {
     render(newState) {
+      if (stopped) return;
       state = newState;
       const wanted = MEDIA_STATUSES.has(state.meeting.status);
       if (wanted && !link.started && link.state !== "refused") link.start();
@@ -228,6 +236,16 @@ export function kioskMedia({ api, stream, hallId, say }) {
     },
     tick() {
       renderCountdown();
+    },
+    // This screen no longer holds its hall: nothing of the hall leaves it any more.
+    stop() {
+      stopped = true;
+      link.stop();
+      thumbnails.stop();
+      if (camera) stopStream(camera);
+      camera = null;
+      selfVideo.srcObject = null;
+      bound("self").hidden = true;
     },
   };
 }

@@ -1,11 +1,13 @@
 // A hall's kiosk, full screen on the hall's TV: the programme's "now" or the question on air,
 // the hall's question count, attendance, and the clerk's entry of questions handed in on paper.
-// The programme's picture and sound, the floor and the hall's camera: kiosk-media.js.
+// The programme's picture and sound, the floor and the hall's camera: kiosk-media.js. It runs
+// only while this screen holds its hall (kiosk-session.js); otherwise the screen says why.
 import { apiClient } from "./api.js";
 import { bound, h, pageConfig, setText } from "./dom.js";
 import { describeEvent } from "./format.js";
 import { _, fmt, lang } from "./i18n.js";
 import { kioskMedia } from "./kiosk-media.js";
+import { KioskHold } from "./kiosk-session.js";
 import { MeetingStream } from "./live.js";
 import { renderNow, renderTimer } from "./programme.js";
 import { Outbox, storage, storageKey } from "./outbox.js";
@@ -25,12 +27,24 @@ import { showConnection } from "./status.js";
 
 const config = pageConfig();
 const hallId = String(config.viewer.hall);
-const api = apiClient({ base: config.api, link: config.link });
 const keys = {
+  session: storageKey(config.slug, "kiosk", hallId, "session"),
   outbox: storageKey(config.slug, "kiosk", hallId, "outbox"),
   entered: storageKey(config.slug, "kiosk", hallId, "entered"),
   seen: storageKey(config.slug, "kiosk", hallId, "seen"),
   draft: storageKey(config.slug, "kiosk", hallId, "draft"),
+};
+// Every call carries this screen's session: only the screen that holds the hall acts for it.
+const sessionApi = apiClient({ base: config.api, link: config.link, headers: () => hold.headers() });
+const hold = new KioskHold({ api: sessionApi, key: keys.session, onChange: (session, previous) => holdChanged(session, previous) });
+// A refusal because this screen no longer holds its hall: learn why, and say so.
+const guarded = (promise) => promise.catch((error) => {
+  if (error.body?.code === "hall_held_elsewhere") hold.lost();
+  throw error;
+});
+const api = {
+  get: (path, options) => guarded(sessionApi.get(path, options)),
+  post: (path, body, options) => guarded(sessionApi.post(path, body, options)),
 };
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
 const ENTERED_KEPT = 50;
@@ -97,7 +111,7 @@ function renderTally() {
 
 function render() {
   renderNow(state);
-  media.render(state);
+  media?.render(state);
   renderOnAir();
   renderTally();
   clerkForm.fillChoices(state);
@@ -306,6 +320,7 @@ let lastStatus = null;
 const stream = new MeetingStream({
   wsPath: config.ws,
   link: config.link,
+  session: () => hold.token,
   onState: (newState, event) => {
     state = newState;
     render();
@@ -319,17 +334,92 @@ const stream = new MeetingStream({
     setText("ticker", describeEvent(event, state));
   },
   onStatus: (status, code) => {
+    if (status === "refused" && code === 4409) {
+      hold.lost(); // another screen took over, or the studio ended this one
+      return;
+    }
     showConnection(status, code);
     if (status === "live" && lastStatus !== "live") outbox.flush();
     lastStatus = status;
   },
 });
 
-const media = kioskMedia({ api, stream, hallId, say: (text) => setText("ticker", text) });
+// --- holding the hall -------------------------------------------------------------------------
+
+let media = null; // the programme, the camera and the hand: while this screen holds the hall
+const holdBox = byTestId("kiosk-hold");
+const ALLOWED_SHOWN_MS = 3000;
+const RESTART_MS = 2000;
+let allowedTimer = null;
+let restartTimer = null;
+
+function showHold(phase) {
+  holdBox.hidden = phase === null;
+  holdBox.dataset.state = phase ?? "";
+  for (const part of holdBox.querySelectorAll("[data-hold]")) part.hidden = part.dataset.hold !== phase;
+  byTestId("ask-again").hidden = !["refused", "taken_over", "ended_by_staff", "gone"].includes(phase);
+}
+
+function holdChanged(session, previous) {
+  document.body.dataset.hold = session?.state ?? "";
+  if (hold.problem) {
+    setText("hold-problem", hold.problem.message);
+    showHold("problem");
+    return;
+  }
+  if (!session) return;
+  if (session.state === "holding") {
+    clearTimeout(allowedTimer);
+    if (previous === "asking") {
+      showHold("allowed");
+      allowedTimer = setTimeout(() => showHold(null), ALLOWED_SHOWN_MS);
+    } else {
+      showHold(null);
+    }
+    if (screenStarted && stream.stopped) {
+      // The stream was refused, yet the session still holds the hall: connect again, calmly.
+      clearTimeout(restartTimer);
+      restartTimer = setTimeout(() => stream.start(), RESTART_MS);
+    }
+    startScreen();
+    return;
+  }
+  if (session.state === "asking") {
+    setText("hold-since", fmt("Asked at %(time)s. This screen starts by itself as soon as the studio allows it.", { time: shortClock(session.since) }));
+    showHold("asking");
+    return;
+  }
+  stopScreen();
+  showHold(session.end_reason === "link_rotated" ? "taken_over" : session.end_reason || "ended_by_staff");
+}
+
+let screenStarted = false;
+
+function startScreen() {
+  if (screenStarted) return;
+  screenStarted = true;
+  media = kioskMedia({ api, stream, hallId, say: (text) => setText("ticker", text) });
+  stream.start();
+  outbox.flush();
+}
+
+function stopScreen() {
+  if (!screenStarted) return;
+  stream.stop();
+  media?.stop();
+  showConnection("off");
+}
+
+byTestId("ask-again").addEventListener("click", async () => {
+  const before = hold.token;
+  await hold.claim();
+  // A new session: start the page afresh from it (holding, or asking and waiting).
+  if (hold.token !== before) location.reload();
+});
 
 function tick() {
   setText("clock", new Date().toLocaleTimeString(lang(), { hour: "2-digit", minute: "2-digit" }));
-  if (state) {
+  if (state && media) {
     renderTimer(state);
     media.tick();
   }
@@ -348,5 +438,5 @@ tick();
 setInterval(tick, 1000);
 setText("ticker", _("Connecting to the studio…"));
 renderEntered();
-stream.start();
-outbox.flush();
+showHold("claiming");
+hold.begin();

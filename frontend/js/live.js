@@ -10,15 +10,18 @@
 // own frames ("welcome" marks a new connection), after the stream has handled them.
 import { applyPatch } from "./patch.js";
 
-const PERMANENT_CLOSE = new Set([4401, 4403, 4404]);
+// 4409: a kiosk whose session does not (or no longer) hold its hall; the page asks why.
+const PERMANENT_CLOSE = new Set([4401, 4403, 4404, 4409]);
 // While the browser says it is offline, its online event reconnects; look again this often
 // in case that event never comes.
 const OFFLINE_CHECK_MS = 15000;
 
 export class MeetingStream {
-  constructor({ wsPath, link = null, onState = () => {}, onEvent = () => {}, onStatus = () => {} }) {
+  // session: a kiosk's session token (or a function returning it), sent as `session`.
+  constructor({ wsPath, link = null, session = null, onState = () => {}, onEvent = () => {}, onStatus = () => {} }) {
     this.wsPath = wsPath;
     this.link = link;
+    this.session = session;
     this.onState = onState;
     this.onEvent = onEvent;
     this.onStatus = onStatus;
@@ -44,13 +47,28 @@ export class MeetingStream {
 
   url() {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const query = this.link ? `?link=${encodeURIComponent(this.link)}` : "";
+    const session = typeof this.session === "function" ? this.session() : this.session;
+    const parts = [];
+    if (this.link) parts.push(`link=${encodeURIComponent(this.link)}`);
+    if (session) parts.push(`session=${encodeURIComponent(session)}`);
+    const query = parts.length ? `?${parts.join("&")}` : "";
     return `${scheme}://${location.host}${this.wsPath}${query}`;
   }
 
   start() {
     this.stopped = false;
     this.connect();
+  }
+
+  // Close the stream for good (a kiosk that no longer holds its hall).
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    clearInterval(this.pingTimer);
+    const socket = this.socket;
+    this.socket = null;
+    this.welcomed = false;
+    if (socket && socket.readyState <= WebSocket.OPEN) socket.close();
   }
 
   connect() {

@@ -46,7 +46,7 @@ export class MediaLink {
     this.send = { audio: Boolean(send.audio), video: Boolean(send.video) };
     this.onChange = onChange;
     this.tracks = { audio: null, video: null };
-    this.state = "off"; // off, connecting, live, retrying, refused
+    this.state = "off"; // off, connecting, live, retrying, refused, replaced
     this.figures = null; // the hub's last media.status: {tier, pinned, loss, rtt, state}
     this.soundBlocked = false; // the browser would not play sound without a click
     this.pc = null;
@@ -63,6 +63,9 @@ export class MediaLink {
       stream.on("media.status", (frame) => this.status(frame)),
       stream.on("media.error", () => this.retry("the hub failed")),
       stream.on("media.restarted", () => this.hubRestarted()),
+      // The hub took a newer connection of this hall (this screen's, from another window):
+      // offering again would only take it back.
+      stream.on("media.replaced", () => this.replaced()),
       stream.on("error", (frame) => this.refusedMaybe(frame)),
     ];
     this.onPageHide = () => this.pause();
@@ -350,6 +353,14 @@ export class MediaLink {
     this.started = false;
     this.pause();
     this.setState("refused");
+  }
+
+  replaced() {
+    if (!this.started) return;
+    this.started = false;
+    this.generation += 1;
+    this.teardown();
+    this.setState("replaced");
   }
 
   // --- rebuilding --------------------------------------------------------------------------

@@ -7,6 +7,7 @@ export function connectionText(status, code) {
     case "live": return _("● live");
     case "connecting": return _("connecting…");
     case "offline": return _("offline – reconnecting…");
+    case "off": return "";
     case "refused":
       return code === 4403
         ? _("This link no longer works. Ask the organisers for the new one.")

@@ -3,6 +3,8 @@ frames. Messages are translatable and shown to the user as they are."""
 
 from typing import Any
 
+from django.utils.translation import gettext as _
+
 
 class DomainError(Exception):
     status = 400
@@ -46,3 +48,19 @@ class UnknownDevice(Forbidden):
     conference: nothing it sends counts. The phone asks for a new one and sends again."""
 
     code = "unknown_device"
+
+
+class HallHeldElsewhere(Forbidden):
+    """A hall's operator link used by a screen that does not hold the hall: another screen does,
+    or this one's session ended. It may ask to take over (docs/protocol.md, "Kiosk sessions")."""
+
+    code = "hall_held_elsewhere"
+
+    def __init__(self, message: str | None = None):
+        super().__init__(
+            message
+            or _(
+                "This screen does not hold its hall: another screen shows it, or this one's "
+                "session has ended. Ask the studio to let this screen take over."
+            )
+        )

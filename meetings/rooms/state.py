@@ -18,7 +18,9 @@ from meetings.rooms.models import (
     Candidate,
     EventLogHead,
     FloorRequest,
+    KioskConnection,
     KioskSession,
+    KioskSessionState,
     Meeting,
     Programme,
 )
@@ -64,6 +66,31 @@ def hall_view(hall: BridgePoint) -> dict[str, Any]:
 
 def hall_contact_view(hall: BridgePoint) -> dict[str, Any]:
     return {"operator_name": hall.operator_name, "operator_phone": hall.operator_phone}
+
+
+def kiosk_session_view(session: KioskSession) -> dict[str, Any]:
+    """A screen that holds or asks for its hall, as staff see it."""
+    return {
+        "id": session.pk,
+        "hall_id": session.hall_id,
+        "state": session.state,
+        "device": session.user_agent,
+        "address": session.address,
+        "created_at": iso(session.created_at),
+        "since": iso(session.since),
+    }
+
+
+def kiosk_session_own_view(session: KioskSession) -> dict[str, Any]:
+    """A screen's own session, as the screen is told it (never its token)."""
+    return {
+        "id": session.pk,
+        "hall_id": session.hall_id,
+        "state": session.state,
+        "since": iso(session.since),
+        "end_reason": session.end_reason or None,
+        "ended_at": iso(session.ended_at),
+    }
 
 
 def candidate_view(candidate: Candidate) -> dict[str, Any]:
@@ -119,10 +146,17 @@ def _rooms_sections(meeting: Meeting, audience: Audience) -> dict[str, Any]:
             for hall in halls
             if hall.operator_name or hall.operator_phone
         }
-        connected = KioskSession.objects.filter(hall__meeting=meeting).values_list(
+        connected = KioskConnection.objects.filter(hall__meeting=meeting).values_list(
             "hall_id", flat=True
         )
         state["presence"] = {str(hall_id): {"connected": True} for hall_id in set(connected)}
+        # The screens that hold their hall or ask to take it over (ended ones are gone).
+        state["kiosk_sessions"] = {
+            str(session.pk): kiosk_session_view(session)
+            for session in KioskSession.objects.filter(hall__meeting=meeting).exclude(
+                state=KioskSessionState.ENDED
+            )
+        }
         state["tier_pins"] = {str(hall.pk): hall.pinned_tier for hall in halls if hall.pinned_tier}
     return state
 

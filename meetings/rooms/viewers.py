@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils.translation import gettext as _
 
 from meetings.rooms.actors import Actor
-from meetings.rooms.errors import Forbidden
+from meetings.rooms.errors import Forbidden, HallHeldElsewhere
 from meetings.rooms.models import (
     Audience,
     BridgePoint,
@@ -52,6 +52,9 @@ class Viewer:
     hall_id: int | None = None
     candidate_id: int | None = None
     link_id: int | None = None
+    # The kiosk session a screen admitted by its hall's operator link holds its hall with; None
+    # for a screen that does not hold it (it may read, not act for the hall).
+    kiosk_session_id: int | None = None
     # The hall a join link admitted, as loaded with the link: no need to read it again.
     hall: BridgePoint | None = field(default=None, compare=False, repr=False)
 
@@ -67,9 +70,20 @@ class Viewer:
     def is_chair(self) -> bool:
         return Role.CHAIR in self.roles
 
+    @property
+    def is_hall_screen(self) -> bool:
+        """The screen that holds its hall: its camera, picture and presence are the hall's."""
+        return self.kiosk_session_id is not None
+
     def speaks_for_hall(self, hall_id: int) -> bool:
-        """Moderators act for any hall; an operator only for its own."""
-        return self.can_moderate or (self.kind == ViewerKind.OPERATOR and self.hall_id == hall_id)
+        """Moderators act for any hall; an operator only for its own: a bridge-point operator's
+        account (a named person, on the record by name), or the screen that holds the hall.
+        A screen with only the operator link does not."""
+        if self.can_moderate:
+            return True
+        if self.kind != ViewerKind.OPERATOR or self.hall_id != hall_id:
+            return False
+        return self.link_id is None or self.is_hall_screen
 
     def describe(self) -> dict[str, Any]:
         """What a client is told about itself."""
@@ -128,7 +142,9 @@ def viewer_from_grants(
     )
 
 
-def viewer_for_link(link: JoinLink) -> Viewer:
+def viewer_for_link(link: JoinLink, *, kiosk_session_id: int | None = None) -> Viewer:
+    """The viewer a join link admits; ``kiosk_session_id``: the session with which a screen
+    holds the link's hall (operator links only)."""
     hall = link.hall
     if link.kind == JoinLinkKind.OPERATOR:
         kind, actor = ViewerKind.OPERATOR, Actor.for_operator_link(hall)
@@ -140,6 +156,7 @@ def viewer_for_link(link: JoinLink) -> Viewer:
         actor=actor,
         hall_id=hall.pk,
         link_id=link.pk,
+        kiosk_session_id=kiosk_session_id if link.kind == JoinLinkKind.OPERATOR else None,
         hall=hall,
     )
 
@@ -155,5 +172,17 @@ def require_chair(viewer: Viewer) -> None:
 
 
 def require_hall_speaker(viewer: Viewer, hall_id: int) -> None:
-    if not viewer.speaks_for_hall(hall_id):
-        raise Forbidden(_("Only the moderators or this hall's operator may do this."))
+    if viewer.speaks_for_hall(hall_id):
+        return
+    if viewer.kind == ViewerKind.OPERATOR and viewer.hall_id == hall_id:
+        raise HallHeldElsewhere()
+    raise Forbidden(_("Only the moderators or this hall's operator may do this."))
+
+
+def require_hall_screen(viewer: Viewer) -> None:
+    """What only the screen that holds its hall does: send the hall's camera and picture."""
+    if viewer.is_hall_screen:
+        return
+    if viewer.kind == ViewerKind.OPERATOR and viewer.link_id is not None:
+        raise HallHeldElsewhere()
+    raise Forbidden(_("Only a hall's kiosk sends its picture."))

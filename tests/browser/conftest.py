@@ -43,6 +43,7 @@ CHAIR_PASSWORD = "browser-" + secrets.token_urlsafe(12)
 SERVER_START_SECONDS = 30
 LOG_TAIL_LINES = 60
 HERE = Path(__file__).resolve().parent
+DEMO_SLUG = "demo"
 
 
 def _chromium_missing() -> str | None:
@@ -83,6 +84,10 @@ class DaphneServer:
     log_path: Path
     seed: dict[str, Any]
     env: dict[str, str] = field(repr=False)
+    # Each hall's own screen: the token of the kiosk session that holds the hall (hall id ->
+    # token), kept in every browser context's storage as the hall's PC keeps it (see
+    # Browsing.new_page). A test that moves a hall to another screen updates it.
+    screens: dict[int, str] = field(default_factory=dict)
 
     @property
     def username(self) -> str:
@@ -272,6 +277,7 @@ def daphne_server(chromium_path, tmp_path_factory) -> Iterator[DaphneServer]:
                     stderr=subprocess.STDOUT,
                 )
         _wait_until_healthy(process, base_url + "/healthz", server)
+        _hold_every_hall(server)
         if worker is not None and worker.poll() is not None:
             pytest.fail(
                 f"the media worker exited with {worker.returncode}:\n{server.log_tail()}",
@@ -292,6 +298,28 @@ def daphne_server(chromium_path, tmp_path_factory) -> Iterator[DaphneServer]:
             database.drop()
         if redis_url:
             _forget_redis_keys(redis_url, redis_prefix)
+
+
+def _hold_every_hall(server: DaphneServer) -> None:
+    """Each hall's screen claims its hall as the kiosk page does when it opens: the first to
+    claim a free hall holds it. Every kiosk page the tests open then resumes that hold."""
+    for hall in server.halls:
+        link = hall["kiosk"].rstrip("/").rsplit("/", 1)[1]
+        request = urllib.request.Request(
+            f"{server.base_url}/api/meetings/{DEMO_SLUG}/kiosk/session",
+            data=b"{}",
+            method="POST",
+            headers={"X-Join-Link": link, "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = json.load(response)
+        assert body["session"]["state"] == "holding", body
+        server.screens[hall["id"]] = body["token"]
+
+
+def kiosk_session_key(hall_id: int) -> str:
+    """Where the kiosk page keeps its session's token (frontend/js/kiosk.js, storageKey)."""
+    return f"meetings.{DEMO_SLUG}.kiosk.{hall_id}.session"
 
 
 # --- the browser ----------------------------------------------------------------------------
@@ -326,9 +354,10 @@ class Browsing:
     """Fresh browser contexts for one test (one per person at the meeting), with every page's
     console errors and uncaught exceptions collected so the test can fail on them."""
 
-    def __init__(self, browser, base_url: str):
+    def __init__(self, browser, base_url: str, screens: dict[int, str] | None = None):
         self.browser = browser
         self.base_url = base_url
+        self.screens = screens if screens is not None else {}
         self.contexts = []
         self.errors: list[str] = []
         self.warnings: list[str] = []
@@ -338,9 +367,14 @@ class Browsing:
         *,
         locale: str = "en-US",
         viewport: tuple[int, int] = (1440, 900),
+        hall_screen: bool = True,
         **context_options: Any,
     ):
         """A page in a new context: its own cookies and storage, like a separate device.
+
+        With ``hall_screen`` (the default) the device is each hall's own screen: its storage
+        holds the kiosk sessions with which the halls are held, so a kiosk page opened on it
+        resumes its hall's hold. Without, it is a device that never opened a kiosk.
 
         ``context_options`` go to Playwright's ``new_context`` (``is_mobile``, ``has_touch``,
         ``device_scale_factor``, …)."""
@@ -351,6 +385,14 @@ class Browsing:
             viewport={"width": viewport[0], "height": viewport[1]},
             **context_options,
         )
+        if hall_screen and self.screens:
+            tokens = {kiosk_session_key(hall): token for hall, token in self.screens.items()}
+            context.add_init_script(
+                "for (const [key, token] of Object.entries("
+                + json.dumps(tokens)
+                + ")) { if (localStorage.getItem(key) === null) "
+                "localStorage.setItem(key, JSON.stringify(token)); }"
+            )
         self.contexts.append(context)
         return self.another_page(context)
 
@@ -380,7 +422,7 @@ class Browsing:
 @pytest.fixture
 def browsing(browser, daphne_server, request) -> Iterator[Browsing]:
     """Fails the test when a page logged an error that the test itself did not notice."""
-    session = Browsing(browser, daphne_server.base_url)
+    session = Browsing(browser, daphne_server.base_url, daphne_server.screens)
     yield session
     session.close()
     call = getattr(request.node, "report_call", None)

@@ -348,9 +348,27 @@ async def wait_until(condition, *, timeout: float, what, every: float = 0.25):
         await asyncio.sleep(every)
 
 
-def ws_url(base_ws: str, slug: str, link: str | None = None) -> str:
+def ws_url(base_ws: str, slug: str, link: str | None = None, session: str | None = None) -> str:
+    """The meeting websocket's address; ``session``: a kiosk's session token (claim_kiosk)."""
     query = f"?link={quote(link, safe='')}" if link else ""
+    if link and session:
+        query += f"&session={quote(session, safe='')}"
     return f"{base_ws}/ws/meetings/{slug}/{query}"
+
+
+def claim_kiosk(base_url: str, slug: str, link: str, *, token: str | None = None) -> str:
+    """As the kiosk page does on opening its hall's operator link: claim (or resume, with
+    ``token``) the kiosk session that holds the hall; returns its token."""
+    headers = {"X-Join-Link": link}
+    if token:
+        headers["X-Kiosk-Session"] = token
+    response = requests.post(
+        f"{base_url}/api/meetings/{slug}/kiosk/session", json={}, headers=headers, timeout=30
+    )
+    response.raise_for_status()
+    body = response.json()
+    assert body["session"]["state"] == "holding", f"the hall is held by another screen: {body}"
+    return body["token"] or token
 
 
 # --- HTTP ---------------------------------------------------------------------------------

@@ -112,10 +112,20 @@ class KioskStream(StreamClient):
 class MediaLink:
     """frontend/js/media.js's MediaLink (see the module's docstring)."""
 
-    def __init__(self, stream: KioskStream, *, base_url: str, slug: str, token: str, studio=None):
+    def __init__(
+        self,
+        stream: KioskStream,
+        *,
+        base_url: str,
+        slug: str,
+        token: str,
+        session: str,
+        studio=None,
+    ):
         self.stream = stream
         self.ice_url = f"{base_url}/api/meetings/{slug}/media/ice"
         self.token = token
+        self.session = session
         self.studio = studio  # (rgb, hz): the studio's camera and microphone
         self.state = "off"
         self.pc: RTCPeerConnection | None = None
@@ -180,7 +190,10 @@ class MediaLink:
         try:
             # Fetched for every connection: TURN credentials expire.
             answer = await asyncio.to_thread(
-                requests.get, self.ice_url, headers={"X-Join-Link": self.token}, timeout=10
+                requests.get,
+                self.ice_url,
+                headers={"X-Join-Link": self.token, "X-Kiosk-Session": self.session},
+                timeout=10,
             )
             answer.raise_for_status()
             servers = answer.json().get("ice_servers") or []
@@ -385,11 +398,20 @@ class MediaKiosk:
     def __init__(self, platform, hall: dict, *, studio=None):
         self.name = hall["name"]
         token = platform.link_token(hall["kiosk"])
+        session = platform.kiosk_session(hall)
         node = platform.nodes[0]
-        url = f"{node.ws_url}/ws/meetings/{platform.slug}/?link={quote(token, safe='')}"
+        url = (
+            f"{node.ws_url}/ws/meetings/{platform.slug}/?link={quote(token, safe='')}"
+            f"&session={quote(session, safe='')}"
+        )
         self.stream = KioskStream(self.name, [url])
         self.link = MediaLink(
-            self.stream, base_url=node.base_url, slug=platform.slug, token=token, studio=studio
+            self.stream,
+            base_url=node.base_url,
+            slug=platform.slug,
+            token=token,
+            session=session,
+            studio=studio,
         )
 
     async def start(self, *, timeout: float = 60) -> None:

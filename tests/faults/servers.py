@@ -323,6 +323,7 @@ class Platform:
     workers: list[MediaWorker] = field(default_factory=list)
     seed: dict[str, Any] = field(default_factory=dict)
     slug: str = DEMO_SLUG
+    screens: dict[str, str] = field(default_factory=dict)  # operator link -> session token
 
     # The demo conference, as seed_demo printed it (links built on the first node).
     @property
@@ -337,6 +338,16 @@ class Platform:
     def link_token(page_url: str) -> str:
         """The token of a kiosk (/k/<token>/) or phone (/v/<token>/) page's URL."""
         return page_url.rstrip("/").rsplit("/", 1)[1]
+
+    def kiosk_session(self, hall: dict[str, Any]) -> str:
+        """The token of the screen that holds this hall (claimed on the first node as the
+        kiosk page claims it, once): a kiosk's websocket and API calls need it."""
+        from tests.faults.clients import claim_kiosk
+
+        link = self.link_token(hall["kiosk"])
+        if link not in self.screens:
+            self.screens[link] = claim_kiosk(self.nodes[0].base_url, self.slug, link)
+        return self.screens[link]
 
     def manage(self, *args: str) -> str:
         return manage(self.env, *args)

@@ -46,8 +46,9 @@ async def test_questions_survive_a_killed_web_node(platform_factory):
     streams = []
     for index, hall in enumerate(halls):
         for kind in ("phone", "kiosk"):
+            session = platform.kiosk_session(hall) if kind == "kiosk" else None
             urls = [
-                ws_url(node.ws_url, platform.slug, platform.link_token(hall[kind]))
+                ws_url(node.ws_url, platform.slug, platform.link_token(hall[kind]), session)
                 for node in (doomed, survivor)
             ]
             streams.append(StreamClient(f"{kind}-{index}", urls))

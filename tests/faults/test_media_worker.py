@@ -238,6 +238,8 @@ async def test_a_killed_media_worker_is_replaced_and_the_halls_and_recording_com
 # current connection decoded, and the colour at the centre of the programme on the screen.
 KIOSK_LINK = """async () => {
   const link = window.__media;
+  // The kiosk starts its media once it holds its hall (kiosk-session.js): none yet.
+  if (!link) return { state: null, rebuilds: 0, reason: null, decoded: 0, centre: null };
   const video = document.querySelector('[data-bind="programme"]');
   const out = { state: link.state, rebuilds: link.rebuilds, reason: link.lastRetryReason ?? null,
                 decoded: 0, centre: null };

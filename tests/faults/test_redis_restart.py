@@ -45,7 +45,10 @@ class Meeting:
         self.chair = chair
         self.slug = platform.slug
         self.nodes = itertools.cycle(platform.nodes)
-        self.kiosks = [(hall["id"], platform.link_token(hall["kiosk"])) for hall in platform.halls]
+        self.kiosks = [
+            (hall["id"], platform.link_token(hall["kiosk"]), platform.kiosk_session(hall))
+            for hall in platform.halls
+        ]
         self.phones = [platform.link_token(hall["phone"]) for hall in platform.halls[1:]]
         self.outcomes: list[tuple[str, int | str]] = []
         self.questions: list[int] = []
@@ -64,13 +67,13 @@ class Meeting:
 
     def act_once(self) -> None:
         step = next(self.step)
-        hall_id, kiosk = self.kiosks[step % len(self.kiosks)]
+        hall_id, kiosk, session = self.kiosks[step % len(self.kiosks)]
         self._call(
             "attendance",
             lambda base: requests.post(
                 f"{base}/api/meetings/{self.slug}/halls/{hall_id}/attendance",
                 json={"count": step},
-                headers={"X-Join-Link": kiosk},
+                headers={"X-Join-Link": kiosk, "X-Kiosk-Session": session},
                 timeout=30,
             ),
         )
@@ -154,13 +157,19 @@ class Screen:
     node: DaphneNode
     account: Account | None = None
     link: str | None = None
+    session: str | None = None
 
     def snapshot(self, slug: str) -> dict:
         path = f"/api/meetings/{slug}/snapshot"
         if self.account is not None:
             return self.account.get(self.node.base_url, path).json()
         answer = requests.get(
-            self.node.base_url + path, headers={"X-Join-Link": self.link}, timeout=30
+            self.node.base_url + path,
+            headers={
+                "X-Join-Link": self.link,
+                **({"X-Kiosk-Session": self.session} if self.session else {}),
+            },
+            timeout=30,
         )
         return answer.json()
 
@@ -177,8 +186,10 @@ async def test_every_client_ends_with_every_event_after_redis_restarts(platform_
             ("voter", platform.link_token(hall["phone"])),
             ("kiosk", platform.link_token(hall["kiosk"])),
         ):
-            client = StreamClient(f"{kind}@{node.name}", [ws_url(node.ws_url, platform.slug, link)])
-            screens.append(Screen(client, node, link=link))
+            session = platform.kiosk_session(hall) if kind == "kiosk" else None
+            url = ws_url(node.ws_url, platform.slug, link, session)
+            client = StreamClient(f"{kind}@{node.name}", [url])
+            screens.append(Screen(client, node, link=link, session=session))
         for kind, account in (("candidate", candidate), ("chair", chair)):
             client = StreamClient(
                 f"{kind}@{node.name}", [ws_url(node.ws_url, platform.slug)], cookie=account.cookie

@@ -279,3 +279,71 @@ async def test_the_hub_survives_halls_vanishing_mid_frame(executor):
             )
         )
         assert np.all(np.isfinite(halls[3].receiver.frames[-1][1]))
+
+
+STRANGER_RGB, STRANGER_HZ = (30, 220, 220), 1700
+
+
+def peers_standing_for(hub, hall_id: int) -> list[str]:
+    return sorted(p.peer_id for p in hub.peers.values() if p.hall_id == hall_id)
+
+
+async def test_a_second_peer_for_a_hall_replaces_the_first_and_is_never_mixed_with_it(executor):
+    """The attack: with the studio's operator link, a stranger's peer was taken as a second
+    studio and every hall heard it mixed with the real one. The web side lets only the screen
+    that holds the hall offer for it; the hub keeps one peer per hall whatever it is sent: a
+    newer one (the holder reconnecting) replaces the old one, never joins it."""
+    meeting = Meeting(executor)
+    hub = meeting.hub
+    mixed: list[list[str]] = []  # the studio's peers in the hub at each step of the sound's mix
+    mix_step = hub._audio_step
+
+    async def watched_mix_step():
+        mixed.append(peers_standing_for(hub, 10))
+        await mix_step()
+
+    hub._audio_step = watched_mix_step  # before start(): the clock takes the method then
+    async with meeting:
+        first = await meeting.join(
+            "studio-a", Role.STUDIO, 10, video=ColourTrack(STUDIO_RGB), audio=ToneTrack(STUDIO_HZ)
+        )
+        hall = await meeting.join("hall1", Role.HALL, 1)
+        await wait_for(lambda: near(hall.receiver.colour_at(320, 180), STUDIO_RGB))
+        await wait_for(lambda: hall.receiver.audio_seconds() > SOUND_AFTER_CHANGE_SECONDS)
+        assert hall.receiver.tone_strength(STUDIO_HZ) > HEARD
+
+        await meeting.join(
+            "studio-b",
+            Role.STUDIO,
+            10,
+            video=ColourTrack(STRANGER_RGB),
+            audio=ToneTrack(STRANGER_HZ),
+        )
+        assert peers_standing_for(hub, 10) == ["studio-b"]
+        assert ("studio-a", {"type": "media.replaced", "hall": 10}) in meeting.replies
+        await wait_for(lambda: first.pc.connectionState in ("closed", "failed"))
+        heard_before = hall.receiver.audio_seconds()
+        await wait_for(lambda: near(hall.receiver.colour_at(320, 180), STRANGER_RGB))
+        await wait_for(
+            lambda: hall.receiver.audio_seconds() >= heard_before + SOUND_AFTER_CHANGE_SECONDS
+        )
+        # The hall hears the peer that stands for the studio now, and only it.
+        assert hall.receiver.tone_strength(STRANGER_HZ) > HEARD
+        assert hall.receiver.tone_strength(STUDIO_HZ) < NOT_HEARD
+    assert mixed, "the mix never ran"
+    assert max(len(peers) for peers in mixed) == 1, "two peers of one hall were mixed"
+
+
+async def test_offers_for_one_hall_at_once_leave_one_peer_in_the_hub(executor):
+    async with Meeting(executor) as meeting:
+        await asyncio.gather(
+            *(
+                meeting.join(f"hall1-{n}", Role.HALL, 1, audio=ToneTrack(HALL_HZ[1]))
+                for n in range(3)
+            )
+        )
+        assert len(peers_standing_for(meeting.hub, 1)) == 1
+        # Other roles are not seats: two moderators' consoles may both listen.
+        await meeting.join("monitor-1", Role.MONITOR)
+        await meeting.join("monitor-2", Role.MONITOR)
+        assert {"monitor-1", "monitor-2"} <= set(meeting.hub.peers)

@@ -97,3 +97,28 @@ async def test_thumbnails_reach_the_moderators_not_the_voters(hub_thread):
     assert (await voter.receive_type("error"))["code"] == "forbidden"
     assert not any(frame["type"] == "thumbnail" for frame in voter.frames)
     await asyncio.gather(kiosk.close(), voter.close(), chair.close())
+
+
+async def test_the_studios_screen_reconnecting_replaces_its_peer_at_the_hub(hub_thread):
+    """The same screen (the same kiosk session) on a new websocket offers again before the old
+    socket is gone: the hub takes the new peer and drops the old one, never keeps both."""
+    conference = await database_sync_to_async(make_conference)()
+    studio_link = await database_sync_to_async(conference.token)(
+        conference.studio, JoinLinkKind.OPERATOR
+    )
+    old_socket, _ = await open_live("hn-test", link=studio_link)
+    new_socket, _ = await open_live("hn-test", link=studio_link)  # the same screen's session
+    old, new = Browser(ColourTrack(STUDIO_RGB), ToneTrack(440)), Browser(ColourTrack(STUDIO_RGB))
+    try:
+        await join(old_socket, old, send=True)
+        await join(new_socket, new, send=True)
+        replaced = await old_socket.receive_type("media.replaced", timeout=15)
+        assert replaced["hall"] == conference.studio.pk
+        hub = gateway_module._gateway._manager.hubs[conference.meeting.pk]
+        studio_peers = [p for p in list(hub.peers.values()) if p.hall_id == conference.studio.pk]
+        assert len(studio_peers) == 1  # the new one: the old socket was told it was replaced
+    finally:
+        for socket in (old_socket, new_socket):
+            await socket.close()
+        await old.close()
+        await new.close()

@@ -20,6 +20,8 @@ def conference():
 
 def link_client(conference, kind=JoinLinkKind.VOTER, hall=0, device: int | None = 1, language="vi"):
     headers = {"X-Join-Link": conference.token(conference.halls[hall], kind)}
+    if kind == JoinLinkKind.OPERATOR:
+        headers = conference.kiosk_headers(conference.halls[hall])  # the hall's own screen
     if device is not None:
         headers["X-Device-Id"] = phone(conference, device, hall=conference.halls[hall])
     client = Client(headers=headers)

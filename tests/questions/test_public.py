@@ -155,9 +155,7 @@ def test_follow_ups_and_written_answers():
     assert response.status_code == 200 and response.json()["answer"]["written_answer"].startswith(
         "Sở đã"
     )
-    kiosk = Client(
-        headers={"X-Join-Link": conference.token(conference.halls[0], JoinLinkKind.OPERATOR)}
-    )
+    kiosk = Client(headers=conference.kiosk_headers(conference.halls[0]))
     assert kiosk.get("/api/meetings/hn-minutes/follow-ups").status_code == 403
 
 

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 
 def kiosk(conference, hall):
-    return Client(headers={"X-Join-Link": conference.token(hall, JoinLinkKind.OPERATOR)})
+    return Client(headers=conference.kiosk_headers(hall))
 
 
 def moderator(conference):

@@ -15,7 +15,7 @@ from meetings.rooms.realtime import feed as feed_module
 from meetings.rooms.realtime import stream
 from meetings.rooms.services import agenda, halls, join_links, meetings
 from meetings.rooms.services import events as event_service
-from tests.factories import make_conference, make_user
+from tests.factories import hold_hall, make_conference, make_user
 from tests.realtime import count_calls, open_live, open_socket, record_head, stream_taken
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -38,6 +38,14 @@ def rotate(conference, hall_index: int, kind: JoinLinkKind):
 @database_sync_to_async
 def token(conference, hall_index: int, kind: JoinLinkKind) -> str:
     return conference.token(conference.halls[hall_index], kind)
+
+
+@database_sync_to_async
+def kiosk_link(conference, hall_index: int) -> str:
+    """A hall's operator link, its screen having claimed the hall already (as the kiosk page
+    does when it opens, before its websocket): watchers see only what the socket does."""
+    hold_hall(conference.halls[hall_index])
+    return conference.token(conference.halls[hall_index], JoinLinkKind.OPERATOR)
 
 
 async def test_welcome_names_the_viewer_and_hello_without_since_gives_a_snapshot():
@@ -68,11 +76,12 @@ async def test_voter_snapshot_has_no_staff_sections():
 
 async def test_each_viewer_receives_only_what_its_audience_may_see():
     conference = await build()
+    link = await kiosk_link(conference, 0)
     chair, _ = await open_live("hn-test", user=conference.chair)
     candidate, _ = await open_live("hn-test", user=conference.candidate_user)
     voter, _ = await open_live("hn-test", link=await token(conference, 1, JoinLinkKind.VOTER))
     # A kiosk connecting appends a staff-only event (hall.connected).
-    kiosk, _ = await open_live("hn-test", link=await token(conference, 0, JoinLinkKind.OPERATOR))
+    kiosk, _ = await open_live("hn-test", link=link)
     await rotate(conference, 2, JoinLinkKind.VOTER)  # staff only
     await attendance(conference, 0, 85)  # public
 
@@ -395,10 +404,11 @@ async def test_origin_from_another_site_is_refused_at_the_handshake():
 
 async def test_kiosk_presence_is_on_the_record_for_staff():
     conference = await build()
+    link = await kiosk_link(conference, 0)
     chair, snapshot = await open_live("hn-test", user=conference.chair)
     hall_id = str(conference.halls[0].pk)
     assert hall_id not in snapshot["state"]["presence"]
-    kiosk, _ = await open_live("hn-test", link=await token(conference, 0, JoinLinkKind.OPERATOR))
+    kiosk, _ = await open_live("hn-test", link=link)
     connected = await chair.receive_type("event")
     assert connected["event"]["type"] == "hall.connected"
     assert connected["event"]["payload"]["hall"] == conference.halls[0].pk
@@ -471,17 +481,18 @@ async def test_a_revoked_role_or_deactivated_account_is_closed_at_once():
 
 
 async def test_a_kiosk_ended_by_another_node_counts_again_while_it_pings(settings):
-    from meetings.rooms.models import KioskSession
+    from meetings.rooms.models import KioskConnection
     from meetings.rooms.services import presence
 
     settings.HEARTBEAT_SECONDS = 1
     conference = await build()
+    link = await kiosk_link(conference, 0)
     chair, _ = await open_live("hn-test", user=conference.chair)
-    kiosk, _ = await open_live("hn-test", link=await token(conference, 0, JoinLinkKind.OPERATOR))
+    kiosk, _ = await open_live("hn-test", link=link)
     await chair.receive_type("event")  # hall.connected
-    # This node looked dead for a while: another node ended the kiosk's session.
+    # This node looked dead for a while: another node ended the kiosk's connection.
     await database_sync_to_async(
-        lambda: KioskSession.objects.update(last_seen_at=timezone.now() - timedelta(hours=1))
+        lambda: KioskConnection.objects.update(last_seen_at=timezone.now() - timedelta(hours=1))
     )()
     await database_sync_to_async(presence.kiosk_reap_stale)(meeting=conference.meeting)
     gone = await chair.receive_type("event")
@@ -498,8 +509,9 @@ async def test_a_kiosk_ended_by_another_node_counts_again_while_it_pings(setting
 async def test_a_silent_kiosk_is_shown_as_gone_after_three_heartbeats(settings):
     settings.HEARTBEAT_SECONDS = 1
     conference = await build()
+    link = await kiosk_link(conference, 0)
     chair, _ = await open_live("hn-test", user=conference.chair)
-    kiosk, _ = await open_live("hn-test", link=await token(conference, 0, JoinLinkKind.OPERATOR))
+    kiosk, _ = await open_live("hn-test", link=link)
     assert (await chair.receive_type("event"))["event"]["type"] == "hall.connected"
     # The kiosk's link went quiet without a close: no pings. The chair keeps pinging.
     while True:

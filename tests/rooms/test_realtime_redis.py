@@ -159,3 +159,30 @@ async def test_a_quiet_socket_over_the_configured_redis_layer_stays_open():
     pong = await voter.receive_type("pong")
     assert pong["id"] == "still-there"
     await voter.close()
+
+
+async def test_a_kiosk_session_ended_on_another_web_node_closes_its_socket_here(
+    redis_layer, settings
+):
+    """The studio ends a hall's screen through another web node: the kiosk's socket on this one
+    is closed at once (4409), from the event alone."""
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["capacity"] = 1000
+    conference = await database_sync_to_async(make_conference)("redis-kiosk")
+    hall = conference.halls[0]
+    link = await database_sync_to_async(conference.token)(hall, JoinLinkKind.OPERATOR)
+    kiosk, _ = await open_live("redis-kiosk", link=link)  # the screen that holds the hall
+    script = (
+        "from meetings.rooms.models import KioskSession\n"
+        "from meetings.rooms.actors import Actor\n"
+        "from meetings.rooms.services.kiosk_sessions import kiosk_session_end\n"
+        "session = KioskSession.objects.select_related('hall__meeting')"
+        f".get(hall_id={hall.pk}, state='holding')\n"
+        "kiosk_session_end(session=session, actor=Actor.system('other node'))\n"
+    )
+    await database_sync_to_async(subprocess.run)(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        env=other_node_env(redis_layer),
+        check=True,
+        timeout=120,
+    )
+    assert await kiosk.closed_with(timeout=10) == 4409

@@ -38,7 +38,7 @@ class Watched:
     @classmethod
     async def open(cls, user) -> "Watched":
         session = await sync_to_async(session_cookie)(user)
-        socket, _snapshot = await open_live(SLUG, session=session)
+        socket, _snapshot = await open_live(SLUG, cookie_session=session)
         return cls(socket, session)
 
 
@@ -59,7 +59,7 @@ async def taken_away(cause: str, socket, action) -> int:
 
 
 async def refused_on_return(session: str | None = None, link: str | None = None) -> int:
-    socket = await open_socket(SLUG, session=session, link=link)
+    socket = await open_socket(SLUG, cookie_session=session, link=link)
     return await socket.closed_with(timeout=CLOSE_WAIT_SECONDS)
 
 

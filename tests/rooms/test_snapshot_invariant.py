@@ -14,6 +14,7 @@ from meetings.rooms.services import (
     floor,
     halls,
     join_links,
+    kiosk_sessions,
     meetings,
     presence,
 )
@@ -61,6 +62,26 @@ def every_kind_of_change(conference):
     floor.hall_pin_tier(hall=conference.halls[1], tier="audio", actor=actor)
     floor.hall_pin_tier(hall=conference.halls[1], tier=None, actor=actor)
     floor.floor_request(hall=conference.halls[0], actor=actor)
+    # Screens: one holds hall 0, another asks, comes back from elsewhere and takes over; a
+    # third is refused; hall 2's screen ends with its replaced link.
+    holder = kiosk_sessions.kiosk_session_claim(
+        hall=conference.halls[0], token=None, user_agent="Chrome/131", address="10.0.0.1"
+    )
+    asking = kiosk_sessions.kiosk_session_claim(
+        hall=conference.halls[0], token=None, user_agent="Firefox/128", address="10.0.0.2"
+    )
+    kiosk_sessions.kiosk_session_claim(
+        hall=conference.halls[0], token=asking.token, user_agent="Firefox/129", address="10.0.0.3"
+    )
+    kiosk_sessions.kiosk_session_allow(session=asking.session, actor=actor)
+    refused = kiosk_sessions.kiosk_session_claim(
+        hall=conference.halls[0], token=holder.token, user_agent="Chrome/131", address="10.0.0.1"
+    )
+    kiosk_sessions.kiosk_session_end(session=refused.session, actor=actor)
+    kiosk_sessions.kiosk_session_claim(
+        hall=conference.halls[2], token=None, user_agent="Edg/130", address="10.0.0.4"
+    )
+    join_links.join_link_rotate(hall=conference.halls[2], kind=JoinLinkKind.OPERATOR, actor=actor)
     meetings.meeting_update(
         meeting=meeting,
         title="Hội nghị tiếp xúc cử tri (điều chỉnh)",

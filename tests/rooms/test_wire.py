@@ -7,7 +7,7 @@ import asyncio
 import json
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 import requests
@@ -20,6 +20,7 @@ from tests.faults.clients import (
     StreamClient,
     VoterPhone,
     WebSocket,
+    claim_kiosk,
     wait_until,
     ws_url,
 )
@@ -40,6 +41,7 @@ def test_a_frame_is_encoded_as_autobahn_frames_it(size):
 class Server:
     node: DaphneNode
     demo: dict
+    screens: dict = field(default_factory=dict)  # operator link -> its kiosk session's token
 
     @property
     def base(self) -> str:
@@ -49,8 +51,18 @@ class Server:
         url = self.demo["halls"][hall]["kiosk" if kind == "operator" else "phone"]
         return url.rstrip("/").rsplit("/", 1)[1]
 
+    def screen(self, link: str) -> str:
+        """The kiosk session with which the hall of this operator link is held."""
+        if link not in self.screens:
+            self.screens[link] = claim_kiosk(self.base, SLUG, link)
+        return self.screens[link]
+
     def stream(self, name: str, *, link: str | None = None, cookie: str | None = None):
-        return StreamClient(name, [ws_url(self.node.ws_url, SLUG, link)], cookie=cookie)
+        operator = link is not None and link in {
+            self.link(n, "operator") for n in range(len(self.demo["halls"]))
+        }
+        session = self.screen(link) if operator else None
+        return StreamClient(name, [ws_url(self.node.ws_url, SLUG, link, session)], cookie=cookie)
 
     def record(self, chair: Account) -> list[dict]:
         entries, since = [], 0
@@ -121,7 +133,7 @@ def set_attendance(server: Server, counts: range) -> None:
         answer = requests.post(
             f"{server.base}/api/meetings/{SLUG}/halls/{server.demo['halls'][0]['id']}/attendance",
             json={"count": count},
-            headers={"X-Join-Link": kiosk_link},
+            headers={"X-Join-Link": kiosk_link, "X-Kiosk-Session": server.screen(kiosk_link)},
             timeout=30,
         )
         answer.raise_for_status()

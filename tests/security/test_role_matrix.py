@@ -15,6 +15,8 @@ from meetings.api import api
 from meetings.questions.services import moderation
 from meetings.rooms.models import JoinLinkKind
 from meetings.rooms.services import agenda
+from meetings.rooms.services.kiosk_sessions import kiosk_session_claim
+from tests.factories import hold_hall
 from tests.questions.helpers import ask, open_conference, phone
 from tests.realtime import open_socket
 
@@ -24,6 +26,7 @@ CALLERS = [
     "anonymous",
     "voter",
     "operator",
+    "second_screen",
     "candidate",
     "observer",
     "secretary",
@@ -31,13 +34,17 @@ CALLERS = [
     "foreign_voter",
     "foreign_operator",
 ]
-ADMITTED = {"voter", "operator", "candidate", "observer", "secretary", "chair"}
+# "operator": the screen that holds its hall (its kiosk session); "second_screen": another
+# screen with the same operator link, which only asks to take over: it may read what the link
+# shows, and act for the hall in nothing.
+ADMITTED = {"voter", "operator", "second_screen", "candidate", "observer", "secretary", "chair"}
+SCREENS = {"operator", "second_screen"}
 STAFF = {"observer", "secretary", "chair"}
 MODERATORS = {"secretary", "chair"}
 CHAIR = {"chair"}
 
 # (method, path, body) -> who may call it. {q}: a submitted question; {a}: an approved one;
-# {h}: the operator's own hall; {i}: an agenda item.
+# {h}: the operator's own hall; {i}: an agenda item; {s}: the second screen's kiosk session.
 MATRIX = [
     ("GET", "/api/meetings/{slug}/snapshot", None, ADMITTED),
     ("GET", "/api/meetings/{slug}/events", None, ADMITTED),
@@ -51,7 +58,7 @@ MATRIX = [
     ("GET", "/api/meetings/{slug}/questions/mine", None, {"voter"}),
     ("POST", "/api/meetings/{slug}/questions/{q}/withdraw", {}, {"voter"}),
     ("POST", "/api/meetings/{slug}/questions/{a}/vote", {}, {"voter"}),
-    ("GET", "/api/meetings/{slug}/media/ice", None, ADMITTED - {"voter"}),
+    ("GET", "/api/meetings/{slug}/media/ice", None, ADMITTED - {"voter", "second_screen"}),
     ("GET", "/api/meetings/{slug}/follow-ups", None, STAFF),
     ("GET", "/api/meetings/{slug}/thumbnails", None, STAFF),
     ("POST", "/api/meetings/{slug}/halls/{h}/attendance", {"count": 50}, {"operator"} | MODERATORS),
@@ -81,6 +88,10 @@ MATRIX = [
     ("GET", "/api/meetings/{slug}/questions/{q}/similar", None, MODERATORS),
     ("GET", "/api/meetings/{slug}/queue/round-robin", None, MODERATORS),
     ("POST", "/api/meetings/{slug}/queue/order", {"order": []}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/kiosk/session", {}, SCREENS),
+    ("GET", "/api/meetings/{slug}/kiosk/session", None, SCREENS),
+    ("POST", "/api/meetings/{slug}/kiosk-sessions/{s}/allow", {}, MODERATORS),
+    ("POST", "/api/meetings/{slug}/kiosk-sessions/{s}/end", {}, MODERATORS),
     ("POST", "/api/meetings/{slug}/status", {"status": "ended"}, CHAIR),
     ("POST", "/api/meetings/{slug}/publish", {"published": True}, CHAIR),
 ]
@@ -92,6 +103,7 @@ def _template(path: str) -> str:
         path.replace("{q}", "{question_id}")
         .replace("{a}", "{question_id}")
         .replace("{h}", "{hall_id}")
+        .replace("{s}", "{session_id}")
     )
 
 
@@ -126,12 +138,24 @@ def world():
 
     def link(conf, kind):
         headers = {"X-Join-Link": conf.token(conf.halls[0], kind), "X-Device-Id": phone(conf, 1)}
+        if kind == JoinLinkKind.OPERATOR:
+            headers["X-Kiosk-Session"] = hold_hall(conf.halls[0])
         return Client(headers=headers)
+
+    hold_hall(hall)  # the hall's own screen holds it; a second screen asks
+    second = kiosk_session_claim(hall=hall, token=None, user_agent="stranger", address="10.0.0.9")
+    assert second.session.state == "asking"
 
     clients = {
         "anonymous": Client(),
         "voter": link(conference, JoinLinkKind.VOTER),
         "operator": link(conference, JoinLinkKind.OPERATOR),
+        "second_screen": Client(
+            headers={
+                "X-Join-Link": conference.token(hall, JoinLinkKind.OPERATOR),
+                "X-Kiosk-Session": second.token,
+            }
+        ),
         "candidate": signed_in(conference.candidate_user),
         "observer": signed_in(conference.observer),
         "secretary": signed_in(conference.secretary),
@@ -147,6 +171,7 @@ def world():
         "item_id": item.pk,
         "action": "start",
         "kind": "voter",
+        "s": second.session.pk,
     }
     return clients, values
 
@@ -184,7 +209,7 @@ def test_each_caller_is_allowed_or_refused_as_the_table_says(world, method, path
 
 
 WEBSOCKET = {
-    "connect": ADMITTED,
+    "connect": ADMITTED - {"second_screen"},
     "media.offer": ADMITTED - {"voter"},
     "thumbnail": {"operator"},
 }
@@ -199,10 +224,22 @@ async def test_websocket_actions_by_caller(settings):
     conference = await database_sync_to_async(open_conference)("matrix")
     other = await database_sync_to_async(open_conference)("other")
     token = database_sync_to_async(lambda conf, kind: conf.token(conf.halls[0], kind))
+
+    @database_sync_to_async
+    def second_screen(conf):
+        hold_hall(conf.halls[0])
+        return kiosk_session_claim(
+            hall=conf.halls[0], token=None, user_agent="stranger", address="10.0.0.9"
+        ).token
+
     callers = {
         "anonymous": {},
         "voter": {"link": await token(conference, JoinLinkKind.VOTER)},
         "operator": {"link": await token(conference, JoinLinkKind.OPERATOR)},
+        "second_screen": {
+            "link": await token(conference, JoinLinkKind.OPERATOR),
+            "session": await second_screen(conference),
+        },
         "candidate": {"user": conference.candidate_user},
         "observer": {"user": conference.observer},
         "secretary": {"user": conference.secretary},
@@ -215,7 +252,8 @@ async def test_websocket_actions_by_caller(settings):
         first = await socket.communicator.receive_output(timeout=3)
         if caller not in WEBSOCKET["connect"]:
             assert first["type"] == "websocket.close"
-            assert first["code"] == (4401 if caller == "anonymous" else 4403), caller
+            expected = {"anonymous": 4401, "second_screen": 4409}.get(caller, 4403)
+            assert first["code"] == expected, caller
             continue
         for action, frame in (
             ("thumbnail", {"type": "thumbnail", "image": "data:image/jpeg;base64,AAAA"}),

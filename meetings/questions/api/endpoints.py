@@ -54,7 +54,7 @@ from meetings.rooms.models import BridgePoint
 from meetings.rooms.record import format_time
 from meetings.rooms.services.meetings import meeting_set_questions_open
 from meetings.rooms.state import meeting_view
-from meetings.rooms.viewers import ViewerKind, require_moderator
+from meetings.rooms.viewers import ViewerKind, require_hall_speaker, require_moderator
 
 router = Router(auth=caller_auth, tags=["questions"])
 WITH_429 = {**ERRORS, 429: ERRORS[400]}
@@ -206,6 +206,9 @@ def ask(request: HttpRequest, slug: str, body: QuestionIn):
         source, hall_id = QuestionSource.PHONE, viewer.hall_id
         device = _sent_device(request, viewer)
     elif viewer.kind == ViewerKind.OPERATOR and viewer.hall_id is not None:
+        # The clerk's paper questions come from the screen that holds the hall (or a
+        # bridge-point operator's account), never from a second screen with the link.
+        require_hall_speaker(viewer, viewer.hall_id)
         source, hall_id = QuestionSource.PAPER, viewer.hall_id
     elif viewer.can_moderate:
         source = QuestionSource(body.source or QuestionSource.FLOOR)

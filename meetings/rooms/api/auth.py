@@ -1,5 +1,6 @@
 """How API callers prove who they are: a hall's join link in a header (kiosks, phones) or the
-session cookie of a signed-in account (with Django's CSRF check for unsafe methods)."""
+session cookie of a signed-in account (with Django's CSRF check for unsafe methods). A kiosk
+also sends its kiosk session's token: only the screen that holds its hall acts for it."""
 
 from dataclasses import dataclass
 
@@ -9,17 +10,20 @@ from django.utils.translation import gettext as _
 from ninja.security import APIKeyCookie, APIKeyHeader
 
 from meetings.rooms.errors import Forbidden, NotFound
-from meetings.rooms.models import Meeting, RoleGrant
+from meetings.rooms.models import JoinLinkKind, Meeting, RoleGrant
 from meetings.rooms.services.join_links import JoinLinkRefused, join_link_resolve
+from meetings.rooms.services.kiosk_sessions import kiosk_session_holding
 from meetings.rooms.viewers import Viewer, viewer_for_link, viewer_from_grants
 
 JOIN_LINK_HEADER = "X-Join-Link"
+KIOSK_SESSION_HEADER = "X-Kiosk-Session"
 
 
 @dataclass(frozen=True)
 class Caller:
     user: AbstractBaseUser | None = None
     link_token: str | None = None
+    kiosk_token: str | None = None
 
     def admitted_to(self, slug: str) -> tuple[Meeting, Viewer]:
         """The meeting at ``slug`` and the caller as its viewer. A join link brings its hall
@@ -35,7 +39,10 @@ class Caller:
             if meeting.slug != slug:
                 meeting_or_404(slug)
                 raise JoinLinkRefused("other_meeting")
-            return meeting, viewer_for_link(link)
+            holding = None
+            if link.kind == JoinLinkKind.OPERATOR and self.kiosk_token:
+                holding = kiosk_session_holding(hall_id=link.hall_id, token=self.kiosk_token)
+            return meeting, viewer_for_link(link, kiosk_session_id=holding)
         user = self.user
         active = user is not None and user.is_authenticated and user.is_active
         grants = []
@@ -54,7 +61,9 @@ class JoinLinkAuth(APIKeyHeader):
     param_name = JOIN_LINK_HEADER
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Caller | None:
-        return Caller(link_token=key) if key else None
+        if not key:
+            return None
+        return Caller(link_token=key, kiosk_token=request.headers.get(KIOSK_SESSION_HEADER))
 
 
 class SessionAuth(APIKeyCookie):

@@ -17,7 +17,12 @@ from meetings.rooms.models import BridgePoint, Programme
 from meetings.rooms.realtime.media_frames import thumbnail_key
 from meetings.rooms.services import floor
 from meetings.rooms.state import programme_view
-from meetings.rooms.viewers import ViewerKind, require_hall_speaker, require_moderator
+from meetings.rooms.viewers import (
+    ViewerKind,
+    require_hall_screen,
+    require_hall_speaker,
+    require_moderator,
+)
 
 router = Router(auth=caller_auth, tags=["floor and programme"])
 
@@ -116,6 +121,8 @@ def ice_servers(request: HttpRequest, slug: str):
     _meeting, viewer = viewer_of(request, slug)
     if viewer.kind == ViewerKind.VOTER:
         raise Forbidden(_("The programme is shown on the hall's screen, not on phones."))
+    if viewer.kind == ViewerKind.OPERATOR and viewer.link_id is not None:
+        require_hall_screen(viewer)  # a screen that does not hold its hall joins no hub
     return {"ice_servers": browser_ice_servers(f"{viewer.kind}-{viewer.hall_id or 0}")}
 
 

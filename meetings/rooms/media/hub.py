@@ -54,6 +54,8 @@ class Role(StrEnum):
 
 
 HEARD_ALWAYS = (Role.STUDIO, Role.CANDIDATE, Role.MODERATOR)
+# Roles that stand for a hall: the hub keeps one peer per hall of these, the newest.
+HALL_ROLES = (Role.STUDIO, Role.HALL)
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,12 @@ class MeetingHub:
         self, *, peer_id: str, role: Role, hall_id: int | None, reply_to: str, sdp: str
     ) -> str:
         """Take a browser's offer; returns the answer. A peer that offers again (its connection
-        failed and it built a new one) replaces its old connection."""
+        failed and it built a new one) replaces its old connection.
+
+        A hall (or the studio) has one peer: a new one for the same hall replaces the one there
+        (the hall's screen reconnected over a new websocket; the web side lets only the screen
+        that holds the hall offer for it). The old one leaves the mix in the same step as the
+        new one enters it, so the hub never mixes two, and is told ``media.replaced``."""
         if peer_id in self.peers:
             await self.leave(peer_id)
         pc = RTCPeerConnection(hub_configuration())
@@ -185,9 +192,35 @@ class MeetingHub:
                 # is pinned exactly, and tests/media cover it.
                 sender._send_keyframe = lambda peer=peer: self._resync(peer.video_out.source)
         await pc.setLocalDescription(await pc.createAnswer())
+        # No await from here to the insertion: whatever offers ran meanwhile, at most one peer
+        # per hall is in self.peers, which is what the mixer and the compositor read.
+        replaced = self._take_seat(peer) if role in HALL_ROLES and hall_id is not None else []
         self.peers[peer_id] = peer
         self._resync(peer.video_out.source)
+        for old in replaced:
+            logger.info(
+                "media hub %s: hall %s's peer %s replaced by %s",
+                self.meeting_id,
+                hall_id,
+                old.peer_id,
+                peer_id,
+            )
+            await self._close_peer(old)
+            await self.reply(old.reply_to, {"type": "media.replaced", "hall": hall_id})
         return pc.localDescription.sdp
+
+    def _take_seat(self, peer: Peer) -> list[Peer]:
+        """Take out of the mix every other peer standing for the same hall as ``peer``."""
+        others = [
+            other
+            for other in self.peers.values()
+            if other.peer_id != peer.peer_id
+            and other.role in HALL_ROLES
+            and other.hall_id == peer.hall_id
+        ]
+        for other in others:
+            del self.peers[other.peer_id]
+        return others
 
     async def add_candidate(self, peer_id: str, candidate: dict) -> None:
         peer = self.peers.get(peer_id)
@@ -202,11 +235,15 @@ class MeetingHub:
         peer = self.peers.pop(peer_id, None)
         if peer is None:
             return
+        await self._close_peer(peer)
+
+    async def _close_peer(self, peer: Peer) -> None:
+        """Close a peer already taken out of ``self.peers``."""
         for reader in peer.inputs.values():
             reader.stop()
         peer.video_out.stop()
         peer.audio_out.stop()
-        self.minus_encoders.pop(peer_id, None)
+        self.minus_encoders.pop(peer.peer_id, None)
         await peer.pc.close()
 
     # --- what the moderators decide ----------------------------------------------------------

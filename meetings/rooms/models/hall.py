@@ -46,8 +46,9 @@ class BridgePoint(models.Model):
         return self.name
 
 
-class KioskSession(models.Model):
-    """One open kiosk connection of a hall, so the dashboard can show which halls are linked.
+class KioskConnection(models.Model):
+    """One open websocket of a hall's kiosk, so the dashboard can show which halls are linked.
+    Only the screen that holds its hall (``KioskSession``) connects.
 
     Rows of a web node that died are reaped once their heartbeat is stale.
     """
@@ -55,7 +56,7 @@ class KioskSession(models.Model):
     hall = models.ForeignKey(
         BridgePoint,
         on_delete=models.CASCADE,
-        related_name="kiosk_sessions",
+        related_name="kiosk_connections",
         verbose_name=_("bridge point"),
     )
     channel_name = models.CharField(max_length=200, unique=True)

@@ -1,6 +1,7 @@
 """Who may open the meeting websocket, and closing the sockets of those who no longer may.
 
-A connection is admitted once, when it opens (a join link, or a signed-in account with a role).
+A connection is admitted once, when it opens (a join link, or a signed-in account with a role;
+an operator link also needs the kiosk session that holds its hall).
 After that, what could end its admission arrives as an event, and the sockets it concerns are
 checked again against the database at once, and closed with 4403 if refused:
 
@@ -9,6 +10,8 @@ checked again against the database at once, and closed with 4403 if refused:
   too: a client that reconnects is admitted with what it may see now);
 - ``meeting.updated`` that moves ``scheduled_start``: the link connections (their links' expiry
   moved with it);
+- ``kiosk.session_ended`` / ``kiosk.takeover_allowed``: the connections of the kiosk session that
+  ended (another screen took over the hall, the studio ended it), closed with 4409;
 - an account changed outside any meeting (deactivated, its superuser flag removed, its password
   changed, deleted): ``account.changed`` on the channel layer, sent after the change commits
   (``watch_accounts``, and the account services). An account's connection is checked as a new
@@ -39,11 +42,12 @@ from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare
 
-from meetings.rooms.models import JoinLinkKind, Meeting
+from meetings.rooms.models import Audience, JoinLinkKind, Meeting
 from meetings.rooms.realtime import frames, groups
 from meetings.rooms.realtime.connection import Connection
 from meetings.rooms.realtime.stream import LoggedEvent
 from meetings.rooms.services.join_links import JoinLinkRefused, join_link_resolve
+from meetings.rooms.services.kiosk_sessions import kiosk_session_holding
 from meetings.rooms.viewers import Viewer, ViewerKind, viewer_for_link, viewer_for_user
 
 logger = logging.getLogger(__name__)
@@ -55,17 +59,26 @@ _LINK_KIND = {
 
 
 def admit(
-    *, meeting: Meeting, link_token: str | None, user
+    *, meeting: Meeting, link_token: str | None, user, kiosk_token: str | None = None
 ) -> tuple[Viewer | None, int, datetime | None]:
     """(viewer, 0, the link's expiry) for an admitted connection; (None, close code, None)
-    otherwise. Runs in the database thread."""
+    otherwise. Runs in the database thread.
+
+    An operator link admits only the screen that holds its hall: ``kiosk_token`` must name the
+    hall's holding kiosk session. A screen that does not hold it asks over HTTP and connects
+    once it does (services/kiosk_sessions.py)."""
     if link_token:
         try:
             link = join_link_resolve(link_token, meeting=meeting)
         except JoinLinkRefused as refusal:
             logger.info("refused join link for %s: %s", meeting.slug, refusal.reason)
             return None, frames.CloseCode.FORBIDDEN, None
-        return viewer_for_link(link), 0, link.expires_at
+        if link.kind != JoinLinkKind.OPERATOR:
+            return viewer_for_link(link), 0, link.expires_at
+        holding = kiosk_session_holding(hall_id=link.hall_id, token=kiosk_token)
+        if holding is None:
+            return None, frames.CloseCode.KIOSK_NOT_HOLDING, None
+        return viewer_for_link(link, kiosk_session_id=holding), 0, link.expires_at
     if user is None or not user.is_authenticated:
         return None, frames.CloseCode.NOT_AUTHENTICATED, None
     viewer = viewer_for_user(user, meeting)
@@ -90,28 +103,38 @@ def affected_by(feed, event: LoggedEvent) -> list[Connection]:
         return [c for c in feed.all_connections() if c.user_id is not None]
     if event.type == "meeting.updated" and "scheduled_start" in feed.payload(event)["fields"]:
         return [c for c in feed.all_connections() if c.viewer.link_id is not None]
+    if event.type in ("kiosk.session_ended", "kiosk.takeover_allowed"):
+        payload = feed.payload(event)
+        ended = payload["session"] if event.type == "kiosk.session_ended" else payload["replaced"]
+        if ended is None:
+            return []
+        return [c for c in feed.connections[Audience.HALLS] if c.viewer.kiosk_session_id == ended]
     return []
 
 
 async def recheck(connections: list[Connection]) -> None:
     """Check these connections' admission again; close those refused now."""
     verdicts = await database_sync_to_async(_verdicts)(connections)
-    for connection, (admitted, expires_at, stamp) in zip(connections, verdicts, strict=True):
+    for connection, (admitted, refusal, expires_at, stamp) in zip(
+        connections, verdicts, strict=True
+    ):
         if admitted:
             connection.link_expires_at = expires_at
             connection.account_stamp = stamp
         else:
-            await connection.close(int(frames.CloseCode.FORBIDDEN))
+            await connection.close(int(refusal or frames.CloseCode.FORBIDDEN))
 
 
-def _verdicts(connections: list[Connection]) -> list[tuple[bool, datetime | None, tuple | None]]:
+def _verdicts(
+    connections: list[Connection],
+) -> list[tuple[bool, int, datetime | None, tuple | None]]:
     meetings = {m.pk: m for m in Meeting.objects.filter(pk__in={c.meeting_id for c in connections})}
     accounts: dict[tuple[int, str | None], object] = {}
     verdicts = []
     for connection in connections:
         meeting = meetings.get(connection.meeting_id)
         if meeting is None:
-            verdicts.append((False, None, None))
+            verdicts.append((False, 0, None, None))
             continue
         user = None
         if connection.user_id is not None:
@@ -119,10 +142,13 @@ def _verdicts(connections: list[Connection]) -> list[tuple[bool, datetime | None
             if key not in accounts:
                 accounts[key] = _account_now(*key)
             user = accounts[key]
-        viewer, _refusal, expires_at = admit(
-            meeting=meeting, link_token=connection.link_token, user=user
+        viewer, refusal, expires_at = admit(
+            meeting=meeting,
+            link_token=connection.link_token,
+            user=user,
+            kiosk_token=connection.kiosk_token,
         )
-        verdicts.append((viewer == connection.viewer, expires_at, account_stamp(user)))
+        verdicts.append((viewer == connection.viewer, refusal, expires_at, account_stamp(user)))
     return verdicts
 
 

@@ -10,7 +10,7 @@ from enum import Enum
 
 from meetings.rooms.models import Audience
 from meetings.rooms.realtime.wire import Frame, Outlet
-from meetings.rooms.viewers import Viewer, ViewerKind
+from meetings.rooms.viewers import Viewer
 
 
 class Delivery(Enum):
@@ -28,6 +28,7 @@ class Connection:
     # Asks the consumer to close the socket with this code (a refusal found later).
     close: Callable[[int], Awaitable[None]]
     link_token: str | None = None
+    kiosk_token: str | None = None  # the kiosk session's token a screen connected with
     link_expires_at: datetime | None = None
     # An account's connection: the session that admitted it, and what of the account its
     # admission depended on (admission.account_stamp), compared every stream check.
@@ -56,7 +57,8 @@ class Connection:
 
     @property
     def is_kiosk(self) -> bool:
-        return self.viewer.kind == ViewerKind.OPERATOR and self.viewer.hall_id is not None
+        """The hall's own screen: the one that holds its hall (kiosk session)."""
+        return self.viewer.is_hall_screen
 
     def send_text(self, text: str) -> None:
         """A frame of its own (welcome, pong, a snapshot), after everything sent before it."""

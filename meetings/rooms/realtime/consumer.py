@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from meetings.locale_choice import chosen_language
 from meetings.rooms.errors import DomainError
-from meetings.rooms.models import Audience, BridgePoint, Meeting
+from meetings.rooms.models import Audience, KioskSession, KioskSessionState, Meeting
 from meetings.rooms.realtime import admission, frames, groups
 from meetings.rooms.realtime.connection import Connection
 from meetings.rooms.realtime.fanout import fanout
@@ -31,6 +31,7 @@ from meetings.rooms.realtime.media_frames import MediaFrames
 from meetings.rooms.realtime.wire import outlet_for
 from meetings.rooms.record import format_time
 from meetings.rooms.services import presence
+from meetings.rooms.services.kiosk_sessions import kiosk_session_seen
 from meetings.rooms.viewers import Viewer
 
 logger = logging.getLogger(__name__)
@@ -58,9 +59,13 @@ class MeetingConsumer(MediaFrames, AsyncWebsocketConsumer):
         # Accept before checking, so that the client learns why it is refused: a refusal
         # during the handshake reaches browsers only as a bare failure.
         await self.accept()
-        link_token = _link_token(self.scope)
+        link_token = _query_value(self.scope, "link")
+        kiosk_token = _query_value(self.scope, "session")
         meeting, viewer, refusal, expires_at = await database_sync_to_async(_admit)(
-            self.scope["url_route"]["kwargs"]["slug"], link_token, self.scope.get("user")
+            self.scope["url_route"]["kwargs"]["slug"],
+            link_token,
+            self.scope.get("user"),
+            kiosk_token,
         )
         if viewer is None:
             await self.close(code=int(refusal))
@@ -73,6 +78,7 @@ class MeetingConsumer(MediaFrames, AsyncWebsocketConsumer):
             channel_name=self.channel_name,
             close=self._close_from_fanout,
             link_token=link_token or None,
+            kiosk_token=kiosk_token if viewer.is_hall_screen else None,
             link_expires_at=expires_at,
             session_key=_session_key(self.scope) if by_account else None,
             account_stamp=admission.account_stamp(self.scope.get("user")) if by_account else None,
@@ -90,9 +96,15 @@ class MeetingConsumer(MediaFrames, AsyncWebsocketConsumer):
             self.screens_group = groups.screens(meeting.pk, viewer.audience)
             await self.channel_layer.group_add(self.screens_group, self.channel_name)
         if connection.is_kiosk:
-            self._hall_is_studio = await database_sync_to_async(_kiosk_connected)(
-                viewer.hall_id, self.channel_name
+            # Read after joining the fan-out: a session that ended before this point is seen
+            # ended here, one that ends after it reaches the fan-out as an event.
+            is_studio = await database_sync_to_async(_kiosk_connected)(
+                viewer.hall_id, viewer.kiosk_session_id, self.channel_name
             )
+            if is_studio is None:
+                await self._close_from_fanout(int(frames.CloseCode.KIOSK_NOT_HOLDING))
+                return
+            self._hall_is_studio = is_studio
         connection.send_text(
             frames.welcome_frame(
                 seq=self.feed.last_visible[viewer.audience],
@@ -237,23 +249,33 @@ def _session_key(scope) -> str | None:
     return session.session_key if session is not None else None
 
 
-def _link_token(scope) -> str | None:
-    values = parse_qs(scope.get("query_string", b"").decode("latin1")).get("link")
+def _query_value(scope, name: str) -> str | None:
+    values = parse_qs(scope.get("query_string", b"").decode("latin1")).get(name)
     return values[0] if values else None
 
 
-def _admit(slug: str, link_token: str | None, user):
+def _admit(slug: str, link_token: str | None, user, kiosk_token: str | None):
     """(meeting, viewer, 0, the link's expiry), or (…, None, close code, None): one turn of
     the database thread for the whole admission."""
     meeting = Meeting.objects.filter(slug=slug).first()
     if meeting is None:
         return None, None, frames.CloseCode.UNKNOWN_MEETING, None
-    viewer, refusal, expires_at = admission.admit(meeting=meeting, link_token=link_token, user=user)
+    viewer, refusal, expires_at = admission.admit(
+        meeting=meeting, link_token=link_token, user=user, kiosk_token=kiosk_token
+    )
     return meeting, viewer, refusal, expires_at
 
 
-def _kiosk_connected(hall_id: int, channel_name: str) -> bool:
-    """Count the kiosk as connected; returns whether its hall is the studio."""
-    hall = BridgePoint.objects.select_related("meeting").get(pk=hall_id)
-    presence.kiosk_connected(hall=hall, channel_name=channel_name)
-    return hall.is_studio
+def _kiosk_connected(hall_id: int, session_id: int, channel_name: str) -> bool | None:
+    """Count the hall's screen as connected; returns whether its hall is the studio, or None
+    if its session no longer holds the hall."""
+    session = (
+        KioskSession.objects.select_related("hall__meeting")
+        .filter(pk=session_id, hall_id=hall_id, state=KioskSessionState.HOLDING)
+        .first()
+    )
+    if session is None:
+        return None
+    kiosk_session_seen(session=session)
+    presence.kiosk_connected(hall=session.hall, channel_name=channel_name)
+    return session.hall.is_studio

@@ -17,6 +17,9 @@ class CloseCode(IntEnum):
     NOT_AUTHENTICATED = 4401  # no session and no join link
     FORBIDDEN = 4403  # a link expired, rotated, malformed or of another meeting; no grant
     UNKNOWN_MEETING = 4404
+    # An operator link without the kiosk session that holds its hall, or a session that ended
+    # (another screen took over, the studio ended it): the screen asks its session why.
+    KIOSK_NOT_HOLDING = 4409
     TOO_MANY_BAD_FRAMES = 4429  # the client kept sending frames we could not understand
 
 
@@ -28,6 +31,7 @@ class ErrorCode:
     INVALID = "invalid"
     RATE_LIMITED = "rate_limited"
     UNKNOWN_DEVICE = "unknown_device"  # a vote's device id the server did not issue for the hall
+    HALL_HELD_ELSEWHERE = "hall_held_elsewhere"  # a screen that does not hold its hall
 
 
 # --- client -> server -----------------------------------------------------------------------

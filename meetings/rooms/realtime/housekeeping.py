@@ -6,7 +6,8 @@
   deactivated or given a new password without a message reaching this process is closed
   then (admission.check_accounts);
 - every HEARTBEAT_SECONDS, the kiosks' presence (when each local kiosk last pinged, in one
-  write; sessions of kiosks silent for three intervals, on any node, are ended), the
+  write; connections of kiosks silent for three intervals, on any node, are ended; so are the
+  kiosk sessions of screens that stopped asking to take over a hall), the
   connections whose join link has expired are closed, and ``stream_round`` is sent for the
   other apps' periodic work (the questions app announces counts a dead node left);
 - every RESUBSCRIBE_SECONDS, the process's channel joins its groups again (Redis may have
@@ -24,7 +25,7 @@ from django.utils import timezone
 
 from meetings.rooms.models import Audience, BridgePoint, Meeting
 from meetings.rooms.realtime import admission, frames, stream
-from meetings.rooms.services import presence
+from meetings.rooms.services import kiosk_sessions, presence
 from meetings.rooms.signals import stream_round
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,7 @@ def _presence(seen: dict, watched: set[int], served: list[int]) -> None:
             presence.kiosk_connected(hall=hall, channel_name=name)
     for meeting in Meeting.objects.filter(pk__in=watched):
         presence.kiosk_reap_stale(meeting=meeting)
+        kiosk_sessions.kiosk_sessions_reap(meeting=meeting)
     if served:
         stream_round.send(sender=Meeting, meeting_ids=served)
 

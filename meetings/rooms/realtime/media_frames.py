@@ -11,13 +11,13 @@ from django.core.cache import cache
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from meetings.rooms.errors import Forbidden
+from meetings.rooms.errors import Forbidden, HallHeldElsewhere
 from meetings.rooms.media.gateway import gateway
 from meetings.rooms.media.hub import Role
 from meetings.rooms.models import Audience
 from meetings.rooms.realtime import frames, groups
 from meetings.rooms.record import format_time
-from meetings.rooms.viewers import ViewerKind
+from meetings.rooms.viewers import ViewerKind, require_hall_screen
 
 THUMBNAIL_EVERY_SECONDS = 2.0
 THUMBNAIL_CACHE_SECONDS = 120
@@ -33,8 +33,15 @@ class MediaFrames:
 
     def _media_role(self, send: bool) -> Role:
         viewer = self.viewer
-        if viewer.kind == ViewerKind.OPERATOR and viewer.hall_id is not None:
+        if viewer.is_hall_screen:
+            # Only the screen that holds its hall is the hall (or the studio) at the hub; the
+            # hub keeps one peer per hall, the newest of this screen's.
             return Role.STUDIO if self._hall_is_studio else Role.HALL
+        if viewer.kind == ViewerKind.OPERATOR and viewer.link_id is None:
+            # A bridge-point operator's account is not the hall's screen: it watches.
+            return Role.MONITOR
+        if viewer.kind == ViewerKind.OPERATOR:
+            raise HallHeldElsewhere()
         if viewer.kind == ViewerKind.CANDIDATE:
             return Role.CANDIDATE if send else Role.MONITOR
         if viewer.can_moderate:
@@ -77,8 +84,7 @@ class MediaFrames:
             )
 
     async def on_thumbnail(self, frame: frames.ThumbnailFrame):
-        if self.viewer.kind != ViewerKind.OPERATOR or self.viewer.hall_id is None:
-            raise Forbidden(_("Only a hall's kiosk sends its picture."))
+        require_hall_screen(self.viewer)
         now = time.monotonic()
         if now - self.last_thumbnail < THUMBNAIL_EVERY_SECONDS:
             return  # too soon: the grid needs a picture every few seconds, not more

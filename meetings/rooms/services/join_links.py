@@ -18,8 +18,16 @@ from django.utils.translation import gettext as _
 
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Forbidden
-from meetings.rooms.models import Audience, BridgePoint, JoinLink, JoinLinkKind, Meeting
-from meetings.rooms.services.events import event_append
+from meetings.rooms.models import (
+    Audience,
+    BridgePoint,
+    JoinLink,
+    JoinLinkKind,
+    KioskEndReason,
+    Meeting,
+)
+from meetings.rooms.services.events import event_append, event_log_lock
+from meetings.rooms.services.kiosk_sessions import kiosk_sessions_end_for_hall
 
 logger = logging.getLogger(__name__)
 
@@ -61,8 +69,11 @@ def join_link_active(*, hall: BridgePoint, kind: JoinLinkKind) -> JoinLink:
 
 
 def join_link_rotate(*, hall: BridgePoint, kind: JoinLinkKind, actor: Actor) -> JoinLink:
-    """Replace the hall's link of this kind: the old one stops working at once."""
+    """Replace the hall's link of this kind: the old one stops working at once. Replacing the
+    operator link ends every kiosk session of the hall: the first screen to open the new link
+    holds the hall."""
     with transaction.atomic():
+        event_log_lock(meeting=hall.meeting)
         revoked = list(
             JoinLink.objects.select_for_update().filter(
                 hall=hall, kind=kind, revoked_at__isnull=True
@@ -79,6 +90,8 @@ def join_link_rotate(*, hall: BridgePoint, kind: JoinLinkKind, actor: Actor) -> 
             payload={"hall": hall.pk, "kind": kind.value},
             actor=actor,
         )
+        if kind == JoinLinkKind.OPERATOR:
+            kiosk_sessions_end_for_hall(hall=hall, reason=KioskEndReason.LINK_ROTATED, actor=actor)
     return link
 
 

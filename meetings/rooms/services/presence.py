@@ -1,9 +1,10 @@
 """Which halls have a kiosk connected, for the dashboard and for the record.
 
-A hall counts as connected while it has at least one kiosk session. Sessions end when their
-websocket closes; a web node that dies cannot say so. So each web process notes, once per
-heartbeat interval, when each of its kiosks last pinged (``kiosks_seen``), and ends the sessions
-whose kiosk has been silent for three intervals, of whichever node (``kiosk_reap_stale``).
+A hall counts as connected while it has at least one kiosk connection (``KioskConnection``: the
+websocket of the screen that holds the hall). Connections end when their websocket closes; a web
+node that dies cannot say so. So each web process notes, once per heartbeat interval, when each
+of its kiosks last pinged (``kiosks_seen``), and ends the connections whose kiosk has been silent
+for three intervals, of whichever node (``kiosk_reap_stale``).
 """
 
 from datetime import datetime, timedelta
@@ -14,7 +15,7 @@ from django.utils import timezone
 
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
-from meetings.rooms.models import Audience, BridgePoint, KioskSession, Meeting
+from meetings.rooms.models import Audience, BridgePoint, KioskConnection, Meeting
 from meetings.rooms.services.events import event_append, event_log_lock
 
 
@@ -22,8 +23,8 @@ def kiosk_connected(*, hall: BridgePoint, channel_name: str) -> None:
     now = timezone.now()
     with transaction.atomic():
         event_log_lock(meeting=hall.meeting)
-        first = not hall.kiosk_sessions.exists()
-        KioskSession.objects.create(
+        first = not hall.kiosk_connections.exists()
+        KioskConnection.objects.create(
             hall=hall, channel_name=channel_name, opened_at=now, last_seen_at=now
         )
         if first:
@@ -32,41 +33,42 @@ def kiosk_connected(*, hall: BridgePoint, channel_name: str) -> None:
 
 def kiosks_seen(last_seen: dict[str, datetime]) -> set[str]:
     """Note when each kiosk (by channel name) was last heard from; returns the ones that have
-    no session any more (reaped while their node could not be reached, but alive after all)."""
-    sessions = list(KioskSession.objects.filter(channel_name__in=list(last_seen)))
-    for session in sessions:
-        session.last_seen_at = last_seen[session.channel_name]
-    KioskSession.objects.bulk_update(sessions, ["last_seen_at"], batch_size=500)
-    return set(last_seen) - {session.channel_name for session in sessions}
+    no connection row any more (reaped while their node could not be reached, but alive after
+    all)."""
+    rows = list(KioskConnection.objects.filter(channel_name__in=list(last_seen)))
+    for row in rows:
+        row.last_seen_at = last_seen[row.channel_name]
+    KioskConnection.objects.bulk_update(rows, ["last_seen_at"], batch_size=500)
+    return set(last_seen) - {row.channel_name for row in rows}
 
 
 def kiosk_disconnected(*, channel_name: str) -> None:
-    session = (
-        KioskSession.objects.select_related("hall__meeting")
+    row = (
+        KioskConnection.objects.select_related("hall__meeting")
         .filter(channel_name=channel_name)
         .first()
     )
-    if session is None:
+    if row is None:
         return
     with transaction.atomic():
-        event_log_lock(meeting=session.hall.meeting)
-        deleted, _count = KioskSession.objects.filter(pk=session.pk).delete()
-        if deleted and not session.hall.kiosk_sessions.exists():
-            _append_presence(hall=session.hall, connected=False)
+        event_log_lock(meeting=row.hall.meeting)
+        deleted, _count = KioskConnection.objects.filter(pk=row.pk).delete()
+        if deleted and not row.hall.kiosk_connections.exists():
+            _append_presence(hall=row.hall, connected=False)
 
 
 def kiosk_reap_stale(*, meeting: Meeting) -> int:
-    """End the sessions of kiosks silent for three heartbeats; returns how many."""
+    """End the connections of kiosks silent for three heartbeats; returns how many."""
     cutoff = timezone.now() - timedelta(seconds=3 * settings.HEARTBEAT_SECONDS)
-    stale = KioskSession.objects.filter(hall__meeting=meeting, last_seen_at__lt=cutoff)
+    stale = KioskConnection.objects.filter(hall__meeting=meeting, last_seen_at__lt=cutoff)
     if not stale.exists():
         return 0
     with transaction.atomic():
         event_log_lock(meeting=meeting)
-        halls = {session.hall for session in stale.select_related("hall__meeting")}
+        halls = {row.hall for row in stale.select_related("hall__meeting")}
         deleted, _count = stale.delete()
         for hall in halls:
-            if not hall.kiosk_sessions.exists():
+            if not hall.kiosk_connections.exists():
                 _append_presence(hall=hall, connected=False, reason="heartbeat_lost")
     return deleted
 
