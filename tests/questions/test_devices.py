@@ -222,7 +222,5 @@ def test_a_burst_of_fresh_ids_from_one_client_cannot_lock_the_hall_out(conferenc
     established = voter(conference)
     established.defaults["HTTP_X_DEVICE_ID"] = phone(conference, 1)
     assert send_question(established, "Bao giờ sửa cầu treo bản Công?").status_code == 201
-    kiosk = Client(
-        headers={"X-Join-Link": conference.token(conference.halls[0], JoinLinkKind.OPERATOR)}
-    )
+    kiosk = Client(headers=conference.kiosk_headers(conference.halls[0]))
     assert send_question(kiosk, "Phiếu giấy: đề nghị làm đường").status_code == 201

@@ -121,8 +121,12 @@ async def recheck(connections: list[Connection]) -> None:
         if admitted:
             connection.link_expires_at = expires_at
             connection.account_stamp = stamp
+        elif refusal == frames.CloseCode.KIOSK_NOT_HOLDING:
+            await connection.close(int(refusal))  # the screen asks its kiosk session why
         else:
-            await connection.close(int(refusal or frames.CloseCode.FORBIDDEN))
+            # Admitted before and not now: whatever the refusal, this viewer may not come back
+            # with what it had (4403, do not reconnect as you were).
+            await connection.close(int(frames.CloseCode.FORBIDDEN))
 
 
 def _verdicts(
