@@ -1,14 +1,18 @@
 """Domain errors raised by services; views turn them into HTTP answers, consumers into error
-frames. Messages are translatable and shown to the user as they are."""
+frames, the admin into messages. Messages are translatable and shown to the user as they are.
+Their codes are the ones of error_codes.py."""
 
 from typing import Any
+
+from meetings.rooms.error_codes import DEFAULT_MESSAGES, HTTP_STATUS, ErrorCode
 
 
 class DomainError(Exception):
     status = 400
-    code = "invalid"
+    code = ErrorCode.INVALID
 
-    def __init__(self, message: str, *, detail: Any = None):
+    def __init__(self, message: str | None = None, *, detail: Any = None):
+        message = message if message is not None else str(DEFAULT_MESSAGES[self.code])
         super().__init__(message)
         self.message = message
         self.detail = detail
@@ -16,26 +20,37 @@ class DomainError(Exception):
 
 class Invalid(DomainError):
     status = 400
-    code = "invalid"
+    code = ErrorCode.INVALID
 
 
 class Forbidden(DomainError):
     status = 403
-    code = "forbidden"
+    code = ErrorCode.FORBIDDEN
 
 
 class NotFound(DomainError):
     status = 404
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
 
 
 class Conflict(DomainError):
     """Someone else changed it first; ``detail`` carries the current state."""
 
     status = 409
-    code = "conflict"
+    code = ErrorCode.CONFLICT
 
 
 class RateLimited(DomainError):
     status = 429
-    code = "rate_limited"
+    code = ErrorCode.RATE_LIMITED
+
+
+class RequestRefused(DomainError):
+    """A refusal of the request itself rather than of what it asks (it could not be read, it
+    carries no credentials, it is too large): raised by the API's edges, not by services.
+    The status is the code's own."""
+
+    def __init__(self, code: ErrorCode, message: str | None = None, *, detail: Any = None):
+        self.code = code
+        self.status = HTTP_STATUS[code] or 400
+        super().__init__(message, detail=detail)
