@@ -19,7 +19,7 @@ from meetings.api import api
 from meetings.rooms.error_codes import DEFAULT_MESSAGES, HTTP_STATUS, ErrorCode
 from meetings.rooms.ids import MAX_ID
 from meetings.rooms.models import Event, JoinLinkKind
-from meetings.rooms.services.meetings import meeting_publish
+from meetings.rooms.services.meetings import meeting_publish, meeting_set_questions_open
 from tests.factories import make_conference
 from tests.questions.helpers import phone
 
@@ -255,6 +255,7 @@ def test_an_id_past_64_bits_in_the_path_or_body_is_invalid(conference, debug):
 def test_a_nul_in_a_text_or_a_filter_is_no_server_error(conference, debug):
     """PostgreSQL refuses NUL characters in text (SQLite keeps them): either way not a 500, and
     a refusal in the shape."""
+    meeting_set_questions_open(meeting=conference.meeting, open=True, actor=conference.actor)
     phone_clients = browsers(link=voter_link(conference))
     for call in (
         lambda client: client.get("/api/meetings/hn-test/questions?topic=%00&status=%00"),
