@@ -108,7 +108,10 @@ def refusal_for(error: BaseException) -> DomainError | None:
         # of the API is bounded (meetings/rooms/ids.py), so this is a net: logged, to bound
         # what slipped through.
         logger.warning("input out of range for the database: %s", error, exc_info=error)
-        return RequestRefused(ErrorCode.INVALID, _("A value sent is out of range."))
+        return RequestRefused(
+            ErrorCode.INVALID,
+            _("A value sent is out of range or contains a character that is not allowed."),
+        )
     return None
 
 
