@@ -105,8 +105,8 @@ def refusal_for(error: BaseException) -> DomainError | None:
     if isinstance(error, DataError | OverflowError):
         # A value the schema let through but the database cannot hold (a number past 64 bits,
         # a NUL in a text for PostgreSQL): the client's input, not our failure. Every integer
-        # of the API is bounded (meetings/rooms/ids.py), so this is a net: logged, to bound
-        # what slipped through.
+        # of the API is bounded (meetings/rooms/ids.py), so this is a net, logged so that
+        # whatever slipped through gets its bound.
         logger.warning("input out of range for the database: %s", error, exc_info=error)
         return RequestRefused(
             ErrorCode.INVALID,

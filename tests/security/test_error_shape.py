@@ -210,6 +210,16 @@ def test_a_method_the_address_does_not_take_is_405(conference, debug):
         assert body["detail"] == {"allowed": ["GET"]}
 
 
+def test_a_request_django_refuses_before_the_api_is_in_the_shape_too(conference, debug):
+    # A Host the server does not serve: refused by Django's middleware, with its own page.
+    refused(
+        browsers(link=voter_link(conference)),
+        lambda client: client.get("/api/meetings/hn-test/snapshot", HTTP_HOST="evil.example"),
+        status=400,
+        code="bad_request",
+    )
+
+
 # --- numbers --------------------------------------------------------------------------------
 
 
