@@ -4,16 +4,14 @@ import logging
 
 from django.db import OperationalError
 from django.http import Http404
-from django.utils.translation import gettext as _
 from ninja import NinjaAPI
-from ninja.errors import ValidationError
+from ninja.errors import HttpError, ValidationError
 
+from meetings.api_errors import error_response, refusal_for
 from meetings.questions.api.endpoints import router as questions_router
 from meetings.rooms.api.endpoints import router as rooms_router
 from meetings.rooms.api.kiosk import router as kiosk_router
 from meetings.rooms.api.media import router as media_router
-from meetings.rooms.errors import DomainError
-from meetings.server_errors import BUSY_RETRY_AFTER, busy_body
 
 logger = logging.getLogger(__name__)
 
@@ -33,43 +31,25 @@ api.add_router("/", media_router)
 api.add_router("/", kiosk_router)
 
 
-@api.exception_handler(DomainError)
-def domain_error(request, error: DomainError):
-    return api.create_response(
-        request,
-        {"code": error.code, "message": error.message, "detail": error.detail},
-        status=error.status,
-    )
+def answer_error(request, error: Exception):
+    """Every exception raised inside an operation (ninja's own included: unparsable bodies,
+    missing credentials, schema refusals) answers in the documented shape
+    (meetings/api_errors.py). Any other is the server's failure: raised on to Django, which
+    logs it and answers 500 (meetings/server_errors.py; under DEBUG, ApiErrorMiddleware puts
+    its traceback page in the same shape), where ninja would send its traceback under DEBUG."""
+    refusal = refusal_for(error)
+    if refusal is None:
+        raise error
+    if isinstance(error, OperationalError):
+        # The database did not answer in time: every pooled PostgreSQL connection was taken
+        # (DATABASE_POOL_TIMEOUT), or SQLite's one writer was held too long. The request's
+        # transaction was rolled back, so nothing changed; the phones' outbox sends its
+        # question again (it retries any 5xx).
+        logger.warning("database busy on %s %s: %s", request.method, request.path, error)
+    return error_response(refusal)
 
 
-@api.exception_handler(ValidationError)
-def invalid_input(request, error: ValidationError):
-    """Bodies or parameters that do not fit the schema: the same error shape as the rest."""
-    return api.create_response(
-        request,
-        {
-            "code": "invalid",
-            "message": _("Some of what was sent is not valid; see the details."),
-            "detail": error.errors,
-        },
-        status=422,
-    )
-
-
-@api.exception_handler(Http404)
-def not_found(request, error):
-    return api.create_response(
-        request, {"code": "not_found", "message": str(error) or _("Not found.")}, status=404
-    )
-
-
-@api.exception_handler(OperationalError)
-def database_busy(request, error: OperationalError):
-    """The database did not answer in time: every pooled PostgreSQL connection was taken
-    (DATABASE_POOL_TIMEOUT), or SQLite's one writer was held too long. The request's transaction
-    was rolled back, so nothing changed; a clear 503 instead of the bare 500, and the phones'
-    outbox sends its question again (it retries any 5xx)."""
-    logger.warning("database busy on %s %s: %s", request.method, request.path, error)
-    response = api.create_response(request, busy_body(), status=503)
-    response["Retry-After"] = str(BUSY_RETRY_AFTER)
-    return response
+# ninja's defaults (Exception, Http404, HttpError, ValidationError) answer {"detail": ...}, and
+# a traceback under DEBUG: replace each.
+for _error_class in (Exception, Http404, HttpError, ValidationError):
+    api.add_exception_handler(_error_class, answer_error)

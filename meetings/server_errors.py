@@ -18,6 +18,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.utils.translation import gettext as _
 
+from meetings.rooms.error_codes import ErrorCode
+
 # Seconds a client is asked to wait when the database is too busy to answer.
 BUSY_RETRY_AFTER = 5
 
@@ -26,7 +28,7 @@ def busy_body(message: str | None = None) -> dict:
     """The API's error body for a busy database (docs/protocol.md, "Errors"). The default
     message is for the API's own handler, which runs inside the failed call's transaction."""
     return {
-        "code": "busy",
+        "code": ErrorCode.BUSY,
         "message": message
         or _("The server is busy. Nothing was changed; please try again shortly."),
         "detail": {"retry_after": BUSY_RETRY_AFTER},
@@ -41,7 +43,7 @@ def server_error(request: HttpRequest) -> HttpResponse:
         if busy:
             body = busy_body(_("The server is busy; please try again shortly."))
         else:
-            body = {"code": "server_error", "message": _("Server error.")}
+            body = {"code": ErrorCode.SERVER_ERROR, "message": _("Server error.")}
         response = JsonResponse(body, status=status)
     else:
         try:

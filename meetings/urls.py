@@ -1,9 +1,10 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
 
 from meetings.api import api
+from meetings.api_errors import unknown_address
 from meetings.questions import public
 from meetings.questions import views as question_views
 from meetings.rooms.views import pages
@@ -53,5 +54,7 @@ urlpatterns = [
     path("v/sw.js", pages.phone_service_worker, name="phone-service-worker"),
     path("v/<str:token>/", pages.phone, name="phone"),
     path("api/", api.urls),
+    # Any other /api/ path: a 404 in the API's error shape, not Django's page.
+    re_path(r"^api/", unknown_address),
     path("admin/", admin.site.urls),
 ]

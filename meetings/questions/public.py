@@ -15,6 +15,7 @@ from meetings.questions.minutes.export import FORMATS, export_minutes, file_name
 from meetings.questions.models import Question, QuestionStatus
 from meetings.questions.speaking import speaking_time
 from meetings.questions.state import meeting_tally
+from meetings.rooms.ids import query_id
 from meetings.rooms.models import (
     Audience,
     Clip,
@@ -47,7 +48,7 @@ def _visible_meeting(request: HttpRequest, slug: str) -> Meeting:
 @require_GET
 def archive(request: HttpRequest) -> HttpResponse:
     meetings = Meeting.objects.filter(published_at__isnull=False).order_by("-scheduled_start")
-    query = request.GET.get("q", "").strip()
+    query = request.GET.get("q", "").replace("\x00", "").strip()  # PostgreSQL refuses NULs
     if query:
         meetings = meetings.filter(Q(title__icontains=query) | Q(electoral_unit__icontains=query))
     return render(request, "public/archive.html", {"meetings": meetings, "query": query})
@@ -62,23 +63,29 @@ def meeting_page(request: HttpRequest, slug: str) -> HttpResponse:
         .prefetch_related("merged_questions__hall")
         .order_by("answered_at")
     )
-    filters = {key: request.GET.get(key, "").strip() for key in ("q", "topic", "hall", "candidate")}
+    halls = list(meeting.bridge_points.all())
+    candidates = list(meeting.candidates.all())
+    # Free text without NULs (PostgreSQL refuses them in a query). A hall or candidate that
+    # is not one of this meeting's (a mistyped or out-of-range number) filters nothing: the
+    # reader sees every answer, and the form, showing "all", says so.
+    filters = {key: request.GET.get(key, "").replace("\x00", "").strip() for key in ("q", "topic")}
+    filters["hall"] = _one_of(request.GET.get("hall"), halls)
+    filters["candidate"] = _one_of(request.GET.get("candidate"), candidates)
     if filters["q"]:
         answered = answered.filter(
             Q(text__icontains=filters["q"]) | Q(answer__summary__icontains=filters["q"])
         )
     if filters["topic"]:
         answered = answered.filter(topic__code=filters["topic"])
-    if filters["hall"].isdigit():
+    if filters["hall"]:
         answered = answered.filter(
             Q(hall_id=filters["hall"]) | Q(merged_questions__hall_id=filters["hall"])
         ).distinct()
-    if filters["candidate"].isdigit():
+    if filters["candidate"]:
         answered = answered.filter(answer__candidate_id=filters["candidate"])
     clips = {}
     for clip in Clip.objects.filter(meeting=meeting, status=ClipStatus.READY).order_by("pk"):
         clips[clip.question_id] = clip
-    halls = list(meeting.bridge_points.all())
     tally = meeting_tally(meeting)
     head = EventLogHead.objects.get(meeting=meeting)
     language = translation.get_language()
@@ -91,7 +98,7 @@ def meeting_page(request: HttpRequest, slug: str) -> HttpResponse:
             "filters": filters,
             "topics": meeting.topics.all(),
             "halls": halls,
-            "candidates": meeting.candidates.all(),
+            "candidates": candidates,
             "tally_rows": [(hall, tally.get(str(hall.pk))) for hall in halls],
             "speaking": speaking_time(meeting),
             "head": head,
@@ -101,6 +108,13 @@ def meeting_page(request: HttpRequest, slug: str) -> HttpResponse:
             "english": language == "en",
         },
     )
+
+
+def _one_of(value: str | None, choices: list) -> str:
+    """The filter's id as the page's form writes it, if it names one of ``choices``; else
+    ""."""
+    chosen = query_id(value)
+    return str(chosen) if any(choice.pk == chosen for choice in choices) else ""
 
 
 @require_GET

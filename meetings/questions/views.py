@@ -7,6 +7,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
 from meetings.questions.models import AnswerKind, RejectReason
+from meetings.rooms.ids import query_id
 from meetings.rooms.models import Candidate, Meeting, ProgrammeLayout
 from meetings.rooms.viewers import ViewerKind, viewer_for_user
 from meetings.rooms.views.pages import _page_config, _refused
@@ -128,6 +129,10 @@ def _chosen_candidate(
     chosen = request.GET.get("candidate")
     if not chosen:
         return candidates[0] if candidates else None
-    if not chosen.isdigit():
-        raise Http404
-    return get_object_or_404(Candidate, pk=int(chosen), meeting=meeting)
+    # A staff member asked for this one: one that is not this meeting's is a 404, as is a
+    # number that cannot be an id.
+    chosen_id = query_id(chosen)
+    for candidate in candidates:
+        if candidate.pk == chosen_id:
+            return candidate
+    raise Http404

@@ -1,16 +1,18 @@
 """Domain errors raised by services; views turn them into HTTP answers, consumers into error
-frames. Messages are translatable and shown to the user as they are."""
+frames, the admin into messages. Messages are translatable and shown to the user as they are.
+Their codes are the ones of error_codes.py."""
 
 from typing import Any
 
-from django.utils.translation import gettext as _
+from meetings.rooms.error_codes import DEFAULT_MESSAGES, HTTP_STATUS, ErrorCode
 
 
 class DomainError(Exception):
     status = 400
-    code = "invalid"
+    code = ErrorCode.INVALID
 
-    def __init__(self, message: str, *, detail: Any = None):
+    def __init__(self, message: str | None = None, *, detail: Any = None):
+        message = message if message is not None else str(DEFAULT_MESSAGES[self.code])
         super().__init__(message)
         self.message = message
         self.detail = detail
@@ -18,49 +20,51 @@ class DomainError(Exception):
 
 class Invalid(DomainError):
     status = 400
-    code = "invalid"
+    code = ErrorCode.INVALID
 
 
 class Forbidden(DomainError):
     status = 403
-    code = "forbidden"
+    code = ErrorCode.FORBIDDEN
 
 
 class NotFound(DomainError):
     status = 404
-    code = "not_found"
+    code = ErrorCode.NOT_FOUND
 
 
 class Conflict(DomainError):
     """Someone else changed it first; ``detail`` carries the current state."""
 
     status = 409
-    code = "conflict"
+    code = ErrorCode.CONFLICT
 
 
 class RateLimited(DomainError):
     status = 429
-    code = "rate_limited"
+    code = ErrorCode.RATE_LIMITED
 
 
 class UnknownDevice(Forbidden):
     """A phone's device id that the server did not issue, or issued for another hall or
     conference: nothing it sends counts. The phone asks for a new one and sends again."""
 
-    code = "unknown_device"
+    code = ErrorCode.UNKNOWN_DEVICE
 
 
 class HallHeldElsewhere(Forbidden):
     """A hall's operator link used by a screen that does not hold the hall: another screen does,
     or this one's session ended. It may ask to take over (docs/protocol.md, "Kiosk sessions")."""
 
-    code = "hall_held_elsewhere"
+    code = ErrorCode.HALL_HELD_ELSEWHERE
 
-    def __init__(self, message: str | None = None):
-        super().__init__(
-            message
-            or _(
-                "This screen does not hold its hall: another screen shows it, or this one's "
-                "session has ended. Ask the studio to let this screen take over."
-            )
-        )
+
+class RequestRefused(DomainError):
+    """A refusal of the request itself rather than of what it asks (it could not be read, it
+    carries no credentials, it is too large): raised by the API's edges, not by services.
+    The status is the code's own."""
+
+    def __init__(self, code: ErrorCode, message: str | None = None, *, detail: Any = None):
+        self.code = code
+        self.status = HTTP_STATUS[code] or 400
+        super().__init__(message, detail=detail)

@@ -207,9 +207,12 @@ def test_a_vote_for_a_question_of_another_conference_or_none_is_not_found(confer
     foreign = moderation.question_approve(question=ask(other), actor=other.actor)
     client = link_client(conference)
     assert act(client, foreign, "vote").status_code == 404
-    for missing_id in (999999, 2**63 - 1, 2**63, 10**30):  # beyond any id: still a 404
+    for missing_id in (999999, 2**63 - 1):  # no such question: a 404
         missing = client.post(f"/api/meetings/hn-test/questions/{missing_id}/vote")
         assert missing.status_code == 404 and missing.json()["code"] == "not_found"
+    for impossible_id in (0, 2**63, 10**30):  # no id can be this: refused by the schema
+        refused = client.post(f"/api/meetings/hn-test/questions/{impossible_id}/vote")
+        assert refused.status_code == 422 and refused.json()["code"] == "invalid"
     assert Vote.objects.count() == 0 and Question.objects.get(pk=foreign.pk).vote_count == 0
 
 

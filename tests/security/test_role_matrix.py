@@ -78,7 +78,8 @@ MATRIX = [
     ("POST", "/api/meetings/{slug}/questions/{q}/edit", {"text": "Sửa"}, MODERATORS),
     ("POST", "/api/meetings/{slug}/questions/{q}/topic", {"topic": "land"}, MODERATORS),
     ("POST", "/api/meetings/{slug}/questions/{q}/address", {"candidate_id": None}, MODERATORS),
-    ("POST", "/api/meetings/{slug}/questions/{q}/merge", {"into": 0}, MODERATORS),
+    # No such question to merge into (0 is no id at all: refused by the schema, before roles).
+    ("POST", "/api/meetings/{slug}/questions/{q}/merge", {"into": 999_999_999}, MODERATORS),
     ("POST", "/api/meetings/{slug}/questions/{q}/unmerge", {}, MODERATORS),
     ("POST", "/api/meetings/{slug}/questions/{a}/on-air", {}, MODERATORS),
     ("POST", "/api/meetings/{slug}/questions/{a}/back-to-queue", {}, MODERATORS),

@@ -1,5 +1,6 @@
 """schemathesis drives every operation of /api/openapi.json with generated input, as the chair
-and as a voter's phone: no input may make the server fail (5xx)."""
+and as a voter's phone: no input may make the server fail (5xx), and every refusal (4xx) is in
+the documented shape, {"code", "message", "detail"?}, with a code of error_codes.py."""
 
 from contextlib import contextmanager
 
@@ -12,6 +13,7 @@ from django.test import Client
 from hypothesis import HealthCheck, settings
 
 from meetings.questions.services import moderation
+from meetings.rooms.error_codes import ErrorCode
 from meetings.rooms.models import JoinLinkKind
 from tests.questions.helpers import ask, open_conference, phone
 
@@ -67,10 +69,11 @@ def test_no_input_makes_the_server_fail(case, callers):
         case.cookies = callers["chair_cookies"] if caller == "chair" else {}
         with keeping_the_test_connection():
             response = case.call(headers=callers[caller])
-        assert response.status_code < 500, (
-            caller,
-            case.method,
-            case.path,
-            case.path_parameters,
-            case.body,
-        )
+        shown = (caller, case.method, case.path, case.path_parameters, case.query, case.body)
+        assert response.status_code < 500, shown
+        if response.status_code >= 400:
+            assert response.headers["content-type"][0].startswith("application/json"), shown
+            body = response.json()
+            assert set(body) <= {"code", "message", "detail"}, (body, *shown)
+            assert body["code"] in set(ErrorCode), (body, *shown)
+            assert isinstance(body["message"], str) and body["message"], (body, *shown)

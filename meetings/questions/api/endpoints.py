@@ -50,6 +50,7 @@ from meetings.questions.state import (
 from meetings.rooms.api.auth import caller_auth, viewer_of
 from meetings.rooms.api.endpoints import ERRORS
 from meetings.rooms.errors import Forbidden, Invalid
+from meetings.rooms.ids import Id
 from meetings.rooms.models import BridgePoint
 from meetings.rooms.record import format_time
 from meetings.rooms.services.meetings import meeting_set_questions_open
@@ -111,9 +112,9 @@ def list_questions(
     request: HttpRequest,
     slug: str,
     status: str | None = None,
-    hall: int | None = None,
+    hall: Id | None = None,
     topic: str | None = None,
-    candidate: int | None = None,
+    candidate: Id | None = None,
 ):
     """Questions with filters: every question for staff, the public ones for everyone else."""
     meeting, viewer = viewer_of(request, slug)
@@ -155,7 +156,7 @@ def tally(request: HttpRequest, slug: str):
 @router.get(
     "/meetings/{slug}/questions/{question_id}/similar", response={200: list[SimilarOut], **ERRORS}
 )
-def similar(request: HttpRequest, slug: str, question_id: int):
+def similar(request: HttpRequest, slug: str, question_id: Id):
     """Likely duplicates of a question, across halls, best first (moderators)."""
     _viewer, question = _moderating(request, slug, question_id)
     return [
@@ -245,7 +246,7 @@ def ask(request: HttpRequest, slug: str, body: QuestionIn):
 @router.post(
     "/meetings/{slug}/questions/{question_id}/withdraw", response={200: MyQuestionOut, **ERRORS}
 )
-def withdraw(request: HttpRequest, slug: str, question_id: int):
+def withdraw(request: HttpRequest, slug: str, question_id: Id):
     """The phone that sent a question takes it back, before it is moderated."""
     meeting, viewer = viewer_of(request, slug)
     device = _sent_device(request, viewer)
@@ -256,7 +257,7 @@ def withdraw(request: HttpRequest, slug: str, question_id: int):
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/vote", response={200: VoteOut, **WITH_429})
-def vote(request: HttpRequest, slug: str, question_id: int):
+def vote(request: HttpRequest, slug: str, question_id: Id):
     """Support a question in the queue or on air, once per phone."""
     meeting, viewer = viewer_of(request, slug)
     device = _sent_device(request, viewer)
@@ -278,7 +279,7 @@ def intake(request: HttpRequest, slug: str, body: IntakeIn):
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/approve", response={200: dict, **ERRORS})
-def approve(request: HttpRequest, slug: str, question_id: int, body: VersionIn):
+def approve(request: HttpRequest, slug: str, question_id: Id, body: VersionIn):
     viewer, question = _moderating(request, slug, question_id)
     question = moderation.question_approve(
         question=question, actor=viewer.actor, expected_version=body.expected_version
@@ -287,7 +288,7 @@ def approve(request: HttpRequest, slug: str, question_id: int, body: VersionIn):
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/reject", response={200: dict, **ERRORS})
-def reject(request: HttpRequest, slug: str, question_id: int, body: RejectIn):
+def reject(request: HttpRequest, slug: str, question_id: Id, body: RejectIn):
     viewer, question = _moderating(request, slug, question_id)
     question = moderation.question_reject(
         question=question,
@@ -300,7 +301,7 @@ def reject(request: HttpRequest, slug: str, question_id: int, body: RejectIn):
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/edit", response={200: dict, **ERRORS})
-def edit(request: HttpRequest, slug: str, question_id: int, body: EditIn):
+def edit(request: HttpRequest, slug: str, question_id: Id, body: EditIn):
     viewer, question = _moderating(request, slug, question_id)
     question = moderation.question_edit(
         question=question,
@@ -312,7 +313,7 @@ def edit(request: HttpRequest, slug: str, question_id: int, body: EditIn):
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/topic", response={200: dict, **ERRORS})
-def set_topic(request: HttpRequest, slug: str, question_id: int, body: TopicIn):
+def set_topic(request: HttpRequest, slug: str, question_id: Id, body: TopicIn):
     viewer, question = _moderating(request, slug, question_id)
     question = moderation.question_set_topic(
         question=question,
@@ -324,7 +325,7 @@ def set_topic(request: HttpRequest, slug: str, question_id: int, body: TopicIn):
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/address", response={200: dict, **ERRORS})
-def address(request: HttpRequest, slug: str, question_id: int, body: AddressIn):
+def address(request: HttpRequest, slug: str, question_id: Id, body: AddressIn):
     viewer, question = _moderating(request, slug, question_id)
     question = moderation.question_address(
         question=question,
@@ -336,7 +337,7 @@ def address(request: HttpRequest, slug: str, question_id: int, body: AddressIn):
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/merge", response={200: dict, **ERRORS})
-def merge_into(request: HttpRequest, slug: str, question_id: int, body: MergeIn):
+def merge_into(request: HttpRequest, slug: str, question_id: Id, body: MergeIn):
     """Merge a duplicate into another question; its text, hall and votes are kept."""
     viewer, question = _moderating(request, slug, question_id)
     into = _question(question.meeting, body.into)
@@ -347,7 +348,7 @@ def merge_into(request: HttpRequest, slug: str, question_id: int, body: MergeIn)
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/unmerge", response={200: dict, **ERRORS})
-def unmerge(request: HttpRequest, slug: str, question_id: int, body: VersionIn):
+def unmerge(request: HttpRequest, slug: str, question_id: Id, body: VersionIn):
     viewer, question = _moderating(request, slug, question_id)
     question = merge.question_unmerge(
         question=question, actor=viewer.actor, expected_version=body.expected_version
@@ -356,7 +357,7 @@ def unmerge(request: HttpRequest, slug: str, question_id: int, body: VersionIn):
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/on-air", response={200: dict, **ERRORS})
-def on_air(request: HttpRequest, slug: str, question_id: int, body: VersionIn):
+def on_air(request: HttpRequest, slug: str, question_id: Id, body: VersionIn):
     viewer, question = _moderating(request, slug, question_id)
     question = air.question_put_on_air(
         question=question, actor=viewer.actor, expected_version=body.expected_version
@@ -367,7 +368,7 @@ def on_air(request: HttpRequest, slug: str, question_id: int, body: VersionIn):
 @router.post(
     "/meetings/{slug}/questions/{question_id}/back-to-queue", response={200: dict, **ERRORS}
 )
-def back_to_queue(request: HttpRequest, slug: str, question_id: int, body: VersionIn):
+def back_to_queue(request: HttpRequest, slug: str, question_id: Id, body: VersionIn):
     viewer, question = _moderating(request, slug, question_id)
     question = air.question_back_to_queue(
         question=question, actor=viewer.actor, expected_version=body.expected_version
@@ -376,7 +377,7 @@ def back_to_queue(request: HttpRequest, slug: str, question_id: int, body: Versi
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/answer", response={200: dict, **ERRORS})
-def answer(request: HttpRequest, slug: str, question_id: int, body: AnswerIn):
+def answer(request: HttpRequest, slug: str, question_id: Id, body: AnswerIn):
     """Mark the question on air answered: live, written answer due by a date, or referred."""
     viewer, question = _moderating(request, slug, question_id)
     question = air.question_answer(
@@ -415,7 +416,7 @@ def list_follow_ups(request: HttpRequest, slug: str):
 @router.post(
     "/meetings/{slug}/questions/{question_id}/written-answer", response={200: dict, **ERRORS}
 )
-def attach_written_answer(request: HttpRequest, slug: str, question_id: int, body: WrittenAnswerIn):
+def attach_written_answer(request: HttpRequest, slug: str, question_id: Id, body: WrittenAnswerIn):
     """Attach the written answer promised at the conference (moderators)."""
     viewer, question = _moderating(request, slug, question_id)
     question = followups.answer_attach_written(
@@ -432,7 +433,7 @@ def speaking(request: HttpRequest, slug: str):
 
 
 @router.post("/meetings/{slug}/questions/{question_id}/move", response={200: OrderOut, **ERRORS})
-def move(request: HttpRequest, slug: str, question_id: int, body: MoveIn):
+def move(request: HttpRequest, slug: str, question_id: Id, body: MoveIn):
     """Move a waiting question to a place in the queue (0 = next on air)."""
     viewer, question = _moderating(request, slug, question_id)
     return {"order": queue.queue_move(question=question, index=body.index, actor=viewer.actor)}

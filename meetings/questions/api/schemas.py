@@ -7,6 +7,8 @@ from typing import Any, Literal
 from ninja import Schema
 from pydantic import Field
 
+from meetings.rooms.ids import Id, Version
+
 
 class QuestionIn(Schema):
     client_id: uuid.UUID = Field(
@@ -14,7 +16,7 @@ class QuestionIn(Schema):
     )
     text: str = Field(max_length=4000, description="1 to 1,000 characters once tidied.")
     topic: str | None = Field(None, max_length=40)
-    candidate_id: int | None = None
+    candidate_id: Id | None = None
     asker_name: str = Field("", max_length=200)
     asker_group: str = Field("", max_length=200)
     named_publicly: bool = False
@@ -23,7 +25,7 @@ class QuestionIn(Schema):
         description="Phones send phone; a hall's kiosk sends paper (the default); moderators "
         "send floor or paper with hall_id.",
     )
-    hall_id: int | None = Field(None, description="Moderators only: the hall it came from.")
+    hall_id: Id | None = Field(None, description="Moderators only: the hall it came from.")
 
 
 class MyQuestionOut(Schema):
@@ -49,7 +51,7 @@ class SubmissionOut(Schema):
 
 
 class VersionIn(Schema):
-    expected_version: int | None = Field(
+    expected_version: Version | None = Field(
         None, description="The version the moderator saw; 409 if it changed meanwhile."
     )
 
@@ -62,7 +64,7 @@ class RejectIn(VersionIn):
 
 
 class MergeIn(VersionIn):
-    into: int
+    into: Id
 
 
 class EditIn(VersionIn):
@@ -74,7 +76,7 @@ class TopicIn(VersionIn):
 
 
 class AddressIn(VersionIn):
-    candidate_id: int | None = None
+    candidate_id: Id | None = None
 
 
 class AnswerIn(VersionIn):
@@ -82,7 +84,7 @@ class AnswerIn(VersionIn):
     summary: str = Field("", max_length=4000)
     due_date: datetime.date | None = None
     agency: str = Field("", max_length=400)
-    candidate_id: int | None = None
+    candidate_id: Id | None = None
 
 
 class WrittenAnswerIn(Schema):
@@ -94,7 +96,7 @@ class MoveIn(Schema):
 
 
 class OrderIn(Schema):
-    order: list[int] = Field(max_length=10_000)
+    order: list[Id] = Field(max_length=10_000)
 
 
 class OrderOut(Schema):

@@ -8,8 +8,10 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
 from ninja.security import APIKeyCookie, APIKeyHeader
+from ninja.utils import check_csrf
 
-from meetings.rooms.errors import Forbidden, NotFound
+from meetings.rooms.error_codes import ErrorCode
+from meetings.rooms.errors import Forbidden, NotFound, RequestRefused
 from meetings.rooms.models import JoinLinkKind, Meeting, RoleGrant
 from meetings.rooms.services.join_links import JoinLinkRefused, join_link_resolve
 from meetings.rooms.services.kiosk_sessions import kiosk_session_holding
@@ -68,6 +70,16 @@ class JoinLinkAuth(APIKeyHeader):
 
 class SessionAuth(APIKeyCookie):
     param_name = "sessionid"
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        """A signed-in account's session, which an unsafe method may use only with the CSRF
+        token (Django's check, as ninja's own); no session at all is a 401, not a CSRF
+        refusal."""
+        if not request.user.is_authenticated:
+            return None
+        if check_csrf(request):
+            raise RequestRefused(ErrorCode.CSRF_FAILED)
+        return request.COOKIES.get(self.param_name)
 
     def authenticate(self, request: HttpRequest, key: str | None) -> Caller | None:
         user = request.user

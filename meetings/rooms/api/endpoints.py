@@ -19,6 +19,7 @@ from meetings.rooms.api.schemas import (
     SnapshotOut,
     StatusIn,
 )
+from meetings.rooms.ids import Id, Seq
 from meetings.rooms.links import hall_links
 from meetings.rooms.models import AgendaItem, BridgePoint, Event, EventLogHead, JoinLinkKind
 from meetings.rooms.services import agenda, halls, join_links, meetings
@@ -27,7 +28,8 @@ from meetings.rooms.state import agenda_item_view, hall_view, meeting_snapshot, 
 from meetings.rooms.viewers import require_chair, require_hall_speaker, require_moderator
 
 router = Router(auth=caller_auth, tags=["conferences"])
-ERRORS = {400: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ErrorOut}
+# What any operation may answer besides its own result, all in the one error shape.
+ERRORS = {status: ErrorOut for status in (400, 401, 403, 404, 409, 413, 422, 500, 503)}
 
 
 @router.get("/meetings/{slug}/snapshot", response={200: SnapshotOut, **ERRORS})
@@ -42,7 +44,7 @@ def snapshot(request: HttpRequest, slug: str):
 def events(
     request: HttpRequest,
     slug: str,
-    since: int = Query(0, ge=0),
+    since: Seq = 0,
     limit: int = Query(100, ge=1, le=500),
     newest: bool = Query(False, description="The newest `limit` entries instead of the oldest."),
 ):
@@ -69,7 +71,7 @@ def events(
 def record(
     request: HttpRequest,
     slug: str,
-    since: int = Query(0, ge=0),
+    since: Seq = 0,
     limit: int = Query(500, ge=1, le=2000),
 ):
     """Every entry of the record, to check its hash chain (docs/record.md).
@@ -126,7 +128,7 @@ def build_agenda(request: HttpRequest, slug: str):
 
 
 @router.post("/meetings/{slug}/agenda/{item_id}/{action}", response={200: AgendaItemOut, **ERRORS})
-def run_agenda_item(request: HttpRequest, slug: str, item_id: int, action: Literal["start", "end"]):
+def run_agenda_item(request: HttpRequest, slug: str, item_id: Id, action: Literal["start", "end"]):
     """Start an item's timer (ending the running one) or end it."""
     meeting, viewer = viewer_of(request, slug)
     require_moderator(viewer)
@@ -136,7 +138,7 @@ def run_agenda_item(request: HttpRequest, slug: str, item_id: int, action: Liter
 
 
 @router.post("/meetings/{slug}/halls/{hall_id}/attendance", response={200: HallOut, **ERRORS})
-def set_attendance(request: HttpRequest, slug: str, hall_id: int, body: AttendanceIn):
+def set_attendance(request: HttpRequest, slug: str, hall_id: Id, body: AttendanceIn):
     """Record the number of voters present in a hall (moderators, or that hall's kiosk)."""
     meeting, viewer = viewer_of(request, slug)
     require_hall_speaker(viewer, hall_id)
@@ -145,7 +147,7 @@ def set_attendance(request: HttpRequest, slug: str, hall_id: int, body: Attendan
 
 
 @router.get("/meetings/{slug}/halls/{hall_id}/links", response={200: HallLinksOut, **ERRORS})
-def get_links(request: HttpRequest, slug: str, hall_id: int):
+def get_links(request: HttpRequest, slug: str, hall_id: Id):
     """The hall's current operator and voter links (moderators)."""
     meeting, viewer = viewer_of(request, slug)
     require_moderator(viewer)
@@ -156,7 +158,7 @@ def get_links(request: HttpRequest, slug: str, hall_id: int):
 @router.post(
     "/meetings/{slug}/halls/{hall_id}/links/{kind}/rotate", response={200: HallLinksOut, **ERRORS}
 )
-def rotate_link(request: HttpRequest, slug: str, hall_id: int, kind: Literal["operator", "voter"]):
+def rotate_link(request: HttpRequest, slug: str, hall_id: Id, kind: Literal["operator", "voter"]):
     """Replace a hall's link; the old one stops working at once (moderators)."""
     meeting, viewer = viewer_of(request, slug)
     require_moderator(viewer)

@@ -12,6 +12,7 @@ from pydantic import Field
 from meetings.rooms.api.auth import caller_auth, viewer_of
 from meetings.rooms.api.endpoints import ERRORS
 from meetings.rooms.errors import Forbidden
+from meetings.rooms.ids import Id
 from meetings.rooms.media.ice import browser_ice_servers
 from meetings.rooms.models import BridgePoint, Programme
 from meetings.rooms.realtime.media_frames import thumbnail_key
@@ -29,7 +30,7 @@ router = Router(auth=caller_auth, tags=["floor and programme"])
 
 class ProgrammeOut(Schema):
     layout: str
-    floor_hall_id: int | None
+    floor_hall_id: Id | None
     floor_granted_at: str | None
     floor_until: str | None
 
@@ -57,7 +58,7 @@ def _hall(meeting, hall_id: int) -> BridgePoint:
 
 
 @router.post("/meetings/{slug}/halls/{hall_id}/floor/request", response={200: dict, **ERRORS})
-def request_floor(request: HttpRequest, slug: str, hall_id: int):
+def request_floor(request: HttpRequest, slug: str, hall_id: Id):
     """Raise the hall's hand (its kiosk, or a moderator on its behalf)."""
     meeting, viewer = viewer_of(request, slug)
     require_hall_speaker(viewer, hall_id)
@@ -66,7 +67,7 @@ def request_floor(request: HttpRequest, slug: str, hall_id: int):
 
 
 @router.post("/meetings/{slug}/halls/{hall_id}/floor/withdraw", response={200: dict, **ERRORS})
-def withdraw_floor_request(request: HttpRequest, slug: str, hall_id: int):
+def withdraw_floor_request(request: HttpRequest, slug: str, hall_id: Id):
     meeting, viewer = viewer_of(request, slug)
     require_hall_speaker(viewer, hall_id)
     floor.floor_withdraw_request(hall=_hall(meeting, hall_id), actor=viewer.actor)
@@ -74,7 +75,7 @@ def withdraw_floor_request(request: HttpRequest, slug: str, hall_id: int):
 
 
 @router.post("/meetings/{slug}/halls/{hall_id}/floor/grant", response={200: ProgrammeOut, **ERRORS})
-def grant_floor(request: HttpRequest, slug: str, hall_id: int, body: GrantIn):
+def grant_floor(request: HttpRequest, slug: str, hall_id: Id, body: GrantIn):
     """Give the hall the floor (moderators), optionally with a time limit in seconds."""
     meeting, viewer = viewer_of(request, slug)
     require_moderator(viewer)
@@ -101,7 +102,7 @@ def set_layout(request: HttpRequest, slug: str, body: LayoutIn):
 
 
 @router.post("/meetings/{slug}/halls/{hall_id}/tier", response={200: dict, **ERRORS})
-def pin_tier(request: HttpRequest, slug: str, hall_id: int, body: PinIn):
+def pin_tier(request: HttpRequest, slug: str, hall_id: Id, body: PinIn):
     """Keep a hall on a quality tier (moderators); null lets the hub choose again."""
     meeting, viewer = viewer_of(request, slug)
     require_moderator(viewer)

@@ -5,11 +5,15 @@ from typing import Any, Literal
 from ninja import Schema
 from pydantic import Field
 
+from meetings.rooms.error_codes import ErrorCode
+
 
 class ErrorOut(Schema):
-    code: str
-    message: str
-    detail: Any = None
+    """Every error answer of the API (docs/protocol.md, "Errors")."""
+
+    code: ErrorCode = Field(description="Machine-readable; the table in docs/protocol.md.")
+    message: str = Field(description="For a person, in the page's language; do not parse it.")
+    detail: Any = Field(None, description="Only for the codes that say so.")
 
 
 class SnapshotOut(Schema):

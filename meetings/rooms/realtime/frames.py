@@ -9,6 +9,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
+from meetings.rooms.error_codes import ErrorCode
+from meetings.rooms.ids import Id, Seq
+
 # A frame larger than this is refused unread: no legitimate client frame comes near it.
 MAX_FRAME_CHARS = 64 * 1024
 
@@ -23,17 +26,6 @@ class CloseCode(IntEnum):
     TOO_MANY_BAD_FRAMES = 4429  # the client kept sending frames we could not understand
 
 
-class ErrorCode:
-    BAD_FRAME = "bad_frame"  # not JSON, not an object, unknown type, wrong fields
-    TOO_LARGE = "too_large"
-    FORBIDDEN = "forbidden"
-    CONFLICT = "conflict"
-    INVALID = "invalid"
-    RATE_LIMITED = "rate_limited"
-    UNKNOWN_DEVICE = "unknown_device"  # a vote's device id the server did not issue for the hall
-    HALL_HELD_ELSEWHERE = "hall_held_elsewhere"  # a screen that does not hold its hall
-
-
 # --- client -> server -----------------------------------------------------------------------
 
 
@@ -45,7 +37,7 @@ class HelloFrame(_Frame):
     """Start or resume the stream: every visible event after ``since``, or a snapshot."""
 
     type: Literal["hello"]
-    since: Annotated[int, Field(ge=0)] | None = None
+    since: Seq | None = None
 
 
 class PingFrame(_Frame):
@@ -97,7 +89,7 @@ class VoteFrame(_Frame):
     (``error``)."""
 
     type: Literal["vote"]
-    question: Annotated[int, Field(ge=1)]
+    question: Id
     device: Annotated[str, Field(max_length=200)]
     id: Annotated[str, Field(max_length=64)] | None = None
 
@@ -170,8 +162,11 @@ def voted_frame(*, question: int, voted: bool, frame_id: str | None) -> str:
     return dumps({"type": "voted", "id": frame_id, "question": question, "voted": voted})
 
 
-def error_frame(*, code: str, message: str, detail: Any = None, frame_id: str | None = None) -> str:
-    """``frame_id``: the ``id`` of the client frame refused, for frames that carry one."""
+def error_frame(
+    *, code: ErrorCode, message: str, detail: Any = None, frame_id: str | None = None
+) -> str:
+    """``code``: one of error_codes.py, as in the API's error bodies. ``frame_id``: the ``id``
+    of the client frame refused, for frames that carry one."""
     frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
     if detail is not None:
         frame["detail"] = detail

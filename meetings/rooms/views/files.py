@@ -8,7 +8,9 @@ from pathlib import Path
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.utils.http import http_date
 
-_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+# At most 19 digits a side: longer numbers than any file's size, and int() refuses numbers of
+# over 4,300 digits.
+_RANGE = re.compile(r"^bytes=([0-9]{0,19})-([0-9]{0,19})$")
 CHUNK = 64 * 1024
 
 
