@@ -7,7 +7,9 @@ with the screens' language switch (the `django_language` cookie)."""
 
 import json
 import re
+import uuid
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings as django_settings
@@ -19,6 +21,7 @@ from meetings.api import api
 from meetings.rooms.error_codes import DEFAULT_MESSAGES, HTTP_STATUS, ErrorCode
 from meetings.rooms.ids import MAX_ID
 from meetings.rooms.models import Event, JoinLinkKind
+from meetings.rooms.services.join_links import join_link_resolve
 from meetings.rooms.services.meetings import meeting_publish, meeting_set_questions_open
 from tests.factories import make_conference
 from tests.questions.helpers import phone
@@ -55,7 +58,7 @@ def browsers(*, user=None, link: str | None = None, csrf: bool = True) -> dict[s
                 client.defaults["HTTP_X_CSRFTOKEN"] = client.cookies["csrftoken"].value
         if link is not None:
             client.defaults["HTTP_X_JOIN_LINK"] = link
-            client.defaults["HTTP_X_DEVICE_ID"] = phone(1)
+            client.defaults["HTTP_X_DEVICE_ID"] = device_for(link)
         client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = language
         clients[language] = client
     return clients
@@ -91,6 +94,16 @@ def post_json(path: str, body, **extra):
     return lambda client: client.post(path, text, content_type="application/json", **extra)
 
 
+def device_for(link: str) -> str:
+    """The device id the server would have issued a phone of the link's hall."""
+    hall = join_link_resolve(link).hall
+    return phone(SimpleNamespace(halls=[hall]), 1)
+
+
+def client_id(n: int) -> str:
+    return str(uuid.UUID(int=n))
+
+
 def voter_link(conference) -> str:
     return conference.token(conference.halls[0], JoinLinkKind.VOTER)
 
@@ -120,7 +133,7 @@ def test_form_data_without_a_boundary_is_400_bad_request(conference, debug):
 
 def test_a_body_over_the_upload_limit_is_413_with_the_limit(conference, debug):
     limit = django_settings.DATA_UPLOAD_MAX_MEMORY_SIZE
-    text = json.dumps({"client_id": phone(5), "text": "x" * limit})
+    text = json.dumps({"client_id": client_id(5), "text": "x" * limit})
     for clients in (browsers(user=conference.chair), browsers(link=voter_link(conference))):
         body = refused(
             clients,
@@ -245,11 +258,16 @@ def test_an_id_past_64_bits_in_the_path_or_body_is_invalid(conference, debug):
         post_json(f"/api/meetings/hn-test/agenda/{HUGE}/start", {}),
         post_json(
             "/api/meetings/hn-test/questions",
-            {"client_id": phone(9), "text": "Câu hỏi", "source": "floor", "hall_id": int(HUGE)},
+            {"client_id": client_id(9), "text": "Câu hỏi", "source": "floor", "hall_id": int(HUGE)},
         ),
         post_json(
             "/api/meetings/hn-test/questions",
-            {"client_id": phone(9), "text": "Câu hỏi", "hall_id": hall, "candidate_id": int(HUGE)},
+            {
+                "client_id": client_id(9),
+                "text": "Câu hỏi",
+                "hall_id": hall,
+                "candidate_id": int(HUGE),
+            },
         ),
         post_json("/api/meetings/hn-test/queue/order", {"order": [int(HUGE)]}),
     ):
@@ -271,7 +289,7 @@ def test_a_nul_in_a_text_or_a_filter_is_no_server_error(conference, debug):
         lambda client: client.get("/api/meetings/hn-test/questions?topic=%00&status=%00"),
         post_json(
             "/api/meetings/hn-test/questions",
-            {"client_id": phone(3), "text": "Câu hỏi\x00", "asker_name": "Bà\x00 Mai"},
+            {"client_id": client_id(3), "text": "Câu hỏi\x00", "asker_name": "Bà\x00 Mai"},
         ),
     ):
         for client in phone_clients.values():
@@ -413,11 +431,21 @@ async def test_the_websockets_error_frames_have_the_same_shape_and_codes():
     )
     link = await database_sync_to_async(voter_link)(conference)
     voter, _snapshot = await open_live("hn-test", link=link)
+    device = phone(conference, 7)
     for frame, code in (
-        ({"type": "vote", "question": int(HUGE), "device": phone(7), "id": "v1"}, "bad_frame"),
+        (
+            {"type": "vote", "question": int(HUGE), "device": device, "id": "v1"},
+            "bad_frame",
+        ),
         ({"type": "hello", "since": int(HUGE)}, "bad_frame"),
-        ({"type": "vote", "question": MAX_ID, "device": phone(7), "id": "v2"}, "not_found"),
-        ({"type": "vote", "question": queued.pk, "device": "not-a-phone", "id": "v3"}, "invalid"),
+        (
+            {"type": "vote", "question": MAX_ID, "device": device, "id": "v2"},
+            "not_found",
+        ),
+        (
+            {"type": "vote", "question": queued.pk, "device": "not-a-phone", "id": "v3"},
+            "unknown_device",
+        ),
         ("x" * 70_000, "too_large"),
     ):
         await voter.send(frame)
@@ -426,7 +454,7 @@ async def test_the_websockets_error_frames_have_the_same_shape_and_codes():
         assert set(error) <= {"type", "code", "message", "detail", "id"}, error
         assert isinstance(error["message"], str) and VIETNAMESE.search(error["message"]), error
     # The connection is still of use.
-    await voter.send({"type": "vote", "question": queued.pk, "device": phone(7), "id": "v4"})
+    await voter.send({"type": "vote", "question": queued.pk, "device": device, "id": "v4"})
     assert (await voter.receive_type("voted"))["voted"] is True
     await voter.close()
 

@@ -10,6 +10,7 @@ from ninja.responses import Status
 from meetings.rooms.api.auth import caller_auth, viewer_of
 from meetings.rooms.api.endpoints import ERRORS
 from meetings.rooms.errors import Forbidden, NotFound
+from meetings.rooms.ids import Id
 from meetings.rooms.models import KioskSession
 from meetings.rooms.services import kiosk_sessions
 from meetings.rooms.state import kiosk_session_own_view, kiosk_session_view
@@ -92,7 +93,7 @@ def _session(meeting, session_id: int) -> KioskSession:
 @router.post(
     "/meetings/{slug}/kiosk-sessions/{session_id}/allow", response={200: KioskSessionOut, **ERRORS}
 )
-def allow(request: HttpRequest, slug: str, session_id: int):
+def allow(request: HttpRequest, slug: str, session_id: Id):
     """Let an asking screen take over its hall (moderators): the screen that held it ends."""
     meeting, viewer = viewer_of(request, slug)
     require_moderator(viewer)
@@ -105,7 +106,7 @@ def allow(request: HttpRequest, slug: str, session_id: int):
 @router.post(
     "/meetings/{slug}/kiosk-sessions/{session_id}/end", response={200: KioskSessionOwnOut, **ERRORS}
 )
-def end(request: HttpRequest, slug: str, session_id: int):
+def end(request: HttpRequest, slug: str, session_id: Id):
     """End a screen's session (moderators): one that holds its hall stops being the hall's
     kiosk at once; one that asks is refused."""
     meeting, viewer = viewer_of(request, slug)
