@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils import translation
 from django.views.decorators.http import require_GET
 
+from meetings.headers import public
 from meetings.questions.minutes.export import FORMATS, export_minutes, file_name
 from meetings.questions.models import Question, QuestionStatus
 from meetings.questions.speaking import speaking_time
@@ -44,6 +45,7 @@ def _visible_meeting(request: HttpRequest, slug: str) -> Meeting:
     return meeting
 
 
+@public
 @require_GET
 def archive(request: HttpRequest) -> HttpResponse:
     meetings = Meeting.objects.filter(published_at__isnull=False).order_by("-scheduled_start")
@@ -53,6 +55,7 @@ def archive(request: HttpRequest) -> HttpResponse:
     return render(request, "public/archive.html", {"meetings": meetings, "query": query})
 
 
+@public
 @require_GET
 def meeting_page(request: HttpRequest, slug: str) -> HttpResponse:
     meeting = _visible_meeting(request, slug)
@@ -103,6 +106,7 @@ def meeting_page(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+@public
 @require_GET
 def clip_file(request: HttpRequest, slug: str, clip_id: int) -> HttpResponse:
     meeting = _visible_meeting(request, slug)
@@ -112,6 +116,7 @@ def clip_file(request: HttpRequest, slug: str, clip_id: int) -> HttpResponse:
     return ranged_file_response(request, inside(settings.MEDIA_ROOT, clip.file), "video/webm")
 
 
+@public
 @require_GET
 def recording_file(request: HttpRequest, slug: str, part: int) -> HttpResponse:
     meeting = _visible_meeting(request, slug)
@@ -126,6 +131,7 @@ def recording_file(request: HttpRequest, slug: str, part: int) -> HttpResponse:
     )
 
 
+@public
 @require_GET
 def minutes_file(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     meeting = _visible_meeting(request, slug)
@@ -140,6 +146,7 @@ def minutes_file(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     return response
 
 
+@public
 @require_GET
 def record(request: HttpRequest, slug: str) -> JsonResponse:
     """The whole record for checking its chain: public payloads in full, the others as their
