@@ -332,13 +332,26 @@ COUNTS_PUBLISH_SECONDS = env_int(
     "COUNTS_PUBLISH_SECONDS", env_int("VOTE_PUBLISH_SECONDS", 1, minimum=1), minimum=1
 )
 
+# Every line goes through one handler, whose filter masks join-link tokens, session ids and
+# device ids (meetings/logs.py). Daphne's access log is sent through it too (meetings/asgi.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "meetings.logs.RedactSecrets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's default handlers (a console under DEBUG, mail to ADMINS, runserver's request
+        # lines) would print paths without the filter: their records go to the root's handler.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         # aioice logs every candidate pair check at INFO: a line per hall per second.
         "aioice": {"level": "WARNING"},
