@@ -98,13 +98,13 @@ class NoStoreUnlessPublicMiddleware:
     def __call__(self, request: HttpRequest):
         if self.async_mode:
             return self._acall(request)
-        return self._apply(request, self.get_response(request))
+        return self._apply(self.get_response(request))
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
-        return self._apply(request, await self.get_response(request))
+        return self._apply(await self.get_response(request))
 
     @staticmethod
-    def _apply(request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+    def _apply(response: HttpResponseBase) -> HttpResponseBase:
         if not getattr(response, PUBLIC_ATTRIBUTE, False):
             add_never_cache_headers(response)
         return response
