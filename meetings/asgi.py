@@ -15,6 +15,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from meetings.logs import route_daphne_access_log  # noqa: E402
 from meetings.questions.services.counts import publisher  # noqa: E402
 from meetings.rooms.realtime.routing import websocket_urlpatterns  # noqa: E402
 from meetings.rooms.realtime.wire import DaphneWebsocketAccess  # noqa: E402
@@ -44,6 +45,10 @@ router = ProtocolTypeRouter(
     }
 )
 application = DaphneWebsocketAccess(ServerLoop(router))
+
+# Daphne's access log prints every path, and so every kiosk's and phone's link: its lines go
+# through logging and its filter instead (meetings/logs.py).
+route_daphne_access_log()
 
 # Everything loaded so far (Django, the apps, their modules) lives as long as the process: keep
 # it out of the cyclic collector's full passes, and make those passes rarer. With 2,150 screens

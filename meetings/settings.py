@@ -65,6 +65,10 @@ MIDDLEWARE = [
     "meetings.api_errors.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Below WhiteNoise, which answers for the static files before these run (meetings/headers.py).
+    "meetings.headers.ContentSecurityPolicyMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    "meetings.headers.NoStoreUnlessPublicMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "meetings.locale_choice.ChosenLanguageMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -247,6 +251,53 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_AGE = 60 * 60 * 12  # a working day at the studio
 
+# What a page may load and run (meetings/headers.py adds the page's host for its websocket).
+# The pages' scripts are ES modules from /static/ and their settings a JSON block, never run:
+# no inline script or style attribute is needed, so none is allowed. data: images are the
+# halls' camera thumbnails and the tab icon; the programme plays from a MediaStream, which
+# media-src does not govern; the phone's service worker is served from /v/sw.js.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "media-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "worker-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "object-src": ["'none'"],
+        "frame-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Powerful features no page uses are denied, the camera and the microphone too: the kiosk,
+# the candidate's console and the halls console grant them to themselves (headers.sends_media).
+PERMISSIONS_POLICY = {
+    feature: []
+    for feature in (
+        "accelerometer",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "hid",
+        "idle-detection",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "publickey-credentials-get",
+        "serial",
+        "usb",
+        "xr-spatial-tracking",
+    )
+}
+
 # --- Internationalisation -------------------------------------------------------------------
 
 LANGUAGE_CODE = "vi"
@@ -324,13 +375,26 @@ COUNTS_PUBLISH_SECONDS = env_int(
     "COUNTS_PUBLISH_SECONDS", env_int("VOTE_PUBLISH_SECONDS", 1, minimum=1), minimum=1
 )
 
+# Every line goes through one handler, whose filter masks join-link tokens, session ids and
+# device ids (meetings/logs.py). Daphne's access log is sent through it too (meetings/asgi.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "meetings.logs.RedactSecrets"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
+        # Django's default handlers (a console under DEBUG, mail to ADMINS, runserver's request
+        # lines) would print paths without the filter: their records go to the root's handler.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.server": {"handlers": [], "propagate": True},
         "django.db.backends": {"level": "WARNING"},
         # aioice logs every candidate pair check at INFO: a line per hall per second.
         "aioice": {"level": "WARNING"},

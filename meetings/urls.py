@@ -5,6 +5,7 @@ from django.views.i18n import JavaScriptCatalog
 
 from meetings.api import api
 from meetings.api_errors import unknown_address
+from meetings.headers import public as publicly_cacheable
 from meetings.questions import public
 from meetings.questions import views as question_views
 from meetings.rooms.views import pages
@@ -24,7 +25,7 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("jsi18n/", JavaScriptCatalog.as_view(), name="javascript-catalog"),
+    path("jsi18n/", publicly_cacheable(JavaScriptCatalog.as_view()), name="javascript-catalog"),
     path("meetings/", pages.meeting_list, name="meeting-list"),
     path("meetings/<slug:slug>/", pages.dashboard, name="dashboard"),
     path("meetings/<slug:slug>/halls/<int:hall_id>/poster/", pages.poster, name="poster"),

@@ -215,7 +215,7 @@ function renderSpeaking() {
       h("td", {},
         h("span", { class: `mono${time.over ? " over" : ""}`, "data-testid": "presentation-time" }, presentationWords(time)),
         time.allowance_seconds > 0
-          ? h("span", { class: `time-bar${time.over ? " over" : ""}`, "aria-hidden": "true" }, h("span", { style: `width: ${share.toFixed(1)}%` }))
+          ? h("span", { class: `time-bar${time.over ? " over" : ""}`, "aria-hidden": "true" }, h("span", { style: { width: `${share.toFixed(1)}%` } }))
           : null),
       h("td", { class: "mono" }, answerWords(time)),
       h("td", { class: "mono strong", "data-testid": "total-time" }, duration(time.total_seconds)),

@@ -1,5 +1,6 @@
 // Small DOM helpers. Text always goes in as text (textContent), never as markup: questions
-// and names come from voters and must not become HTML.
+// and names come from voters and must not become HTML. Styles go in as properties (an object,
+// { width: "40%" }): the Content-Security-Policy refuses style attributes.
 
 export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);
@@ -7,6 +8,7 @@ export function h(tag, attributes = {}, ...children) {
     if (value === null || value === undefined || value === false) continue;
     if (name === "class") element.className = value;
     else if (name === "dataset") Object.assign(element.dataset, value);
+    else if (name === "style") Object.assign(element.style, value);
     else if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
     else element.setAttribute(name, value === true ? "" : value);
   }

@@ -11,6 +11,7 @@ from django.shortcuts import render
 from django.utils import translation
 from django.views.decorators.http import require_GET
 
+from meetings.headers import public
 from meetings.questions.minutes.export import FORMATS, export_minutes, file_name
 from meetings.questions.models import Question, QuestionStatus
 from meetings.questions.speaking import speaking_time
@@ -45,6 +46,7 @@ def _visible_meeting(request: HttpRequest, slug: str) -> Meeting:
     return meeting
 
 
+@public
 @require_GET
 def archive(request: HttpRequest) -> HttpResponse:
     meetings = Meeting.objects.filter(published_at__isnull=False).order_by("-scheduled_start")
@@ -54,6 +56,7 @@ def archive(request: HttpRequest) -> HttpResponse:
     return render(request, "public/archive.html", {"meetings": meetings, "query": query})
 
 
+@public
 @require_GET
 def meeting_page(request: HttpRequest, slug: str) -> HttpResponse:
     meeting = _visible_meeting(request, slug)
@@ -117,6 +120,7 @@ def _one_of(value: str | None, choices: list) -> str:
     return str(chosen) if any(choice.pk == chosen for choice in choices) else ""
 
 
+@public
 @require_GET
 def clip_file(request: HttpRequest, slug: str, clip_id: int) -> HttpResponse:
     meeting = _visible_meeting(request, slug)
@@ -126,6 +130,7 @@ def clip_file(request: HttpRequest, slug: str, clip_id: int) -> HttpResponse:
     return ranged_file_response(request, inside(settings.MEDIA_ROOT, clip.file), "video/webm")
 
 
+@public
 @require_GET
 def recording_file(request: HttpRequest, slug: str, part: int) -> HttpResponse:
     meeting = _visible_meeting(request, slug)
@@ -140,6 +145,7 @@ def recording_file(request: HttpRequest, slug: str, part: int) -> HttpResponse:
     )
 
 
+@public
 @require_GET
 def minutes_file(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     meeting = _visible_meeting(request, slug)
@@ -154,6 +160,7 @@ def minutes_file(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     return response
 
 
+@public
 @require_GET
 def record(request: HttpRequest, slug: str) -> JsonResponse:
     """The whole record for checking its chain: public payloads in full, the others as their

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 
+from meetings.headers import sends_media
 from meetings.questions.models import AnswerKind, RejectReason
 from meetings.rooms.ids import query_id
 from meetings.rooms.models import Candidate, Meeting, ProgrammeLayout
@@ -62,6 +63,7 @@ def queue_console(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@sends_media(camera=False, microphone=True)  # a moderator may speak to the halls
 def halls_console(request: HttpRequest, slug: str) -> HttpResponse:
     """The moderators' halls and floor: every hall's picture and link, the raised hands, who
     has the floor, the programme's layout and a monitor of the programme. Observers see it
@@ -92,6 +94,7 @@ def follow_ups_page(request: HttpRequest, slug: str) -> HttpResponse:
 
 
 @login_required
+@sends_media(camera=True, microphone=True)
 def candidate_console(request: HttpRequest, slug: str) -> HttpResponse:
     """A candidate's console: the question on air, the questions addressed to them, their
     speaking timer. Staff may open any candidate's (``?candidate=<id>``, else the first)."""

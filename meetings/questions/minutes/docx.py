@@ -1,4 +1,8 @@
-"""The minutes as a Word document (python-docx), in the shape officials expect."""
+"""The minutes as a Word document (python-docx), in the shape officials expect.
+
+Every text goes in as a plain run, never as a field (Word's formulas and HYPERLINK live in
+fields), so a voter's ``=HYPERLINK(…)`` is printed as written: unlike the CSV and XLSX
+(meetings/spreadsheets.py), the document needs no quoting."""
 
 from io import BytesIO
 

@@ -1,5 +1,6 @@
 """The minutes as PDF (reportlab), with DejaVu Serif embedded: every Vietnamese letter prints
-whatever fonts the reader's machine has."""
+whatever fonts the reader's machine has. A PDF reader evaluates nothing: the voters' words are
+printed exactly as written, with none of the quoting the spreadsheets need."""
 
 from functools import cache
 from io import BytesIO

@@ -1,15 +1,11 @@
 """The minutes as a table: CSV (one row per opinion or petition) or XLSX (the same, plus the
-halls and the speaking time on their own sheets)."""
-
-import csv
-from io import BytesIO, StringIO
-
-from openpyxl import Workbook
-from openpyxl.styles import Font
+halls and the speaking time on their own sheets). Both are written by meetings/spreadsheets.py,
+which keeps every cell from starting a formula."""
 
 from meetings.questions.minutes.data import Minutes
 from meetings.questions.minutes.docx import words_in
 from meetings.questions.minutes.words import speaking_header
+from meetings.spreadsheets import add_sheet, csv_document, workbook, xlsx_document
 
 
 def _rows(minutes: Minutes) -> tuple[list[str], list[list]]:
@@ -57,26 +53,18 @@ def _rows(minutes: Minutes) -> tuple[list[str], list[list]]:
 
 def render_csv(minutes: Minutes) -> bytes:
     header, rows = _rows(minutes)
-    out = StringIO()
-    writer = csv.writer(out)
-    writer.writerow(header)
-    writer.writerows(rows)
-    # With a byte order mark, spreadsheets open the Vietnamese as UTF-8.
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csv_document([header, *rows])
 
 
 def render_xlsx(minutes: Minutes) -> bytes:
     w = words_in(minutes)
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = w["opinions"][:31]
+    book = workbook()
     header, rows = _rows(minutes)
-    _fill(sheet, header, rows)
-    halls = workbook.create_sheet(w["halls"][:31])
-    _fill(halls, [w["hall"], w["attendance"]], [[n, a] for n, a, _studio in minutes.halls])
-    speaking = workbook.create_sheet(w["speaking"][:31])
-    _fill(
-        speaking,
+    add_sheet(book, w["opinions"], header, rows)
+    add_sheet(book, w["halls"], [w["hall"], w["attendance"]], [[n, a] for n, a, _ in minutes.halls])
+    add_sheet(
+        book,
+        w["speaking"],
         speaking_header(w),
         [
             [
@@ -89,16 +77,6 @@ def render_xlsx(minutes: Minutes) -> bytes:
             for s in minutes.speaking
         ],
     )
-    record = workbook.create_sheet(w["record"][:31])
-    _fill(record, [w["final_hash"], w["record"]], [[minutes.record_hash, minutes.record_seq]])
-    out = BytesIO()
-    workbook.save(out)
-    return out.getvalue()
-
-
-def _fill(sheet, header: list[str], rows: list[list]) -> None:
-    sheet.append(header)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append(row)
+    record = [[minutes.record_hash, minutes.record_seq]]
+    add_sheet(book, w["record"], [w["final_hash"], w["record"]], record)
+    return xlsx_document(book)

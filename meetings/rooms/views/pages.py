@@ -12,6 +12,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import cache_control, never_cache
 
+from meetings.headers import public, sends_media
 from meetings.rooms.links import hall_links, join_url, qr_svg
 from meetings.rooms.models import BridgePoint, JoinLinkKind, Meeting, Role
 from meetings.rooms.services.join_links import JoinLinkRefused, join_link_resolve
@@ -97,6 +98,7 @@ def poster(request: HttpRequest, slug: str, hall_id: int) -> HttpResponse:
 
 
 @never_cache
+@sends_media(camera=True, microphone=True)
 def kiosk(request: HttpRequest, token: str) -> HttpResponse:
     """The hall's TV, opened from its operator link."""
     link = _link_or_none(token, JoinLinkKind.OPERATOR)
@@ -139,6 +141,7 @@ def phone(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@public
 @cache_control(no_cache=True)
 def phone_service_worker(request: HttpRequest) -> HttpResponse:
     """The phone page's service worker (frontend/js/phone-sw.js). Served here, beside the voters'
