@@ -304,17 +304,26 @@ def _hold_every_hall(server: DaphneServer) -> None:
     """Each hall's screen claims its hall as the kiosk page does when it opens: the first to
     claim a free hall holds it. Every kiosk page the tests open then resumes that hold."""
     for hall in server.halls:
-        link = hall["kiosk"].rstrip("/").rsplit("/", 1)[1]
-        request = urllib.request.Request(
-            f"{server.base_url}/api/meetings/{DEMO_SLUG}/kiosk/session",
-            data=b"{}",
-            method="POST",
-            headers={"X-Join-Link": link, "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=10) as response:
-            body = json.load(response)
-        assert body["session"]["state"] == "holding", body
-        server.screens[hall["id"]] = body["token"]
+        hold_hall(server, hall)
+
+
+def hold_hall(server: DaphneServer, hall: dict, kiosk_url: str | None = None) -> None:
+    """The hall's screen claims the free ``hall`` with its operator link (``kiosk_url``, when a
+    test replaced the seeded one: it is then the hall's link from here on), and the kiosk pages
+    the tests open afterwards resume that hold."""
+    if kiosk_url is not None:
+        hall["kiosk"] = kiosk_url
+    link = hall["kiosk"].rstrip("/").rsplit("/", 1)[1]
+    request = urllib.request.Request(
+        f"{server.base_url}/api/meetings/{DEMO_SLUG}/kiosk/session",
+        data=b"{}",
+        method="POST",
+        headers={"X-Join-Link": link, "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        body = json.load(response)
+    assert body["session"]["state"] == "holding", body
+    server.screens[hall["id"]] = body["token"]
 
 
 def kiosk_session_key(hall_id: int) -> str:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import hold_hall
+
 REPO = Path(__file__).resolve().parents[2]
 VIETNAMESE_CATALOGUE = REPO / "meetings" / "locale" / "vi" / "LC_MESSAGES" / "django.mo"
 BRAND = "Voter contact conference"  # the msgid of the top bar's title
@@ -347,3 +349,7 @@ def test_replacing_a_kiosk_link_disconnects_the_old_one(daphne_server, browsing)
     expect(hall_row.locator(".dot.off")).to_be_visible()
     assert kiosk.request.get(hall["kiosk"]).status == 403
     browsing.assert_no_errors()
+
+    # Replacing the link ended the hall's screens: for the tests that follow, the hall's screen
+    # holds it again, with the new link.
+    hold_hall(daphne_server, hall, row.locator('a[data-link="operator"]').get_attribute("href"))

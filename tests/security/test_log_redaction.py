@@ -24,7 +24,7 @@ from django.utils.crypto import get_random_string
 from meetings.logs import PLACEHOLDER, RedactSecrets, redact
 from meetings.rooms.models import JoinLinkKind
 from tests.factories import make_conference
-from tests.faults.clients import WebSocket, ws_url
+from tests.faults.clients import WebSocket, claim_kiosk, ws_url
 from tests.faults.servers import REPO, DaphneNode, base_environment, free_port, manage
 
 # Made here, not written down: the repository's secret scan would take them for secrets.
@@ -203,8 +203,10 @@ def token_of(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[1]
 
 
-async def open_stream(node: DaphneNode, token: str) -> None:
-    socket = await WebSocket.connect(ws_url(node.ws_url, "demo", token), origin=node.base_url)
+async def open_stream(node: DaphneNode, token: str, screen: str) -> None:
+    """The kiosk's stream, opened with its link and the kiosk session that holds the hall."""
+    url = ws_url(node.ws_url, "demo", token) + f"&session={quote(screen, safe='')}"
+    socket = await WebSocket.connect(url, origin=node.base_url)
     assert json.loads(await socket.recv())  # the snapshot: the link was taken
     await socket.close()
 
@@ -217,7 +219,8 @@ def test_daphne_logs_no_token(daphne):
     assert requests.get(hall["kiosk"], timeout=30).status_code == 200
     assert requests.get(hall["phone"], timeout=30).status_code == 200
     assert requests.get(f"{node.base_url}/k/{refused}/", timeout=30).status_code == 403
-    asyncio.run(open_stream(node, operator))
+    screen = claim_kiosk(node.base_url, "demo", operator)
+    asyncio.run(open_stream(node, operator, screen))
     answer = requests.get(
         f"{node.base_url}/api/meetings/demo/snapshot?link={quote(voter, safe='')}",
         headers={"X-Join-Link": voter},
@@ -232,6 +235,8 @@ def test_daphne_logs_no_token(daphne):
         for form in (secret, quote(secret, safe=""), nonce_and_signature):
             assert form not in output
         assert nonce_and_signature.split(":")[0] not in output  # the nonce alone
+    # The kiosk session's token, sent in the websocket's query and the API's header.
+    assert screen not in output and quote(screen, safe="") not in output
     link_number = operator.split(".")[0]
     # The access log is on, and masked: the kiosk's page, the phone's, the websocket.
     assert f'"GET /k/{link_number}.{PLACEHOLDER}/" 200' in output
