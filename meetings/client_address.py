@@ -33,3 +33,25 @@ def _canonical(text: str) -> str | None:
         return str(ipaddress.ip_address(text))
     except ValueError:
         return None
+
+
+def address_group(address: str) -> str:
+    """What a per-address limit counts: an IPv4 address, or the /64 network an IPv6 address is
+    in (written as its first address). A subscriber gets a whole /64 and chooses its addresses
+    in it freely: counted one by one, a limit per address would be none."""
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64] or "unknown"
+    if isinstance(parsed, ipaddress.IPv6Address):
+        if parsed.ipv4_mapped is not None:
+            return str(parsed.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{parsed}/64", strict=False).network_address)
+    return str(parsed)
+
+
+def throttled_address(request: HttpRequest) -> str | None:
+    """The client address the sign-in throttle counts failures for (settings
+    AXES_CLIENT_IP_CALLABLE): the client's address, an IPv6 one by its /64."""
+    address = client_address(request)
+    return address_group(address) if address is not None else None

@@ -229,7 +229,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_COOLOFF_MINUTES", 15, minim
 # tried, gets in again one cool-off after the last counted failure.
 AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "meetings.client_address.client_address"
+AXES_CLIENT_IP_CALLABLE = "meetings.client_address.throttled_address"
 AXES_LOCKOUT_CALLABLE = "meetings.sign_in.locked_out"
 # Reverse proxies in front of the web nodes that append the client's address to
 # X-Forwarded-For (compose: 1). 0: the address of the TCP peer itself.

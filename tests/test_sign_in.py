@@ -67,6 +67,15 @@ def test_thirty_wrong_passwords_then_the_right_one_is_refused(settings):
         assert lockout_message() in response.content.decode()
 
 
+def test_a_guesser_with_a_whole_ipv6_network_gets_no_more_guesses():
+    """An IPv6 subscriber chooses any address of its /64: a new address for each guess must not
+    buy a new allowance. The chair, on another network, still signs in."""
+    statuses = [attempt(f"2001:db8:5:6::{n:x}", f"wrong-{n}")[0].status_code for n in range(1, 31)]
+    assert statuses[limit() - 1 :] == [429] * (30 - limit() + 1)
+    assert not attempt("2001:db8:5:6:ffff::1", PASSWORD)[1]
+    assert attempt("2001:db8:5:7::1", PASSWORD)[1]
+
+
 def test_the_pause_says_nothing_about_whether_the_password_was_right():
     guess(limit(), STRANGER)
     right, _ = attempt(STRANGER, PASSWORD)

@@ -14,7 +14,6 @@ and one vote per question, and nothing that identifies the person.
 
 import hashlib
 import hmac
-import ipaddress
 import time
 from dataclasses import dataclass
 
@@ -77,17 +76,3 @@ def unknown_device() -> UnknownDevice:
 def _keyed_hash(value: str) -> str:
     key = settings.SECRET_KEY.encode()
     return hmac.new(key, f"device:{value}".encode(), hashlib.sha256).hexdigest()
-
-
-def address_key(address: str) -> str:
-    """What the per-address bound counts: an IPv4 address, or an IPv6 address's /64 (one
-    subscriber's network, whose addresses they choose freely)."""
-    try:
-        parsed = ipaddress.ip_address(address)
-    except ValueError:
-        return address[:64] or "unknown"
-    if isinstance(parsed, ipaddress.IPv6Address):
-        if parsed.ipv4_mapped is not None:
-            return str(parsed.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{parsed}/64", strict=False))
-    return str(parsed)

@@ -6,6 +6,7 @@ from django.utils.translation import gettext as _
 from ninja import Router
 from ninja.responses import Status
 
+from meetings.client_address import client_address
 from meetings.questions.api.schemas import (
     AddressIn,
     AnswerIn,
@@ -190,7 +191,7 @@ def issue_device(request: HttpRequest, slug: str):
     refused everywhere with 403 code unknown_device."""
     _meeting, viewer = viewer_of(request, slug)
     require_voter(viewer)
-    device_id = devices.device_issue(hall=viewer.hall, address=request.META.get("REMOTE_ADDR", ""))
+    device_id = devices.device_issue(hall=viewer.hall, address=client_address(request) or "")
     return Status(201, {"device": device_id, "hall": viewer.hall_id})
 
 

@@ -18,8 +18,9 @@ from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.translation import gettext as _
 
+from meetings.client_address import address_group
 from meetings.questions import limits
-from meetings.questions.devices import address_key, device_read, device_sign
+from meetings.questions.devices import device_read, device_sign
 from meetings.questions.models import IssuedDevice
 from meetings.rooms.errors import RateLimited
 from meetings.rooms.models import BridgePoint
@@ -31,7 +32,7 @@ def device_issue(*, hall: BridgePoint, address: str) -> str:
     """A new device id for a phone of this hall, asking from ``address``; RateLimited (with
     ``retry_after``) when the hall or the address has been issued its share for now."""
     by_address = limits.take(
-        f"device:address:{address_key(address)}",
+        f"device:address:{address_group(address)}",
         settings.DEVICE_LIMIT_PER_ADDRESS,
         _("Many phones have joined from this network in the last minutes. Please wait a little."),
     )

@@ -7,6 +7,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema
 from ninja.responses import Status
 
+from meetings.client_address import client_address
 from meetings.rooms.api.auth import caller_auth, viewer_of
 from meetings.rooms.api.endpoints import ERRORS
 from meetings.rooms.errors import Forbidden, NotFound
@@ -64,7 +65,7 @@ def claim(request: HttpRequest, slug: str):
         hall=viewer.hall,
         token=request.auth.kiosk_token,
         user_agent=request.headers.get("User-Agent", ""),
-        address=request.META.get("REMOTE_ADDR") or "",
+        address=client_address(request) or "",
     )
     body = {"session": kiosk_session_own_view(result.session), "token": result.token}
     return Status(201 if result.token else 200, body)
