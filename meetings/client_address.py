@@ -19,13 +19,27 @@ from django.http import HttpRequest
 
 def client_address(request: HttpRequest) -> str | None:
     """The client's address in canonical form; None if a trusted proxy wrote no valid one."""
+    return _trusted_address(
+        request.META.get("REMOTE_ADDR", ""), request.META.get("HTTP_X_FORWARDED_FOR", "")
+    )
+
+
+def websocket_client_address(scope: dict) -> str | None:
+    """The same for a websocket's ASGI scope (its peer, and its X-Forwarded-For header)."""
+    peer = (scope.get("client") or ("",))[0] or ""
+    forwarded = b",".join(
+        value for name, value in scope.get("headers", ()) if name == b"x-forwarded-for"
+    )
+    return _trusted_address(peer, forwarded.decode("latin1"))
+
+
+def _trusted_address(peer: str, forwarded: str) -> str | None:
     trusted = settings.TRUSTED_PROXIES
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
     entries = [entry.strip() for entry in forwarded.split(",") if entry.strip()]
     if trusted and entries:
         # Fewer entries than proxies: every entry was written by one of ours.
         return _canonical(entries[-min(trusted, len(entries))])
-    return _canonical(request.META.get("REMOTE_ADDR", ""))
+    return _canonical(peer)
 
 
 def _canonical(text: str) -> str | None:

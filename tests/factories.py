@@ -17,6 +17,9 @@ from meetings.rooms.services.join_links import join_link_active, join_link_token
 _SCREEN_TOKENS: dict[str, str] = {}
 
 
+KIOSK_USER_AGENT = "pytest kiosk"  # the browser of the tests' kiosk screens
+
+
 def hold_hall(hall: BridgePoint) -> str:
     """The token of the screen that holds ``hall``, as the kiosk page gets it when it opens the
     operator link (services/kiosk_sessions.py): the screen a test made before, or a new one
@@ -27,7 +30,7 @@ def hold_hall(hall: BridgePoint) -> str:
             raise AssertionError(f"hall {hall.pk} is held by a screen this test did not make")
         return _SCREEN_TOKENS[holder.token_hash]
     claim = kiosk_sessions.kiosk_session_claim(
-        hall=hall, token=None, user_agent="pytest kiosk", address="127.0.0.1"
+        hall=hall, token=None, user_agent=KIOSK_USER_AGENT, address="127.0.0.1"
     )
     assert claim.session.state == "holding", "the hall was not free"
     _SCREEN_TOKENS[kiosk_sessions.token_digest(claim.token)] = claim.token

@@ -10,7 +10,7 @@ from channels.testing import WebsocketCommunicator
 from django.test import Client
 
 from meetings.asgi import application
-from tests.factories import screen_token_for_link
+from tests.factories import KIOSK_USER_AGENT, screen_token_for_link
 
 ORIGIN = b"http://127.0.0.1:8000"
 
@@ -158,12 +158,17 @@ async def open_socket(
             session = await sync_to_async(screen_token_for_link)(link)
         if session is not None:
             path += f"&session={quote(session)}"
-    headers = [(b"origin", origin)] if origin else []
+    # As a browser on this machine would: the kiosks' sessions were claimed from here, with
+    # this browser (tests/factories.hold_hall), so a kiosk's stream is the same device.
+    headers = [(b"user-agent", KIOSK_USER_AGENT.encode())]
+    if origin:
+        headers.append((b"origin", origin))
     if user is not None:
         cookie_session = await sync_to_async(session_cookie)(user)
     if cookie_session is not None:
         headers.append((b"cookie", f"sessionid={cookie_session}".encode()))
     communicator = WebsocketCommunicator(application, path, headers=headers)
+    communicator.scope["client"] = ["127.0.0.1", 50000]
     connected, _subprotocol = await communicator.connect(timeout=5)
     assert connected, "the handshake was refused"
     return Socket(communicator)

@@ -78,9 +78,11 @@ print(
                         join_link_active(hall=hall, kind=JoinLinkKind.OPERATOR)
                     ),
                     "devices": devices(hall),
-                    # The kiosk's screen holds its hall, as the kiosk page claims it.
+                    # The kiosk's screen holds its hall, as the kiosk page claims it; with no
+                    # browser name, as the bench's websocket client sends none (so its stream is
+                    # the same device, not a copy to put on the record).
                     "operator_session": kiosk_sessions.kiosk_session_claim(
-                        hall=hall, token=None, user_agent="bench kiosk", address="127.0.0.1"
+                        hall=hall, token=None, user_agent="", address="127.0.0.1"
                     ).token,
                 }
                 for hall in made

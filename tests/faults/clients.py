@@ -42,6 +42,9 @@ class HandshakeRefused(ConnectionError):
     pass
 
 
+USER_AGENT = "faults client"  # what these clients send as their browser
+
+
 class WebSocket:
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         self.reader = reader
@@ -83,6 +86,7 @@ class WebSocket:
                 f"Sec-WebSocket-Key: {key}",
                 "Sec-WebSocket-Version: 13",
                 f"Origin: {origin}",
+                f"User-Agent: {USER_AGENT}",
                 *(f"{name}: {value}" for name, value in (headers or {}).items()),
             ]
             writer.write(("\r\n".join(lines) + "\r\n\r\n").encode())
@@ -359,7 +363,8 @@ def ws_url(base_ws: str, slug: str, link: str | None = None, session: str | None
 def claim_kiosk(base_url: str, slug: str, link: str, *, token: str | None = None) -> str:
     """As the kiosk page does on opening its hall's operator link: claim (or resume, with
     ``token``) the kiosk session that holds the hall; returns its token."""
-    headers = {"X-Join-Link": link}
+    # The same browser as the stream's (WebSocket.connect): the kiosk is one device.
+    headers = {"X-Join-Link": link, "User-Agent": USER_AGENT}
     if token:
         headers["X-Kiosk-Session"] = token
     response = requests.post(

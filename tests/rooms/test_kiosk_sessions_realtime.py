@@ -7,7 +7,7 @@ from channels.db import database_sync_to_async
 
 from meetings.rooms.models import JoinLinkKind, KioskSession
 from meetings.rooms.services import join_links, kiosk_sessions
-from tests.factories import make_conference
+from tests.factories import KIOSK_USER_AGENT, make_conference
 from tests.realtime import open_live, open_socket
 
 pytestmark = [pytest.mark.django_db(transaction=True)]
@@ -133,3 +133,20 @@ async def test_an_operator_account_watches_the_programme_but_is_not_the_halls_sc
     await account.receive_until(lambda f: f["type"] == "pong")
     assert [message["role"] for message in sent] == ["monitor"]
     await account.close()
+
+
+async def test_a_copied_token_opening_the_stream_directly_shows_on_the_staff_record():
+    """A token copied to another device can open the kiosk's stream without claiming over HTTP:
+    its address and browser still reach the record, as a resume over HTTP would put them."""
+    conference = await build()
+    hall = conference.halls[0]
+    link = await operator_link(conference, hall)
+    holder = await claim(hall)  # from 10.1.2.3, in Chrome
+    chair, _snapshot = await open_live(SLUG, user=conference.chair)
+    copy, _ = await open_live(SLUG, link=link, session=holder.token)  # another device
+    resumed = await chair.receive_until(event_of("kiosk.session_resumed"))
+    assert resumed["event"]["payload"]["session"] == holder.session.pk
+    session = await database_sync_to_async(KioskSession.objects.get)(pk=holder.session.pk)
+    assert (session.address, session.user_agent) == ("127.0.0.1", KIOSK_USER_AGENT)
+    await copy.close()
+    await chair.close()

@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
+from meetings.client_address import websocket_client_address
 from meetings.locale_choice import chosen_language
 from meetings.rooms.errors import DomainError
 from meetings.rooms.models import Audience, KioskSession, KioskSessionState, Meeting
@@ -31,7 +32,7 @@ from meetings.rooms.realtime.media_frames import MediaFrames
 from meetings.rooms.realtime.wire import outlet_for
 from meetings.rooms.record import format_time
 from meetings.rooms.services import presence
-from meetings.rooms.services.kiosk_sessions import kiosk_session_seen
+from meetings.rooms.services.kiosk_sessions import kiosk_session_connected
 from meetings.rooms.viewers import Viewer
 
 logger = logging.getLogger(__name__)
@@ -99,7 +100,7 @@ class MeetingConsumer(MediaFrames, AsyncWebsocketConsumer):
             # Read after joining the fan-out: a session that ended before this point is seen
             # ended here, one that ends after it reaches the fan-out as an event.
             is_studio = await database_sync_to_async(_kiosk_connected)(
-                viewer.hall_id, viewer.kiosk_session_id, self.channel_name
+                viewer.hall_id, viewer.kiosk_session_id, self.channel_name, self.scope
             )
             if is_studio is None:
                 await self._close_from_fanout(int(frames.CloseCode.KIOSK_NOT_HOLDING))
@@ -266,7 +267,7 @@ def _admit(slug: str, link_token: str | None, user, kiosk_token: str | None):
     return meeting, viewer, refusal, expires_at
 
 
-def _kiosk_connected(hall_id: int, session_id: int, channel_name: str) -> bool | None:
+def _kiosk_connected(hall_id: int, session_id: int, channel_name: str, scope) -> bool | None:
     """Count the hall's screen as connected; returns whether its hall is the studio, or None
     if its session no longer holds the hall."""
     session = (
@@ -276,6 +277,14 @@ def _kiosk_connected(hall_id: int, session_id: int, channel_name: str) -> bool |
     )
     if session is None:
         return None
-    kiosk_session_seen(session=session)
+    kiosk_session_connected(
+        session=session,
+        user_agent=_header(scope, b"user-agent"),
+        address=websocket_client_address(scope) or "",
+    )
     presence.kiosk_connected(hall=session.hall, channel_name=channel_name)
     return session.hall.is_studio
+
+
+def _header(scope, name: bytes) -> str:
+    return next((v.decode("latin1") for n, v in scope.get("headers", ()) if n == name), "")

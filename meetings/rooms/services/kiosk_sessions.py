@@ -101,6 +101,19 @@ def kiosk_session_seen(*, session: KioskSession) -> None:
         session.last_seen_at = now
 
 
+def kiosk_session_connected(*, session: KioskSession, user_agent: str, address: str) -> None:
+    """The holding screen opened its stream. A token copied to another device can open it
+    without claiming over HTTP first: a new address or browser is put on the record here too,
+    as a resume over HTTP would, so that staff see the second device."""
+    user_agent, address = user_agent[:USER_AGENT_CHARS], address[:64]
+    if (user_agent, address) == (session.user_agent, session.address):
+        kiosk_session_seen(session=session)
+        return
+    with transaction.atomic():
+        event_log_lock(meeting=session.hall.meeting)
+        _resume(session, hall=session.hall, user_agent=user_agent, address=address)
+
+
 # --- the screen --------------------------------------------------------------------------------
 
 
