@@ -10,6 +10,7 @@ import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
 from django.contrib.auth import get_user_model
+from django.contrib.sessions.models import Session
 from django.test import Client
 
 from meetings.rooms.models import JoinLinkKind, RoleGrant
@@ -126,6 +127,20 @@ async def test_an_account_deactivated_by_an_update_that_announces_nothing(monkey
     assert await taken_away("deactivated (queryset update)", observer.socket, update) == 4403
     assert announced == []
     assert await refused_on_return(observer.session) == 4401
+    await still_served(chair)
+    await chair.close()
+
+
+async def test_a_sign_out_whose_message_was_lost_still_closes_its_screens(monkeypatch):
+    """The session is gone (signed out elsewhere, its message lost on the way): no account
+    stamp changes, but the stream check finds the session missing."""
+    conference = await build()
+    secretary = await Watched.open(conference.secretary)
+    chair, _ = await open_live(SLUG, user=conference.chair)
+    monkeypatch.setattr(admission, "_announce", lambda *args, **kwargs: None)
+    gone = database_sync_to_async(Session.objects.filter(session_key=secretary.session).delete)()
+    assert await taken_away("session gone, nothing announced", secretary.socket, gone) == 4403
+    assert await refused_on_return(secretary.session) == 4401
     await still_served(chair)
     await chair.close()
 

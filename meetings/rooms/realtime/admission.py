@@ -192,24 +192,47 @@ def account_stamp(user) -> tuple | None:
 
 async def check_accounts(connections: list[Connection]) -> None:
     """The backstop for a lost ``account.changed`` or a change that sent none: the connected
-    accounts' stamps, read in one query; the connections whose account changed (or is gone)
-    are checked again."""
+    accounts' stamps, and whether the sessions they were opened with still exist (a sign-out
+    whose message was lost changes no stamp), read in one database turn; the connections whose
+    account changed (or is gone), or whose session is gone, are checked again."""
     accounts = [c for c in connections if c.user_id is not None and c.account_stamp is not None]
     if not accounts:
         return
-    stamps = await database_sync_to_async(_stamps)({c.user_id for c in accounts})
-    changed = [c for c in accounts if stamps.get(c.user_id) != c.account_stamp]
+    stamps, sessions = await database_sync_to_async(_stamps_and_sessions)(
+        {c.user_id for c in accounts}, {c.session_key for c in accounts if c.session_key}
+    )
+    changed = [
+        c
+        for c in accounts
+        if stamps.get(c.user_id) != c.account_stamp
+        or (c.session_key is not None and c.session_key not in sessions)
+    ]
     if changed:
         await recheck(changed)
 
 
-def _stamps(user_ids: set[int]) -> dict[int, tuple]:
+def _stamps_and_sessions(user_ids: set[int], session_keys: set[str]):
     rows = (
         get_user_model()
         .objects.filter(pk__in=user_ids)
         .values_list("pk", "is_active", "is_superuser", "password")
     )
-    return {pk: tuple(stamp) for pk, *stamp in rows}
+    return {pk: tuple(stamp) for pk, *stamp in rows}, _live_sessions(session_keys)
+
+
+def _live_sessions(keys: set[str]) -> set[str]:
+    """Those of ``keys`` that name a session that still exists: one query with the database
+    session store (the default), one look per key with another."""
+    if not keys:
+        return set()
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    if hasattr(store, "get_model_class"):
+        return set(
+            store.get_model_class()
+            .objects.filter(session_key__in=keys, expire_date__gt=timezone.now())
+            .values_list("session_key", flat=True)
+        )
+    return {key for key in keys if store().exists(key)}
 
 
 def expired(connection: Connection) -> bool:
