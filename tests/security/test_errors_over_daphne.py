@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.faults.servers import REPO, manage
+
 START_SECONDS = 45  # two cores, shared with other test runs
 HUGE = "999999999999999999999999999999"
 UPLOAD_LIMIT = 2_621_440  # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, which the platform keeps
@@ -75,19 +76,6 @@ def _cookie_header(cookies: dict[str, str]) -> str:
     return "; ".join(f"{name}={value}" for name, value in cookies.items())
 
 
-def _manage(env: dict, *args: str) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     var_dir = tmp_path_factory.mktemp("daphne-errors")
@@ -106,10 +94,10 @@ def server(tmp_path_factory):
         VAR_DIR=str(var_dir),
         PYTHONUNBUFFERED="1",
     )
-    _manage(env, "migrate", "--no-input")
+    manage(env, "migrate", "--no-input")
     password = secrets.token_urlsafe(12)
     seed = json.loads(
-        _manage(env, "seed_demo", "--json", "--password", password, "--base-url", "http://x")
+        manage(env, "seed_demo", "--json", "--password", password, "--base-url", "http://x")
     )
     log = var_dir / "daphne.log"
     daphne = Path(sys.executable).with_name("daphne")
