@@ -1,5 +1,6 @@
 """The media worker is killed (SIGKILL) during a live conference: the halls are back on the
-programme within 5 s on a new worker, and the recording goes on in a new part.
+programme on a new worker, each told to rebuild rather than left to notice, and the recording
+goes on in a new part.
 
 One Daphne node and one media worker (conftest's ``platform_factory``). The studio's kiosk
 sends a test card and a tone; two halls' kiosks decode the programme. They are aiortc peers
@@ -10,8 +11,8 @@ The worker is killed with SIGKILL and a new one started at once, as a supervisor
 ``restart: unless-stopped``). The new worker tells the meeting's screens ``media.restarted``
 and starts the live meeting's hub (media/manager.py, ``HubManager.resume``); the screens offer
 again at once; one hall also offered while no worker ran, so it gets two answers and must take
-the one to its latest offer. Measured: from the kill to each screen's first frame of the
-studio's picture on its new connection (most of it is the new worker's own start). The
+the one to its latest offer. Printed, not asserted: from the kill to each screen's first frame
+of the studio's picture on its new connection (most of it is the new worker's own start). The
 interrupted part is closed as interrupted (its file decodes up to about the kill), a new part
 grows, and stopping the worker closes that one complete.
 
@@ -40,7 +41,6 @@ pytestmark = pytest.mark.services
 
 STUDIO_RGB, STUDIO_HZ = (220, 30, 30), 440
 HEARD = 0.05  # share of the sound's energy at the studio's tone (tests/media/test_hub.py)
-RECOVERY_LIMIT = 5.0  # seconds from the kill to the programme on every screen
 RECORDED_BEFORE_KILL = 3.0  # seconds of programme in the first part before the kill
 
 
@@ -166,7 +166,8 @@ async def test_a_killed_media_worker_is_replaced_and_the_halls_and_recording_com
                 f"  {screen.name}: "
                 + ", ".join(f"{at - killed_at:+.2f} {what}" for at, what in screen.link.timeline)
             )
-        assert max(recovery.values()) < RECOVERY_LIMIT, recovery
+        # The time is printed, not asserted (timings belong in bench/, and a shared CI core
+        # moves them by seconds); what must hold is that every screen came back (above).
         # Each screen was told (and did not wait to notice by itself).
         assert all("the hub restarted" in s.link.retry_reasons for s in screens)
         await wait_until(
@@ -341,7 +342,7 @@ async def test_a_kiosk_in_chromium_offers_again_at_once_when_the_worker_restarts
             )
             await browser.close()
         # It rebuilt once, because it was told, not because it noticed by itself. The time is
-        # printed, not asserted: the aiortc test above holds the 5 s bound, and Chromium's own
+        # printed, not asserted (as in the aiortc test above): Chromium's own
         # start-up of a connection on a shared 2-core machine varies by seconds.
         assert after["reason"] == "the hub restarted"
         assert after["rebuilds"] == before["rebuilds"] + 1
