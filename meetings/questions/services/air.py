@@ -16,15 +16,14 @@ from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid
 from meetings.rooms.media.gateway import notify_hub
 from meetings.rooms.models import Meeting, MeetingStatus
-from meetings.rooms.services.events import event_log_lock
+from meetings.rooms.services.events import record_write
 
 
 def question_put_on_air(
     *, question: Question, actor: Actor, expected_version: int | None = None
 ) -> Question:
     """Put a queued question on air: every screen shows it. One at a time per conference."""
-    with transaction.atomic():
-        event_log_lock(meeting=question.meeting)
+    with record_write(meeting=question.meeting):
         if Meeting.objects.get(pk=question.meeting_id).status != MeetingStatus.LIVE:
             raise Conflict(_("Questions go on air only while the conference is live."))
         on_air = Question.objects.filter(
@@ -57,8 +56,7 @@ def question_back_to_queue(
     *, question: Question, actor: Actor, expected_version: int | None = None
 ) -> Question:
     """Take a question off air without an answer; it goes back to the head of the queue."""
-    with transaction.atomic():
-        event_log_lock(meeting=question.meeting)
+    with record_write(meeting=question.meeting):
         order = queue_order(question.meeting_id)
         question = move(
             question,
@@ -110,8 +108,7 @@ def question_answer(
         candidate = question.meeting.candidates.filter(pk=candidate_id).first()
         if candidate is None:
             raise Invalid(_("There is no such candidate at this conference."))
-    with transaction.atomic():
-        event_log_lock(meeting=question.meeting)
+    with record_write(meeting=question.meeting):
         before = Question.objects.get(pk=question.pk)
         question = move(
             question,
