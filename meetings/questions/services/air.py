@@ -14,7 +14,6 @@ from meetings.questions.services.record import announce, fresh
 from meetings.questions.text import clean_line, clean_text
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid
-from meetings.rooms.media.gateway import notify_hub
 from meetings.rooms.models import Meeting, MeetingStatus
 from meetings.rooms.services.events import record_write
 
@@ -46,9 +45,9 @@ def question_put_on_air(
                 )
         except IntegrityError:  # the database's one-on-air rule, if a race got this far
             raise conflict(question.pk, _("Another question went on air first.")) from None
+        # The media hub follows the record: on this entry it sends every hall a keyframe with
+        # the question and starts its answer's clip.
         announce(action="on_air", questions=[question], actor=actor, status_changed=True)
-        # The hub sends every hall a keyframe with the question and starts its answer's clip.
-        _mark(question, "on_air")
     return question
 
 
@@ -75,7 +74,6 @@ def question_back_to_queue(
             status_changed=True,
             positions=moved,
         )
-        _mark(question, "returned")
     return question
 
 
@@ -136,14 +134,4 @@ def question_answer(
             status_changed=True,
             recount=True,
         )
-        _mark(question, "answered")
     return question
-
-
-def _mark(question: Question, mark: str) -> None:
-    meeting_id, question_id = question.meeting_id, question.pk
-    transaction.on_commit(
-        lambda: notify_hub(
-            meeting_id, {"type": "media.mark", "question": question_id, "mark": mark}
-        )
-    )

@@ -4,7 +4,6 @@ programme's layout and the halls' pinned quality tiers. The media hub follows al
 
 from datetime import timedelta
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -25,12 +24,6 @@ from meetings.rooms.state import iso, programme_view
 
 MAX_FLOOR_SECONDS = 30 * 60
 TIERS = ("high", "low", "audio")
-
-
-def _tell_the_hub(meeting: Meeting) -> None:
-    from meetings.rooms.media.gateway import notify_hub
-
-    transaction.on_commit(lambda: notify_hub(meeting.pk, {"type": "media.reload"}))
 
 
 def floor_request(*, hall: BridgePoint, actor: Actor) -> FloorRequest:
@@ -104,7 +97,6 @@ def floor_grant(*, hall: BridgePoint, actor: Actor, seconds: int | None = None) 
             payload={"hall": hall.pk, "seconds": seconds, "patch": operations},
             actor=actor,
         )
-        _tell_the_hub(meeting)
     return programme
 
 
@@ -114,7 +106,6 @@ def floor_revoke(*, meeting: Meeting, actor: Actor, reason: str = "moderator") -
         if programme.floor_hall_id is None:
             raise Conflict(_("No hall has the floor."))
         _revoke(programme, actor=actor, reason=reason)
-        _tell_the_hub(meeting)
     return programme
 
 
@@ -129,7 +120,6 @@ def floor_time_up(*, meeting: Meeting, hall_id: int) -> bool:
         ):
             return False
         _revoke(programme, actor=Actor.system("floor timer"), reason="time_up")
-        _tell_the_hub(meeting)
     return True
 
 
@@ -140,7 +130,6 @@ def floor_end_for_meeting(*, meeting: Meeting, actor: Actor) -> None:
         _revoke(programme, actor=actor, reason="meeting_ended")
     for request in FloorRequest.objects.filter(hall__meeting=meeting):
         floor_withdraw_request(hall=request.hall, actor=actor)
-    _tell_the_hub(meeting)
 
 
 def _revoke(programme: Programme, *, actor: Actor, reason: str) -> None:
@@ -181,7 +170,6 @@ def programme_set_layout(*, meeting: Meeting, layout: str, actor: Actor) -> Prog
             },
             actor=actor,
         )
-        _tell_the_hub(meeting)
     return programme
 
 
@@ -210,5 +198,4 @@ def hall_pin_tier(*, hall: BridgePoint, tier: str | None, actor: Actor) -> Bridg
             },
             actor=actor,
         )
-        _tell_the_hub(hall.meeting)
     return hall

@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
@@ -11,7 +10,6 @@ from django.utils.translation import gettext as _
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid
-from meetings.rooms.media.gateway import notify_hub
 from meetings.rooms.models import (
     MEETING_TRANSITIONS,
     Audience,
@@ -153,9 +151,9 @@ def meeting_transition(*, meeting: Meeting, to_status: str, actor: Actor) -> Mee
             },
             actor=actor,
         )
+        # The media hub follows the record: live, it records the programme; ended, it
+        # closes the recording.
         current.status = to_status
-        # Live: the hub records the programme; ended: it closes the recording.
-        transaction.on_commit(lambda: notify_hub(current.pk, {"type": "media.reload"}))
     return current
 
 

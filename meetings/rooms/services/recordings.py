@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
+from meetings.rooms.checksums import sha256_of
 from meetings.rooms.models import (
     Audience,
     Clip,
@@ -59,8 +60,6 @@ def recording_close(
     *, recording: Recording, seconds: float | None, interrupted: bool = False
 ) -> Recording:
     """Checksum a finished (or interrupted) part and put it on the record."""
-    from meetings.rooms.media.recorder import sha256_of
-
     path = media_path(recording.file)
     exists = path.exists()
     # Read before the record's lock: hashing a part takes a while, and the lock holds up
