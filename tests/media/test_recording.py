@@ -95,9 +95,7 @@ async def test_an_answer_clip_matches_its_time_on_air_and_is_on_the_record(setti
         await database_sync_to_async(air.question_put_on_air)(
             question=question, actor=conference.actor
         )
-        await manager.handle(
-            {"type": "media.mark", "meeting": meeting_id, "question": question.pk, "mark": "on_air"}
-        )
+        await ring(manager, meeting_id, "public.on_air")
         on_air_at = session.writer.media_seconds()
         # Three seconds of programme on air: of the recording's time, which a busy machine
         # makes more slowly than the clock's.
@@ -105,14 +103,7 @@ async def test_an_answer_clip_matches_its_time_on_air_and_is_on_the_record(setti
         await database_sync_to_async(air.question_answer)(
             question=question, kind="live", actor=conference.actor
         )
-        await manager.handle(
-            {
-                "type": "media.mark",
-                "meeting": meeting_id,
-                "question": question.pk,
-                "mark": "answered",
-            }
-        )
+        await ring(manager, meeting_id, "public.answered")
         answered_at = session.writer.media_seconds()
 
         clip = await wait_clip(question.pk)
@@ -140,6 +131,103 @@ async def test_an_answer_clip_matches_its_time_on_air_and_is_on_the_record(setti
     )
     closed = await database_sync_to_async(Event.objects.get)(type="recording.part_closed")
     assert closed.payload["sha256"] == part.sha256
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_hub_follows_the_record_when_no_doorbell_rings(settings, tmp_path):
+    """Nothing tells the hub that the question went on air, was answered, or that the
+    conference ended (every doorbell is dropped): it reads them from the record, marks the
+    clip where the recording was when each entry was written, cuts it, and closes the part."""
+    from meetings.rooms.models import MeetingStatus
+    from meetings.rooms.services.meetings import meeting_transition
+
+    settings.MEDIA_ROOT = tmp_path
+    conference = await database_sync_to_async(open_conference)("no-doorbell")
+    meeting_id = conference.meeting.pk
+    sent: list[tuple[str, dict]] = []
+
+    async def send(channel, message):
+        sent.append((channel, message))
+
+    manager = HubManager(send=send, group_send=send)
+    studio = Browser(ColourTrack((200, 40, 40)), ToneTrack(330))
+    try:
+        await manager.handle(
+            {
+                "type": "media.offer",
+                "meeting": meeting_id,
+                "peer": "studio",
+                "reply_to": "studio",
+                "role": "studio",
+                "hall": None,
+                "sdp": await studio.offer(),
+            }
+        )
+        answer = next(m["frame"] for c, m in sent if m["frame"]["type"] == "media.answer")
+        await studio.accept(answer["sdp"])
+        session = manager.sessions[meeting_id]
+        await wait_for(lambda: (session.writer.media_seconds() or 0) > 1.0)
+
+        question = await database_sync_to_async(ask)(conference)
+        question = await database_sync_to_async(moderation.question_approve)(
+            question=question, actor=conference.actor
+        )
+        await database_sync_to_async(air.question_put_on_air)(
+            question=question, actor=conference.actor
+        )
+        on_air_at = session.writer.media_seconds()
+        opened = await wait_row(Clip.objects.filter(question_id=question.pk))
+        assert abs(opened.start_seconds - on_air_at) <= 0.5
+        await wait_for(lambda: session.writer.media_seconds() >= on_air_at + 2.0, timeout=60)
+        await database_sync_to_async(air.question_answer)(
+            question=question, kind="live", actor=conference.actor
+        )
+        answered_at = session.writer.media_seconds()
+
+        clip = await wait_clip(question.pk)
+        assert abs(clip.end_seconds - answered_at) <= 0.5
+        path = Path(django_settings.MEDIA_ROOT) / clip.file
+        with av.open(str(path)) as container:
+            first = next(container.demux(container.streams.video[0]))
+            assert first.is_keyframe and first.pts == 0
+        assert sha256_of(path) == clip.sha256
+        event = await database_sync_to_async(Event.objects.get)(
+            meeting_id=meeting_id, type="clip.ready"
+        )
+        assert event.payload["question"] == question.pk
+
+        await database_sync_to_async(meeting_transition)(
+            meeting=conference.meeting, to_status=MeetingStatus.ENDED, actor=conference.actor
+        )
+        await wait_row(
+            Recording.objects.filter(meeting_id=meeting_id, status=RecordingStatus.COMPLETE)
+        )
+        assert not session.active
+    finally:
+        await manager.close()
+        await studio.close()
+
+
+async def wait_row(rows, timeout: float = 30):
+    """The first of ``rows`` once there is one."""
+    first = database_sync_to_async(rows.first)
+    found = None
+
+    async def check():
+        nonlocal found
+        found = await first()
+        return found is not None
+
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await check():
+        assert asyncio.get_running_loop().time() < deadline, f"no row in {rows.model.__name__}"
+        await asyncio.sleep(0.05)
+    return found
+
+
+async def ring(manager: HubManager, meeting_id: int, event_type: str) -> None:
+    """The meeting's doorbell for an entry of that type, as the channel layer delivers it."""
+    await manager.handle({"type": "meeting.event", "meeting": meeting_id, "event_type": event_type})
 
 
 async def wait_clip(question_id: int, timeout: float = 15) -> Clip:

@@ -8,7 +8,7 @@ from meetings.rooms import patch
 from meetings.rooms.actors import Actor
 from meetings.rooms.models import GENESIS_HASH, Audience, Event, EventLogHead
 from meetings.rooms.record import event_digest
-from meetings.rooms.services.events import event_append, event_log_lock
+from meetings.rooms.services.events import event_append, record_write
 from meetings.rooms.services.halls import hall_set_attendance
 from tests.factories import make_conference
 
@@ -67,7 +67,7 @@ def test_hash_covers_the_row_and_the_previous_hash():
 @pytest.mark.django_db(transaction=True)
 def test_append_outside_a_transaction_is_refused():
     conference = make_conference()
-    with pytest.raises(RuntimeError, match="inside the transaction"):
+    with pytest.raises(RuntimeError, match="inside record_write"):
         event_append(
             meeting=conference.meeting,
             type="test.outside",
@@ -80,7 +80,7 @@ def test_append_outside_a_transaction_is_refused():
 def test_payloads_with_floats_are_refused_and_nothing_is_appended():
     conference = make_conference()
     before = Event.objects.filter(meeting=conference.meeting).count()
-    with pytest.raises(TypeError), transaction.atomic():
+    with pytest.raises(TypeError), record_write(meeting=conference.meeting):
         event_append(
             meeting=conference.meeting,
             type="test.float",
@@ -120,7 +120,10 @@ def test_database_trigger_refuses_updates_made_behind_the_orm():
 
 def test_event_is_published_only_after_commit(django_capture_on_commit_callbacks):
     conference = make_conference()
-    with django_capture_on_commit_callbacks(execute=False) as callbacks, transaction.atomic():
+    with (
+        django_capture_on_commit_callbacks(execute=False) as callbacks,
+        record_write(meeting=conference.meeting),
+    ):
         event_append(
             meeting=conference.meeting,
             type="test.ping",
@@ -132,7 +135,7 @@ def test_event_is_published_only_after_commit(django_capture_on_commit_callbacks
     with (
         django_capture_on_commit_callbacks(execute=False) as callbacks,
         pytest.raises(ValueError),
-        transaction.atomic(),
+        record_write(meeting=conference.meeting),
     ):
         event_append(
             meeting=conference.meeting,
@@ -181,8 +184,7 @@ def append(meeting, type: str) -> Event:
 @pytest.mark.django_db(transaction=True)
 def test_one_transaction_reads_the_head_once_however_many_appends():
     conference = make_conference()
-    with CaptureQueriesContext(connection) as queries, transaction.atomic():
-        event_log_lock(meeting=conference.meeting)
+    with CaptureQueriesContext(connection) as queries, record_write(meeting=conference.meeting):
         for n in range(3):
             append(conference.meeting, f"test.append_{n}")
     head_reads = [q for q in queries.captured_queries if 'FROM "rooms_eventloghead"' in q["sql"]]
@@ -193,7 +195,7 @@ def test_one_transaction_reads_the_head_once_however_many_appends():
 @pytest.mark.django_db(transaction=True)
 def test_an_append_rolled_back_with_its_savepoint_leaves_the_chain_whole():
     conference = make_conference()
-    with transaction.atomic():
+    with record_write(meeting=conference.meeting):
         kept = append(conference.meeting, "test.kept")
         with pytest.raises(ValueError), transaction.atomic():
             append(conference.meeting, "test.rolled_back")
@@ -208,11 +210,10 @@ def test_an_append_rolled_back_with_its_savepoint_leaves_the_chain_whole():
 def test_a_transaction_rolled_back_after_appending_leaves_the_chain_whole():
     conference = make_conference()
     last = Event.objects.filter(meeting=conference.meeting).latest("seq")
-    with pytest.raises(ValueError), transaction.atomic():
-        event_log_lock(meeting=conference.meeting)
+    with pytest.raises(ValueError), record_write(meeting=conference.meeting):
         append(conference.meeting, "test.rolled_back")
         raise ValueError("roll back")
-    with transaction.atomic():
+    with record_write(meeting=conference.meeting):
         after = append(conference.meeting, "test.after")
     assert after.seq == last.seq + 1 and after.prev_hash == last.hash
     assert chain_is_whole(conference.meeting)

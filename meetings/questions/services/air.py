@@ -14,17 +14,15 @@ from meetings.questions.services.record import announce, fresh
 from meetings.questions.text import clean_line, clean_text
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid
-from meetings.rooms.media.gateway import notify_hub
 from meetings.rooms.models import Meeting, MeetingStatus
-from meetings.rooms.services.events import event_log_lock
+from meetings.rooms.services.events import record_write
 
 
 def question_put_on_air(
     *, question: Question, actor: Actor, expected_version: int | None = None
 ) -> Question:
     """Put a queued question on air: every screen shows it. One at a time per conference."""
-    with transaction.atomic():
-        event_log_lock(meeting=question.meeting)
+    with record_write(meeting=question.meeting):
         if Meeting.objects.get(pk=question.meeting_id).status != MeetingStatus.LIVE:
             raise Conflict(_("Questions go on air only while the conference is live."))
         on_air = Question.objects.filter(
@@ -47,9 +45,9 @@ def question_put_on_air(
                 )
         except IntegrityError:  # the database's one-on-air rule, if a race got this far
             raise conflict(question.pk, _("Another question went on air first.")) from None
+        # The media hub follows the record: on this entry it sends every hall a keyframe with
+        # the question and starts its answer's clip.
         announce(action="on_air", questions=[question], actor=actor, status_changed=True)
-        # The hub sends every hall a keyframe with the question and starts its answer's clip.
-        _mark(question, "on_air")
     return question
 
 
@@ -57,8 +55,7 @@ def question_back_to_queue(
     *, question: Question, actor: Actor, expected_version: int | None = None
 ) -> Question:
     """Take a question off air without an answer; it goes back to the head of the queue."""
-    with transaction.atomic():
-        event_log_lock(meeting=question.meeting)
+    with record_write(meeting=question.meeting):
         order = queue_order(question.meeting_id)
         question = move(
             question,
@@ -77,7 +74,6 @@ def question_back_to_queue(
             status_changed=True,
             positions=moved,
         )
-        _mark(question, "returned")
     return question
 
 
@@ -110,8 +106,7 @@ def question_answer(
         candidate = question.meeting.candidates.filter(pk=candidate_id).first()
         if candidate is None:
             raise Invalid(_("There is no such candidate at this conference."))
-    with transaction.atomic():
-        event_log_lock(meeting=question.meeting)
+    with record_write(meeting=question.meeting):
         before = Question.objects.get(pk=question.pk)
         question = move(
             question,
@@ -139,14 +134,4 @@ def question_answer(
             status_changed=True,
             recount=True,
         )
-        _mark(question, "answered")
     return question
-
-
-def _mark(question: Question, mark: str) -> None:
-    meeting_id, question_id = question.meeting_id, question.pk
-    transaction.on_commit(
-        lambda: notify_hub(
-            meeting_id, {"type": "media.mark", "question": question_id, "mark": mark}
-        )
-    )

@@ -21,7 +21,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.dispatch import receiver
 
 from meetings.questions.models import PUBLIC_STATUSES, AnnouncedTally, Question
@@ -29,7 +29,7 @@ from meetings.questions.state import announced_tally, live_supports, meeting_tal
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
 from meetings.rooms.models import Audience, Meeting
-from meetings.rooms.services.events import event_append, event_log_lock
+from meetings.rooms.services.events import event_append, record_write
 from meetings.rooms.signals import stream_round
 
 logger = logging.getLogger(__name__)
@@ -48,9 +48,10 @@ def counts_publish(*, meeting: Meeting) -> CountsAnnounced:
     """Announce every count that changed since the last announcement: ``public.votes`` (with
     ``moderation.supports`` for staff) then ``public.tally``, each only if something in it
     changed."""
-    with transaction.atomic():
-        event_log_lock(meeting=meeting)
-        votes = _votes_to_announce(meeting)
+    with record_write(meeting=meeting):
+        # Locked until the end of the transaction: a vote cannot move a count between this
+        # read and its announcement.
+        votes = _votes_to_announce(meeting, Question.objects.select_for_update())
         tallies = _tallies_to_announce(meeting)
         if votes:
             # The counts were read with their rows locked (_votes_to_announce): no vote for
@@ -117,7 +118,7 @@ def counts_publish(*, meeting: Meeting) -> CountsAnnounced:
 
 def counts_pending(*, meeting: Meeting) -> bool:
     """Whether any count differs from what was last announced (reads only, takes no lock)."""
-    return bool(_votes_to_announce(meeting, lock=False) or _tallies_to_announce(meeting))
+    return bool(_votes_to_announce(meeting, Question.objects) or _tallies_to_announce(meeting))
 
 
 def counts_publish_pending(*, meeting_ids: Iterable[int]) -> dict[int, CountsAnnounced]:
@@ -134,11 +135,8 @@ def counts_publish_pending(*, meeting_ids: Iterable[int]) -> dict[int, CountsAnn
     return announced
 
 
-def _votes_to_announce(meeting: Meeting, *, lock: bool = True) -> dict[int, int]:
-    """The counts that changed since announced; with ``lock``, their questions are locked until
-    the end of the transaction: a vote cannot move a count between this read and its
-    announcement."""
-    questions = Question.objects.select_for_update() if lock else Question.objects
+def _votes_to_announce(meeting: Meeting, questions: QuerySet[Question]) -> dict[int, int]:
+    """The counts that changed since announced, read from ``questions``."""
     return dict(
         questions.filter(meeting=meeting, status__in=PUBLIC_STATUSES)
         .exclude(vote_count=F("votes_published"))

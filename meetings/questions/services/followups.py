@@ -4,7 +4,6 @@ wait for the written answer, which a secretary attaches to the record later."""
 import datetime
 from dataclasses import dataclass
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,7 +14,7 @@ from meetings.questions.text import clean_text
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid
 from meetings.rooms.models import Meeting
-from meetings.rooms.services.events import event_log_lock
+from meetings.rooms.services.events import record_write
 
 FOLLOW_UP_KINDS = (AnswerKind.WRITTEN, AnswerKind.REFERRED)
 MAX_WRITTEN = 10_000
@@ -51,8 +50,7 @@ def answer_attach_written(*, question: Question, text: str, actor: Actor) -> Que
         raise Invalid(
             _("The written answer can be at most %(max)s characters.") % {"max": MAX_WRITTEN}
         )
-    with transaction.atomic():
-        event_log_lock(meeting=question.meeting)
+    with record_write(meeting=question.meeting):
         question = Question.objects.select_related("meeting").get(pk=question.pk)
         answer = Answer.objects.filter(question=question).first()
         if question.status != QuestionStatus.ANSWERED or answer is None:

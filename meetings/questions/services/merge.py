@@ -5,7 +5,6 @@ question it joined; that question's votes are the sum, and so are its supports b
 see them, counted again here). Undoing restores both.
 """
 
-from django.db import transaction
 from django.db.models import F
 from django.utils.translation import gettext as _
 
@@ -17,7 +16,7 @@ from meetings.questions.similarity import MERGE_TARGETS
 from meetings.questions.state import live_supports
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Invalid
-from meetings.rooms.services.events import event_log_lock
+from meetings.rooms.services.events import record_write
 
 
 def question_merge(
@@ -27,8 +26,7 @@ def question_merge(
         raise Invalid(_("Questions of different conferences cannot be merged."))
     if into.pk == question.pk:
         raise Invalid(_("A question cannot be merged into itself."))
-    with transaction.atomic():
-        event_log_lock(meeting=question.meeting)
+    with record_write(meeting=question.meeting):
         target = Question.objects.select_for_update().get(pk=into.pk)
         if target.status not in MERGE_TARGETS:
             raise conflict(target.pk, _("That question can no longer take in others."))
@@ -65,8 +63,7 @@ def question_unmerge(
     *, question: Question, actor: Actor, expected_version: int | None = None
 ) -> Question:
     """Undo a merge: the question returns to the status it had, the other loses its votes."""
-    with transaction.atomic():
-        event_log_lock(meeting=question.meeting)
+    with record_write(meeting=question.meeting):
         current = Question.objects.get(pk=question.pk)
         if current.status != QuestionStatus.MERGED:
             raise conflict(question.pk, _("This question is not merged."))

@@ -1,6 +1,5 @@
 """What moderators do to a question before it goes on air, and a voter's withdrawal."""
 
-from django.db import transaction
 from django.db.models import Max, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
@@ -12,7 +11,7 @@ from meetings.questions.services.record import announce
 from meetings.questions.text import clean_line, clean_text, match_form
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Forbidden, Invalid
-from meetings.rooms.services.events import event_log_lock
+from meetings.rooms.services.events import record_write
 
 EDITABLE = frozenset({QuestionStatus.SUBMITTED, QuestionStatus.APPROVED, QuestionStatus.ON_AIR})
 
@@ -39,8 +38,7 @@ def question_approve(
     *, question: Question, actor: Actor, expected_version: int | None = None
 ) -> Question:
     """Accept a question into the queue, at its end."""
-    with transaction.atomic():
-        event_log_lock(meeting=question.meeting)
+    with record_write(meeting=question.meeting):
         question = move(
             question,
             to=QuestionStatus.APPROVED,
@@ -73,8 +71,7 @@ def question_reject(
     note = clean_line(note)
     if len(note) > 500:
         raise Invalid(_("The note can be at most 500 characters."))
-    with transaction.atomic():
-        event_log_lock(meeting=question.meeting)
+    with record_write(meeting=question.meeting):
         question = move(
             question,
             to=QuestionStatus.REJECTED,
@@ -98,8 +95,7 @@ def question_withdraw(*, question: Question, device_hash: str, actor: Actor) -> 
     """The voter who asked takes the question back, while it awaits moderation."""
     if not device_hash or question.device_hash != device_hash:
         raise Forbidden(_("Only the phone that sent a question can withdraw it."))
-    with transaction.atomic():
-        event_log_lock(meeting=question.meeting)
+    with record_write(meeting=question.meeting):
         question = move(question, to=QuestionStatus.WITHDRAWN)
         announce(
             action="withdrawn",
@@ -120,8 +116,7 @@ def question_edit(
         raise Invalid(_("A question cannot be empty."))
     if len(text) > MAX_TEXT:
         raise Invalid(_("A question can be at most %(max)s characters.") % {"max": MAX_TEXT})
-    with transaction.atomic():
-        event_log_lock(meeting=question.meeting)
+    with record_write(meeting=question.meeting):
         question = touch(
             question,
             only_in=EDITABLE,
@@ -141,8 +136,7 @@ def question_set_topic(
         topic = question.meeting.topics.filter(code=topic_code).first()
         if topic is None:
             raise Invalid(_("Unknown topic: %s") % topic_code)
-    with transaction.atomic():
-        event_log_lock(meeting=question.meeting)
+    with record_write(meeting=question.meeting):
         question = touch(question, only_in=EDITABLE, expected_version=expected_version, topic=topic)
         announce(
             action="topic_set",
@@ -167,8 +161,7 @@ def question_address(
         candidate = question.meeting.candidates.filter(pk=candidate_id).first()
         if candidate is None:
             raise Invalid(_("There is no such candidate at this conference."))
-    with transaction.atomic():
-        event_log_lock(meeting=question.meeting)
+    with record_write(meeting=question.meeting):
         question = touch(
             question, only_in=EDITABLE, expected_version=expected_version, candidate=candidate
         )

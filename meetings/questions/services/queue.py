@@ -2,7 +2,6 @@
 
 from collections import OrderedDict
 
-from django.db import transaction
 from django.utils.translation import gettext as _
 
 from meetings.questions.models import Question, QuestionStatus
@@ -11,7 +10,7 @@ from meetings.rooms import patch
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid
 from meetings.rooms.models import Audience, Meeting
-from meetings.rooms.services.events import event_append, event_log_lock
+from meetings.rooms.services.events import event_append, record_write
 
 
 def queue_order(meeting_id: int) -> list[int]:
@@ -39,8 +38,7 @@ def queue_move(*, question: Question, index: int, actor: Actor) -> list[int]:
 
     Relative to the queue as it is now, so two moderators reordering at once both take
     effect, one after the other."""
-    with transaction.atomic():
-        event_log_lock(meeting=question.meeting)
+    with record_write(meeting=question.meeting):
         order = queue_order(question.meeting_id)
         if question.pk not in order:
             raise conflict(question.pk, _("Only questions waiting in the queue can be moved."))
@@ -55,8 +53,7 @@ def queue_move(*, question: Question, index: int, actor: Actor) -> list[int]:
 def queue_set_order(*, meeting: Meeting, order: list[int], actor: Actor) -> list[int]:
     """Put the whole queue in the given order (e.g. the round-robin suggestion). The ids must
     be exactly the questions waiting now; otherwise Conflict with the current order."""
-    with transaction.atomic():
-        event_log_lock(meeting=meeting)
+    with record_write(meeting=meeting):
         current = queue_order(meeting.pk)
         if sorted(current) != sorted(order) or len(set(order)) != len(order):
             raise Conflict(

@@ -13,7 +13,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError
 from django.utils.translation import gettext as _
 
 from meetings.questions import limits
@@ -25,7 +25,7 @@ from meetings.questions.text import clean_line, clean_text, match_form
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid, RateLimited
 from meetings.rooms.models import BridgePoint, Candidate, Meeting, MeetingStatus
-from meetings.rooms.services.events import event_log_lock
+from meetings.rooms.services.events import record_write
 
 OPEN_STATUSES = (MeetingStatus.SCHEDULED, MeetingStatus.LIVE)
 
@@ -82,8 +82,7 @@ def question_submit(
     _check_intake(meeting, source)
     _take_allowance(hall, source, device)
     try:
-        with transaction.atomic():
-            event_log_lock(meeting=meeting)
+        with record_write(meeting=meeting):
             # Under the lock, so the intake cannot close between this check and the insert.
             # The intake governs phones; paper handed in and questions spoken from the floor
             # are recorded while the conference runs.

@@ -1,6 +1,5 @@
 """The topics a conference files questions under."""
 
-from django.db import transaction
 from django.dispatch import receiver
 
 from meetings.questions.models import Topic
@@ -8,7 +7,7 @@ from meetings.questions.state import topic_view
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
 from meetings.rooms.models import Audience, Meeting
-from meetings.rooms.services.events import event_append
+from meetings.rooms.services.events import event_append, record_write
 from meetings.rooms.signals import meeting_created
 
 # Vietnamese first: the names voters read; English for the English screens.
@@ -27,7 +26,7 @@ DEFAULT_TOPICS = [
 
 def topics_ensure_defaults(*, meeting: Meeting, actor: Actor) -> list[Topic]:
     """Give a conference the default topics, once."""
-    with transaction.atomic():
+    with record_write(meeting=meeting):
         if meeting.topics.exists():
             return list(meeting.topics.all())
         topics = [

@@ -99,6 +99,7 @@ def question_votes(*, meeting: Meeting, votes: list[VoteRequest]) -> list[bool |
             votable = set(
                 Question.objects.select_for_update()
                 .filter(pk__in=asked, meeting=meeting, status__in=VOTABLE)
+                .order_by("pk")  # every batch locks its questions in one order
                 .values_list("pk", flat=True)
             )
             held = set(

@@ -18,7 +18,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 
 from meetings.rooms.media.ice import use_host_addresses
-from meetings.rooms.media.manager import HubManager
+from meetings.rooms.media.manager import FOLLOWED, HubManager
 
 logger = logging.getLogger(__name__)
 
@@ -143,10 +143,16 @@ def gateway() -> ThreadGateway | WorkerGateway:
     return _gateway
 
 
-def notify_hub(meeting_id: int, message: dict) -> None:
-    """From synchronous code (a service's on_commit): tell the meeting's hub, if any, that
-    something changed. Never raises: the hub also reads the database when it starts."""
-    try:
-        gateway().post(meeting_id, message)
-    except Exception:
-        logger.exception("could not notify the media hub of meeting %s", meeting_id)
+def doorbell(message: dict) -> None:
+    """A committed event's message (``meeting.event``), as the web process's fan-out hears
+    it. The hubs in this process's thread are told of those they follow; a media worker
+    hears them itself, as a member of the meeting's group. Never raises: a hub also reads its
+    meeting's record every FOLLOW_SECONDS."""
+    if message.get("event_type") not in FOLLOWED:
+        return
+    hubs = gateway()
+    if isinstance(hubs, ThreadGateway):
+        try:
+            hubs.post(message["meeting"], message)
+        except Exception:
+            logger.exception("could not ring the media hub of meeting %s", message["meeting"])

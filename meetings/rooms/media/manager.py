@@ -6,9 +6,14 @@ worker's main loop. Messages (gateway.py builds them):
     media.offer      {meeting, peer, reply_to, role, hall, sdp}  -> media.answer to reply_to
     media.candidate  {meeting, peer, candidate}
     media.leave      {meeting, peer}
-    media.reload     {meeting}   the floor, layout, pins or status changed in the database
-    media.mark       {meeting, question, mark}   a question went on air (a keyframe for every
-                     hall, the start of its clip), was answered (the clip's end) or returned
+    meeting.event    {meeting, event_type, ...}   the meeting's doorbell (realtime/groups.py)
+
+Each hub follows its meeting's record: the entries in FOLLOWED, read from the database after
+the last one it acted on, when the doorbell rings for one of them and every FOLLOW_SECONDS
+whatever the doorbell did (it may drop messages). A question on air (a keyframe for every
+hall, the start of its clip), answered (the clip's end) or returned; the floor, the layout,
+a hall's pinned tier or the meeting's status changed (the hub reads its settings again). No
+other message tells a hub what happened, so nothing is lost with one.
 
 A media worker that starts (or starts again after a crash) calls ``resume``: see there.
 """
@@ -32,15 +37,47 @@ logger = logging.getLogger(__name__)
 
 IDLE_SECONDS = 300  # a hub with no peer for this long is closed
 FIGURES_EVERY_SECONDS = 2.0
+FOLLOW_SECONDS = 0.5  # the catch-up with the record, for doorbells that did not ring
+RESUBSCRIBE_SECONDS = 30  # Redis may have restarted empty; a membership expires after a day
+
+# The record's entries a hub acts on.
+MARKS = {"public.on_air": "on_air", "public.answered": "answered", "public.returned": "returned"}
+RELOADS = frozenset(
+    {
+        "meeting.status_changed",
+        "floor.granted",
+        "floor.revoked",
+        "programme.layout_set",
+        "hall.tier_pinned",
+    }
+)
+FOLLOWED = frozenset(MARKS) | RELOADS
 HUB_RESTARTED = {"type": "media.frame", "frame": {"type": "media.restarted"}}
 
 Send = Callable[[str, dict], Awaitable[None]]
+Join = Callable[[str], Awaitable[None]]
 
 
 class HubManager:
-    def __init__(self, *, send: Send, group_send: Send, encode_threads: int = 4):
+    """``subscribe``/``unsubscribe`` join and leave a channel-layer group with the channel
+    whose messages reach ``handle`` (a media worker's); without them, doorbells are handed to
+    ``handle`` by whoever hears them (gateway.doorbell, in the single-process default)."""
+
+    def __init__(
+        self,
+        *,
+        send: Send,
+        group_send: Send,
+        encode_threads: int = 4,
+        subscribe: Join | None = None,
+        unsubscribe: Join | None = None,
+    ):
         self.send = send
         self.group_send = group_send
+        self.subscribe, self.unsubscribe = subscribe, unsubscribe
+        self.cursors: dict[int, int] = {}  # per meeting, the last seq of its record acted on
+        self._follow_locks: dict[int, asyncio.Lock] = {}
+        self._catching_up: asyncio.Task | None = None
         self.executor = ThreadPoolExecutor(
             max_workers=encode_threads, thread_name_prefix="media-encode"
         )
@@ -78,16 +115,9 @@ class HubManager:
                 hub = self.hubs.get(meeting_id)
                 if hub:
                     await hub.leave(message["peer"])
-            elif kind == "media.reload":
-                hub = self.hubs.get(meeting_id)
-                if hub:
-                    settings = await load_settings(meeting_id)
-                    hub.apply(settings)
-                    await self._follow_recording(meeting_id, settings)
-            elif kind == "media.mark":
-                session = self.sessions.get(meeting_id)
-                if session:
-                    await session.mark(message["question"], message["mark"])
+            elif kind == "meeting.event":
+                if meeting_id in self.hubs and message.get("event_type") in FOLLOWED:
+                    await self.follow(meeting_id)
             else:
                 logger.warning("media: unknown message %r", kind)
         except Exception:
@@ -142,7 +172,36 @@ class HubManager:
             hub = self.hubs.get(meeting_id)
             return hub if hub is not None else await self._start_hub(meeting_id)
 
+    async def follow(self, meeting_id: int) -> None:
+        """Act on the meeting's record after the last entry acted on, in order, once each."""
+        async with self._follow_locks.setdefault(meeting_id, asyncio.Lock()):
+            cursor = self.cursors.get(meeting_id)
+            if cursor is None:
+                return
+            reloaded = False
+            for seq, kind, question_id, at in await record_after(meeting_id, cursor):
+                hub, session = self.hubs.get(meeting_id), self.sessions.get(meeting_id)
+                if hub is None or session is None:
+                    return  # closed meanwhile
+                try:
+                    if kind in RELOADS:
+                        if not reloaded:  # the settings read are the latest: once is enough
+                            settings = await load_settings(meeting_id)
+                            hub.apply(settings)
+                            await self._follow_recording(meeting_id, settings)
+                            reloaded = True
+                    elif question_id is not None:
+                        await session.mark(question_id, MARKS[kind], at=at)
+                except Exception:
+                    logger.exception(
+                        "media: acting on entry %s of meeting %s failed", seq, meeting_id
+                    )
+                self.cursors[meeting_id] = seq
+
     async def _start_hub(self, meeting_id: int) -> MeetingHub:
+        # Where the hub starts following: before its settings are read, so that a change
+        # made between the two is acted on (again).
+        cursor = await record_head(meeting_id)
         settings = await load_settings(meeting_id)
         hub = MeetingHub(
             meeting_id,
@@ -156,8 +215,13 @@ class HubManager:
         self.sessions[meeting_id] = RecordingSession(hub)
         await close_interrupted_parts(meeting_id)
         await self._follow_recording(meeting_id, settings)
+        self.cursors[meeting_id] = cursor
+        if self.subscribe is not None:
+            await self.subscribe(meeting_events(meeting_id))
         if self._housekeeping is None:
             self._housekeeping = asyncio.ensure_future(self._keep_house())
+        if self._catching_up is None:
+            self._catching_up = asyncio.ensure_future(self._catch_up())
         return hub
 
     async def _follow_recording(self, meeting_id: int, settings: HubSettings) -> None:
@@ -168,6 +232,12 @@ class HubManager:
             await session.stop()
 
     async def _close_hub(self, meeting_id: int) -> None:
+        self.cursors.pop(meeting_id, None)
+        if self.unsubscribe is not None:
+            try:
+                await self.unsubscribe(meeting_events(meeting_id))
+            except Exception:
+                logger.warning("media: leaving the events of meeting %s failed", meeting_id)
         hub = self.hubs.pop(meeting_id)
         session = self.sessions.pop(meeting_id, None)
         if session is not None:
@@ -201,9 +271,28 @@ class HubManager:
                 except Exception:
                     logger.exception("media: housekeeping of meeting %s failed", meeting_id)
 
+    async def _catch_up(self) -> None:
+        """Every FOLLOW_SECONDS, each hub acts on what its meeting's record has that no
+        doorbell announced; now and then the doorbells' groups are joined again."""
+        subscribed = time.monotonic()
+        while True:
+            await asyncio.sleep(FOLLOW_SECONDS)
+            resubscribe = time.monotonic() - subscribed > RESUBSCRIBE_SECONDS
+            if resubscribe:
+                subscribed = time.monotonic()
+            for meeting_id in list(self.hubs):
+                try:
+                    if resubscribe and self.subscribe is not None:
+                        await self.subscribe(meeting_events(meeting_id))
+                    await self.follow(meeting_id)
+                except Exception:
+                    logger.exception("media: following the record of meeting %s failed", meeting_id)
+
     async def close(self) -> None:
         if self._housekeeping:
             self._housekeeping.cancel()
+        if self._catching_up:
+            self._catching_up.cancel()
         for meeting_id in list(self.hubs):
             await self._close_hub(meeting_id)
         self.executor.shutdown(wait=False)
@@ -236,6 +325,32 @@ def meetings_with_programme(*, index: int, workers: int) -> list[tuple[int, bool
         )
         if meeting_id % workers == index
     ]
+
+
+def meeting_events(meeting_id: int) -> str:
+    from meetings.rooms.realtime.groups import meeting_events as group
+
+    return group(meeting_id)
+
+
+@database_sync_to_async
+def record_head(meeting_id: int) -> int:
+    from meetings.rooms.models import EventLogHead
+
+    return EventLogHead.objects.values_list("seq", flat=True).get(meeting_id=meeting_id)
+
+
+@database_sync_to_async
+def record_after(meeting_id: int, seq: int) -> list[tuple[int, str, int | None, float]]:
+    """The entries a hub acts on after ``seq``: (seq, type, question, when it was written)."""
+    from meetings.rooms.models import Event
+
+    rows = (
+        Event.objects.filter(meeting_id=meeting_id, seq__gt=seq, type__in=FOLLOWED)
+        .order_by("seq")
+        .values_list("seq", "type", "payload__question", "created_at")[:500]
+    )
+    return [(seq, kind, question, at.timestamp()) for seq, kind, question, at in rows]
 
 
 @database_sync_to_async

@@ -10,15 +10,17 @@ A clip is cut by stream copy from a part, starting on the keyframe the hub force
 question went on air, with timestamps shifted to zero.
 """
 
-import hashlib
+import collections
 import logging
 import queue
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import av
 
+from meetings.rooms.checksums import sha256_of
 from meetings.rooms.media.encoders import AUDIO_TIME_BASE, VIDEO_TIME_BASE
 from meetings.rooms.media.tiers import PROGRAMME
 
@@ -30,13 +32,8 @@ logger = logging.getLogger(__name__)
 # three; half a second keeps the loss under a second.
 CLUSTER_MILLISECONDS = 500
 
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as file:
-        for block in iter(lambda: file.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+# How far back media_seconds_at can place a moment: past the hub's catch-up with the record.
+RECENT_SECONDS = 30
 
 
 class PartWriter:
@@ -50,6 +47,11 @@ class PartWriter:
         self._audio_extradata = audio_extradata
         self._first_video_pts: int | None = None
         self.last_video_pts: int | None = None
+        # (wall clock, pts) of the recent pictures: where the recording was at a moment just
+        # past, which the media clock (slower than the wall's on a busy machine) cannot say.
+        self._recent: collections.deque[tuple[float, int]] = collections.deque(
+            maxlen=RECENT_SECONDS * PROGRAMME.fps
+        )
         self._thread = threading.Thread(target=self._run, name=f"recorder {path.name}", daemon=True)
         self._thread.start()
 
@@ -60,6 +62,7 @@ class PartWriter:
                     return  # a part starts on a picture
                 self._first_video_pts = packet.pts
             self.last_video_pts = packet.pts
+            self._recent.append((time.time(), packet.pts))
         elif self._first_video_pts is None:
             return  # and its sound with it
         try:
@@ -72,6 +75,17 @@ class PartWriter:
         if self._first_video_pts is None or self.last_video_pts is None:
             return None
         return (self.last_video_pts - self._first_video_pts) / PROGRAMME.fps
+
+    def media_seconds_at(self, when: float) -> float | None:
+        """Where the recording was at ``when`` (a wall-clock timestamp of the last
+        RECENT_SECONDS): the last picture written by then; the first one kept if ``when`` is
+        older, and now if it is later."""
+        if self._first_video_pts is None:
+            return None
+        pts = next((p for at, p in reversed(self._recent) if at <= when), None)
+        if pts is None:
+            pts = self._recent[0][1]
+        return (pts - self._first_video_pts) / PROGRAMME.fps
 
     def close(self) -> float | None:
         self._queue.put(None)

@@ -63,19 +63,21 @@ class RecordingSession:
             recording=self.recording, seconds=seconds
         )
 
-    async def mark(self, question_id: int, mark: str) -> None:
-        """A question went on air, was answered, or went back to the queue."""
+    async def mark(self, question_id: int, mark: str, *, at: float) -> None:
+        """A question went on air, was answered, or went back to the queue, at ``at`` (the
+        wall-clock time of its entry on the record): the clip's ends are where the recording
+        was then, however late the hub learned of it."""
         from meetings.rooms.services import recordings
 
         if mark == "on_air":
             self.hub.request_keyframes()  # every screen gets a picture with the question
             if self.active:
-                start = self.writer.media_seconds() or 0.0
+                start = self.writer.media_seconds_at(at) or 0.0
                 await database_sync_to_async(recordings.clip_open)(
                     question_id=question_id, recording=self.recording, start=start
                 )
         elif mark == "answered" and self.active:
-            end = self.writer.media_seconds()
+            end = self.writer.media_seconds_at(at)
             clip = await database_sync_to_async(recordings.clip_end)(
                 question_id=question_id, end=end
             )

@@ -21,6 +21,7 @@ import weakref
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
+from meetings.rooms.media import gateway as media
 from meetings.rooms.models import Audience
 from meetings.rooms.realtime import admission, groups, housekeeping, stream
 from meetings.rooms.realtime.connection import Connection
@@ -149,6 +150,7 @@ class Fanout:
 
     def _dispatch(self, message: dict) -> None:
         if message["type"] == "meeting.event":
+            media.doorbell(message)
             feed = self.feeds.get(message["meeting"])
             if feed is not None:
                 feed.receive(

@@ -13,7 +13,6 @@ import logging
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
 
 from meetings.rooms.actors import Actor
 from meetings.rooms.realtime.admission import announce_account_changed
@@ -24,12 +23,11 @@ logger = logging.getLogger(__name__)
 def account_deactivate(*, user: AbstractBaseUser, actor: Actor) -> bool:
     """The account can no longer sign in, its sessions admit no one, and every screen it has
     open closes. Returns whether it was active."""
-    with transaction.atomic():
-        changed = (
-            get_user_model().objects.filter(pk=user.pk, is_active=True).update(is_active=False)
-        )
-        if changed:
-            announce_account_changed(user.pk)
+    # One statement, on no conference's record; the announcement waits for the caller's
+    # commit, if any.
+    changed = get_user_model().objects.filter(pk=user.pk, is_active=True).update(is_active=False)
+    if changed:
+        announce_account_changed(user.pk)
     user.is_active = False
     if changed:
         logger.info("account %s deactivated by %s", user.pk, actor.label)

@@ -1,6 +1,5 @@
 """The running order of a conference and its timers."""
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,7 +14,7 @@ from meetings.rooms.models import (
     Meeting,
     MeetingStatus,
 )
-from meetings.rooms.services.events import event_append, event_log_lock
+from meetings.rooms.services.events import event_append, record_write
 from meetings.rooms.state import agenda_item_view
 
 MAX_ALLOWANCE_SECONDS = 4 * 60 * 60
@@ -45,8 +44,7 @@ def agenda_item_add(
         )
     if not 0 <= allowance_seconds <= MAX_ALLOWANCE_SECONDS:
         raise Invalid(_("The time allowance must be between 0 and 4 hours."))
-    with transaction.atomic():
-        event_log_lock(meeting=meeting)
+    with record_write(meeting=meeting):
         item = AgendaItem.objects.create(
             meeting=meeting,
             position=meeting.agenda.count(),
@@ -71,9 +69,9 @@ def agenda_item_add(
 def agenda_build_default(*, meeting: Meeting, actor: Actor) -> list[AgendaItem]:
     """The usual running order: opening, each candidate's presentation with equal time,
     voters' questions, closing."""
-    if meeting.agenda.exists():
-        raise Conflict(_("This conference already has an agenda."))
-    with transaction.atomic():
+    with record_write(meeting=meeting):
+        if meeting.agenda.exists():
+            raise Conflict(_("This conference already has an agenda."))
         items = [
             agenda_item_add(
                 meeting=meeting, kind=AgendaItemKind.OPENING, title=_("Opening"), actor=actor
@@ -107,8 +105,7 @@ def agenda_build_default(*, meeting: Meeting, actor: Actor) -> list[AgendaItem]:
 
 def agenda_item_start(*, item: AgendaItem, actor: Actor) -> AgendaItem:
     """Start an item's timer; the item that was running ends at the same moment."""
-    with transaction.atomic():
-        event_log_lock(meeting=item.meeting)
+    with record_write(meeting=item.meeting):
         item = AgendaItem.objects.select_related("meeting").get(pk=item.pk)
         if item.meeting.status != MeetingStatus.LIVE:
             raise Conflict(_("The conference must be live to start an agenda item."))
@@ -139,8 +136,7 @@ def agenda_item_start(*, item: AgendaItem, actor: Actor) -> AgendaItem:
 
 
 def agenda_item_end(*, item: AgendaItem, actor: Actor) -> AgendaItem:
-    with transaction.atomic():
-        event_log_lock(meeting=item.meeting)
+    with record_write(meeting=item.meeting):
         item = AgendaItem.objects.select_related("meeting").get(pk=item.pk)
         if item.started_at is None or item.ended_at is not None:
             raise Conflict(_("This item is not running."), detail=agenda_item_view(item))
@@ -174,8 +170,7 @@ def agenda_item_update(
     allowance_seconds: int | None = None,
 ) -> AgendaItem:
     """Retitle an item or change its allowance, while it has not started."""
-    with transaction.atomic():
-        event_log_lock(meeting=item.meeting)
+    with record_write(meeting=item.meeting):
         item = AgendaItem.objects.select_related("meeting").get(pk=item.pk)
         if item.started_at is not None:
             raise Conflict(_("An item that has started cannot be changed."))

@@ -7,7 +7,7 @@ from meetings.rooms import patch
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid
 from meetings.rooms.models import Audience, Candidate, Meeting, MeetingStatus
-from meetings.rooms.services.events import event_append, event_log_lock
+from meetings.rooms.services.events import event_append, record_write
 from meetings.rooms.state import candidate_view
 
 _EDITABLE = ("name", "current_position", "bio")
@@ -21,8 +21,7 @@ def candidate_add(
         raise Invalid(_("A candidate needs a name."))
     if meeting.status in (MeetingStatus.ENDED, MeetingStatus.ARCHIVED):
         raise Conflict(_("Candidates cannot be added to a conference that has ended."))
-    with transaction.atomic():
-        event_log_lock(meeting=meeting)
+    with record_write(meeting=meeting):
         try:
             with transaction.atomic():
                 candidate = Candidate.objects.create(
@@ -51,8 +50,7 @@ def candidate_update(*, candidate: Candidate, actor: Actor, **changes: str) -> C
     unknown = set(changes) - set(_EDITABLE)
     if unknown:
         raise Invalid(_("These fields cannot be changed: %s") % ", ".join(sorted(unknown)))
-    with transaction.atomic():
-        event_log_lock(meeting=candidate.meeting)
+    with record_write(meeting=candidate.meeting):
         candidate = Candidate.objects.select_related("meeting").get(pk=candidate.pk)
         changed = {
             field: value.strip()

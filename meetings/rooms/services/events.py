@@ -2,6 +2,8 @@
 
 import json
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -17,59 +19,94 @@ from meetings.rooms.record import canonical_json, event_digest, format_time, pay
 logger = logging.getLogger(__name__)
 
 
-def event_log_lock(*, meeting: Meeting) -> EventLogHead:
-    """Lock the meeting's record for the rest of the transaction.
+@contextmanager
+def record_write(*, meeting: Meeting) -> Iterator[EventLogHead]:
+    """The one way into a change of a conference's state: opens the transaction and takes the
+    lock of the conference's record head before anything else, and yields the head.
 
-    Services that decide something from the current state (is this the first kiosk of the
-    hall? is another item running?) take this lock first, so two requests cannot both decide
-    on the same stale state. Appends take it too, which keeps ``seq`` gapless. Within one
-    transaction the lock is taken once: later calls, and the appends, reuse the locked head.
+    Every writer takes the head first, so no two can each hold a row the other waits for (a
+    conference's row, a question's, a hall's) while waiting for the head: there is one lock
+    order, and this is where it is kept. It also serialises the decisions taken from current
+    state (is this the first kiosk of the hall? is another question on air?), and keeps ``seq``
+    gapless. ``event_append`` runs only inside it.
+
+    A service called by another joins the caller's write (in a savepoint, so an error it
+    raises and the caller catches undoes only its part); the lock is the caller's. One
+    transaction writes one conference's record: opening another's inside it is refused,
+    since two heads taken in different orders would deadlock. An unsaved conference is saved
+    here with its new head, as the first write of its record.
     """
-    head = _held_head(meeting.pk)
-    if head is None:
-        head = EventLogHead.objects.select_for_update().get(meeting=meeting)
-        _hold(head, marker=_HeadReleased(head.pk))
-    return head
-
-
-class _HeadReleased:
-    """A no-op commit callback that marks the transaction (or savepoint) holding a head."""
-
-    def __init__(self, meeting_id: int):
-        self.meeting_id = meeting_id
-
-    def __call__(self) -> None:
-        pass
-
-
-def _hold(head: EventLogHead, *, marker) -> None:
-    """Remember the locked head for the rest of this transaction. ``marker`` is a callback
-    registered with on_commit at the current savepoint: Django drops it when that savepoint
-    or the transaction rolls back, and when the transaction commits, so the head is trusted
-    only while its marker is still waiting (see _held_head)."""
     connection = transaction.get_connection()
-    if not connection.in_atomic_block:
+    current = connection.__dict__.get(_WRITE)
+    if current is not None:
+        if current.meeting_id != meeting.pk:
+            raise RuntimeError(
+                "one transaction writes one conference's record: "
+                f"meeting {meeting.pk} inside a write of meeting {current.meeting_id}"
+            )
+        with transaction.atomic():
+            yield current.head()
         return
-    if isinstance(marker, _HeadReleased):
-        transaction.on_commit(marker)
-    held = connection.__dict__.setdefault("_meetings_held_heads", {})
-    held[head.pk] = (head, marker)
+    with transaction.atomic():
+        write = connection.__dict__[_WRITE] = _Write(meeting.pk)
+        try:
+            if meeting.pk is None:
+                meeting.save()
+                write.meeting_id = meeting.pk
+                head = EventLogHead.objects.create(meeting=meeting)
+            else:
+                head = EventLogHead.objects.select_for_update().get(meeting=meeting)
+            write.locked(head)
+            yield head
+        finally:
+            del connection.__dict__[_WRITE]
 
 
-def _held_head(meeting_id: int) -> EventLogHead | None:
+# The connection's attribute holding its open _Write, if any.
+_WRITE = "_meetings_record_write"
+
+
+class _Write:
+    """An open record_write: its conference, and the head it locked, as the appends left it.
+
+    The head's lock lasts as long as the record_write (it was taken at its level, so a nested
+    savepoint's rollback cannot release it), but an append made in a savepoint that rolls
+    back leaves the copy ahead of the database. Each append names its publishing callback,
+    which Django drops from the list of commit callbacks when that savepoint rolls back:
+    while it is there, the copy is the database's."""
+
+    def __init__(self, meeting_id: int | None):
+        self.meeting_id = meeting_id
+        self._head: EventLogHead | None = None
+        self._marker = None
+
+    def locked(self, head: EventLogHead) -> None:
+        self._head = head
+
+    def head(self) -> EventLogHead:
+        if self._marker is not None and not any(
+            func is self._marker
+            for _sids, func, _robust in transaction.get_connection().run_on_commit
+        ):
+            self._head = EventLogHead.objects.get(pk=self.meeting_id)
+            self._marker = None
+        return self._head
+
+    def appended(self, marker) -> None:
+        self._marker = marker
+
+
+def record_writing() -> bool:
+    """Whether this thread's transaction is inside record_write."""
+    return transaction.get_connection().__dict__.get(_WRITE) is not None
+
+
+def _open_write(meeting_id: int) -> _Write | None:
     connection = transaction.get_connection()
-    held = connection.__dict__.get("_meetings_held_heads")
-    if not held or meeting_id not in held:
+    write = connection.__dict__.get(_WRITE)
+    if write is None or write.meeting_id != meeting_id or not connection.in_atomic_block:
         return None
-    head, marker = held[meeting_id]
-    # Django's list of commit callbacks (sids, func, robust): the marker is there exactly as
-    # long as the changes made with this head may still commit.
-    if connection.in_atomic_block and any(
-        func is marker for _sids, func, _robust in connection.run_on_commit
-    ):
-        return head
-    del held[meeting_id]
-    return None
+    return write
 
 
 def event_append(
@@ -80,10 +117,15 @@ def event_append(
     payload: dict[str, Any],
     actor: Actor,
 ) -> Event:
-    if not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("event_append must run inside the transaction of the change it records")
+    """Append one entry to the conference's record, in the transaction of the change it
+    records: only inside ``record_write`` for this conference, which holds the head's lock."""
+    write = _open_write(meeting.pk)
+    if write is None:
+        raise RuntimeError(
+            "event_append runs inside record_write(meeting=...) of the conference it records"
+        )
     payload = _normalised(payload)
-    head = _held_head(meeting.pk) or EventLogHead.objects.select_for_update().get(meeting=meeting)
+    head = write.head()
     seq = head.seq + 1
     created_at = timezone.now()
     digest = event_digest(
@@ -115,11 +157,11 @@ def event_append(
         seq=seq, hash=digest, **{f"last_{audience.value}": seq}
     )
     transaction.on_commit(lambda: publish_event(event))
-    # The head as it is now, held until the end of the transaction; the publishing callback
-    # just registered is the marker: it is dropped with this savepoint if it rolls back.
+    # The head as it is now; the publishing callback just registered tells whether it still
+    # is (_Write.head).
     head.seq, head.hash = seq, digest
     setattr(head, f"last_{audience.value}", seq)
-    _hold(head, marker=transaction.get_connection().run_on_commit[-1][1])
+    write.appended(transaction.get_connection().run_on_commit[-1][1])
     return event
 
 

@@ -4,7 +4,6 @@ programme's layout and the halls' pinned quality tiers. The media hub follows al
 
 from datetime import timedelta
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -20,25 +19,18 @@ from meetings.rooms.models import (
     Programme,
     ProgrammeLayout,
 )
-from meetings.rooms.services.events import event_append, event_log_lock
+from meetings.rooms.services.events import event_append, record_write
 from meetings.rooms.state import iso, programme_view
 
 MAX_FLOOR_SECONDS = 30 * 60
 TIERS = ("high", "low", "audio")
 
 
-def _tell_the_hub(meeting: Meeting) -> None:
-    from meetings.rooms.media.gateway import notify_hub
-
-    transaction.on_commit(lambda: notify_hub(meeting.pk, {"type": "media.reload"}))
-
-
 def floor_request(*, hall: BridgePoint, actor: Actor) -> FloorRequest:
     """Raise the hall's hand (again: keeps its place)."""
     if hall.is_studio:
         raise Invalid(_("The studio is always heard; it does not ask for the floor."))
-    with transaction.atomic():
-        event_log_lock(meeting=hall.meeting)
+    with record_write(meeting=hall.meeting):
         existing = FloorRequest.objects.filter(hall=hall).first()
         if existing is not None:
             return existing
@@ -63,8 +55,7 @@ def floor_request(*, hall: BridgePoint, actor: Actor) -> FloorRequest:
 
 
 def floor_withdraw_request(*, hall: BridgePoint, actor: Actor) -> None:
-    with transaction.atomic():
-        event_log_lock(meeting=hall.meeting)
+    with record_write(meeting=hall.meeting):
         deleted, _count = FloorRequest.objects.filter(hall=hall).delete()
         if deleted:
             event_append(
@@ -83,8 +74,7 @@ def floor_grant(*, hall: BridgePoint, actor: Actor, seconds: int | None = None) 
         raise Invalid(_("The studio is always heard; give the floor to a hall."))
     if seconds is not None and not 10 <= seconds <= MAX_FLOOR_SECONDS:
         raise Invalid(_("The time limit must be between 10 seconds and 30 minutes."))
-    with transaction.atomic():
-        event_log_lock(meeting=hall.meeting)
+    with record_write(meeting=hall.meeting):
         meeting = Meeting.objects.get(pk=hall.meeting_id)
         if meeting.status != MeetingStatus.LIVE:
             raise Conflict(_("The floor can be given only while the conference is live."))
@@ -107,25 +97,21 @@ def floor_grant(*, hall: BridgePoint, actor: Actor, seconds: int | None = None) 
             payload={"hall": hall.pk, "seconds": seconds, "patch": operations},
             actor=actor,
         )
-        _tell_the_hub(meeting)
     return programme
 
 
 def floor_revoke(*, meeting: Meeting, actor: Actor, reason: str = "moderator") -> Programme:
-    with transaction.atomic():
-        event_log_lock(meeting=meeting)
+    with record_write(meeting=meeting):
         programme = Programme.objects.get(meeting=meeting)
         if programme.floor_hall_id is None:
             raise Conflict(_("No hall has the floor."))
         _revoke(programme, actor=actor, reason=reason)
-        _tell_the_hub(meeting)
     return programme
 
 
 def floor_time_up(*, meeting: Meeting, hall_id: int) -> bool:
     """The hub says the floor's time is up: end it, if that grant still stands."""
-    with transaction.atomic():
-        event_log_lock(meeting=meeting)
+    with record_write(meeting=meeting):
         programme = Programme.objects.get(meeting=meeting)
         if (
             programme.floor_hall_id != hall_id
@@ -134,7 +120,6 @@ def floor_time_up(*, meeting: Meeting, hall_id: int) -> bool:
         ):
             return False
         _revoke(programme, actor=Actor.system("floor timer"), reason="time_up")
-        _tell_the_hub(meeting)
     return True
 
 
@@ -145,7 +130,6 @@ def floor_end_for_meeting(*, meeting: Meeting, actor: Actor) -> None:
         _revoke(programme, actor=actor, reason="meeting_ended")
     for request in FloorRequest.objects.filter(hall__meeting=meeting):
         floor_withdraw_request(hall=request.hall, actor=actor)
-    _tell_the_hub(meeting)
 
 
 def _revoke(programme: Programme, *, actor: Actor, reason: str) -> None:
@@ -170,8 +154,7 @@ def _revoke(programme: Programme, *, actor: Actor, reason: str) -> None:
 def programme_set_layout(*, meeting: Meeting, layout: str, actor: Actor) -> Programme:
     if layout not in ProgrammeLayout.values:
         raise Invalid(_("Unknown layout: %s") % layout)
-    with transaction.atomic():
-        event_log_lock(meeting=meeting)
+    with record_write(meeting=meeting):
         programme = Programme.objects.get(meeting=meeting)
         if programme.layout == layout:
             return programme
@@ -187,7 +170,6 @@ def programme_set_layout(*, meeting: Meeting, layout: str, actor: Actor) -> Prog
             },
             actor=actor,
         )
-        _tell_the_hub(meeting)
     return programme
 
 
@@ -195,8 +177,7 @@ def hall_pin_tier(*, hall: BridgePoint, tier: str | None, actor: Actor) -> Bridg
     """Keep a hall on one quality tier whatever its link says (None: let the hub choose)."""
     if tier is not None and tier not in TIERS:
         raise Invalid(_("Unknown quality tier: %s") % tier)
-    with transaction.atomic():
-        event_log_lock(meeting=hall.meeting)
+    with record_write(meeting=hall.meeting):
         hall = BridgePoint.objects.select_related("meeting").get(pk=hall.pk)
         if (hall.pinned_tier or None) == tier:
             return hall
@@ -217,5 +198,4 @@ def hall_pin_tier(*, hall: BridgePoint, tier: str | None, actor: Actor) -> Bridg
             },
             actor=actor,
         )
-        _tell_the_hub(hall.meeting)
     return hall

@@ -7,7 +7,7 @@ from meetings.rooms import patch
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid
 from meetings.rooms.models import Audience, BridgePoint, JoinLinkKind, Meeting, MeetingStatus
-from meetings.rooms.services.events import event_append, event_log_lock
+from meetings.rooms.services.events import event_append, record_write
 from meetings.rooms.services.join_links import join_link_issue
 from meetings.rooms.state import hall_contact_view, hall_view
 
@@ -30,8 +30,7 @@ def hall_add(
         raise Invalid(_("A bridge point needs a name."))
     if meeting.status in (MeetingStatus.ENDED, MeetingStatus.ARCHIVED):
         raise Conflict(_("Halls cannot be added to a conference that has ended."))
-    with transaction.atomic():
-        event_log_lock(meeting=meeting)
+    with record_write(meeting=meeting):
         position = meeting.bridge_points.count()
         try:
             with transaction.atomic():
@@ -76,8 +75,7 @@ def hall_update(
 ) -> BridgePoint:
     public = {"name": name, "address": address}
     contact = {"operator_name": operator_name, "operator_phone": operator_phone}
-    with transaction.atomic():
-        event_log_lock(meeting=hall.meeting)
+    with record_write(meeting=hall.meeting):
         hall = BridgePoint.objects.select_related("meeting").get(pk=hall.pk)
         public_changes = _changes(hall, public)
         contact_changes = _changes(hall, contact)
@@ -141,8 +139,7 @@ def hall_set_attendance(*, hall: BridgePoint, count: int, actor: Actor) -> Bridg
         raise Invalid(
             _("Attendance must be a whole number from 0 to %(max)s.") % {"max": MAX_ATTENDANCE}
         )
-    with transaction.atomic():
-        event_log_lock(meeting=hall.meeting)
+    with record_write(meeting=hall.meeting):
         hall = BridgePoint.objects.select_related("meeting").get(pk=hall.pk)
         if hall.meeting.status == MeetingStatus.ARCHIVED:
             raise Conflict(_("This conference is archived; its record is closed."))

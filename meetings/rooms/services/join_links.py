@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core import signing
-from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, get_random_string
 from django.utils.translation import gettext as _
@@ -26,7 +25,7 @@ from meetings.rooms.models import (
     KioskEndReason,
     Meeting,
 )
-from meetings.rooms.services.events import event_append, event_log_lock
+from meetings.rooms.services.events import event_append, record_write
 from meetings.rooms.services.kiosk_sessions import kiosk_sessions_end_for_hall
 
 logger = logging.getLogger(__name__)
@@ -72,8 +71,7 @@ def join_link_rotate(*, hall: BridgePoint, kind: JoinLinkKind, actor: Actor) -> 
     """Replace the hall's link of this kind: the old one stops working at once. Replacing the
     operator link ends every kiosk session of the hall: the first screen to open the new link
     holds the hall."""
-    with transaction.atomic():
-        event_log_lock(meeting=hall.meeting)
+    with record_write(meeting=hall.meeting):
         revoked = list(
             JoinLink.objects.select_for_update().filter(
                 hall=hall, kind=kind, revoked_at__isnull=True

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -35,7 +34,7 @@ from meetings.rooms.models import (
     KioskSessionState,
     Meeting,
 )
-from meetings.rooms.services.events import event_append, event_log_lock
+from meetings.rooms.services.events import event_append, record_write
 from meetings.rooms.state import iso, kiosk_session_own_view, kiosk_session_view
 
 # Screens asking for one hall at once; beyond that a new one is refused, so that a script with
@@ -109,8 +108,7 @@ def kiosk_session_connected(*, session: KioskSession, user_agent: str, address: 
     if (user_agent, address) == (session.user_agent, session.address):
         kiosk_session_seen(session=session)
         return
-    with transaction.atomic():
-        event_log_lock(meeting=session.hall.meeting)
+    with record_write(meeting=session.hall.meeting):
         _resume(session, hall=session.hall, user_agent=user_agent, address=address)
 
 
@@ -126,8 +124,7 @@ def kiosk_session_claim(
     ended by the studio) and asks to take over if not."""
     user_agent = user_agent[:USER_AGENT_CHARS]
     address = address[:64]
-    with transaction.atomic():
-        event_log_lock(meeting=hall.meeting)
+    with record_write(meeting=hall.meeting):
         previous = kiosk_session_of(hall_id=hall.pk, token=token)
         if previous is not None and previous.state != ENDED:
             return KioskClaim(
@@ -218,8 +215,7 @@ def kiosk_session_allow(*, session: KioskSession, actor: Actor) -> KioskSession:
     """A moderator lets an asking screen take over its hall: the screen that held it (if any)
     is ended, this one holds the hall."""
     hall = session.hall
-    with transaction.atomic():
-        event_log_lock(meeting=hall.meeting)
+    with record_write(meeting=hall.meeting):
         session = KioskSession.objects.get(pk=session.pk)
         if session.state != ASKING:
             raise Conflict(
@@ -260,8 +256,7 @@ def kiosk_session_end(*, session: KioskSession, actor: Actor) -> KioskSession:
     """A moderator ends a screen's session: one that holds its hall is ended (the hall is then
     free), one that asks is refused."""
     hall = session.hall
-    with transaction.atomic():
-        event_log_lock(meeting=hall.meeting)
+    with record_write(meeting=hall.meeting):
         session = KioskSession.objects.get(pk=session.pk)
         if session.state == ENDED:
             raise Conflict(
@@ -293,8 +288,7 @@ def kiosk_sessions_reap(*, meeting: Meeting) -> int:
     if not silent.exists():
         return 0
     ended = 0
-    with transaction.atomic():
-        event_log_lock(meeting=meeting)
+    with record_write(meeting=meeting):
         for session in silent.select_related("hall__meeting").order_by("pk"):
             _end(
                 session,

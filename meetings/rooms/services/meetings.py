@@ -2,7 +2,6 @@
 
 from datetime import datetime
 
-from django.db import transaction
 from django.utils import timezone
 from django.utils.crypto import get_random_string
 from django.utils.text import slugify
@@ -11,17 +10,15 @@ from django.utils.translation import gettext as _
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid
-from meetings.rooms.media.gateway import notify_hub
 from meetings.rooms.models import (
     MEETING_TRANSITIONS,
     Audience,
-    EventLogHead,
     JoinLink,
     Meeting,
     MeetingStatus,
     Programme,
 )
-from meetings.rooms.services.events import event_append, event_log_lock
+from meetings.rooms.services.events import event_append, record_write
 from meetings.rooms.services.halls import hall_add
 from meetings.rooms.services.join_links import join_link_expiry
 from meetings.rooms.signals import meeting_created
@@ -52,17 +49,17 @@ def meeting_create(
         raise Invalid(_("A conference needs a title and an electoral unit."))
     if not 1 <= presentation_minutes <= 120:
         raise Invalid(_("Presentation time must be between 1 and 120 minutes."))
-    with transaction.atomic():
-        if slug is not None and Meeting.objects.filter(slug=slug).exists():
-            raise Conflict(_("A conference with this identifier already exists."))
-        meeting = Meeting.objects.create(
-            slug=slug or _free_slug(title),
-            title=title,
-            electoral_unit=electoral_unit,
-            scheduled_start=scheduled_start,
-            presentation_minutes=presentation_minutes,
-        )
-        EventLogHead.objects.create(meeting=meeting)
+    if slug is not None and Meeting.objects.filter(slug=slug).exists():
+        raise Conflict(_("A conference with this identifier already exists."))
+    meeting = Meeting(
+        slug=slug or _free_slug(title),
+        title=title,
+        electoral_unit=electoral_unit,
+        scheduled_start=scheduled_start,
+        presentation_minutes=presentation_minutes,
+    )
+    # Saved by record_write with its record's head, the first row of its record.
+    with record_write(meeting=meeting):
         Programme.objects.create(meeting=meeting)
         event_append(
             meeting=meeting,
@@ -84,8 +81,8 @@ def meeting_update(*, meeting: Meeting, actor: Actor, **changes) -> Meeting:
     unknown = set(changes) - set(_EDITABLE)
     if unknown:
         raise Invalid(_("These fields cannot be changed: %s") % ", ".join(sorted(unknown)))
-    with transaction.atomic():
-        meeting = Meeting.objects.select_for_update().get(pk=meeting.pk)
+    with record_write(meeting=meeting):
+        meeting = Meeting.objects.get(pk=meeting.pk)
         changed = {k: v for k, v in changes.items() if getattr(meeting, k) != v}
         if not changed:
             return meeting
@@ -116,7 +113,7 @@ def meeting_transition(*, meeting: Meeting, to_status: str, actor: Actor) -> Mee
     """Move the conference along MEETING_TRANSITIONS; the loser of a race gets Conflict."""
     if to_status not in MeetingStatus.values:
         raise Invalid(_("Unknown status: %s") % to_status)
-    with transaction.atomic():
+    with record_write(meeting=meeting):
         current = Meeting.objects.get(pk=meeting.pk)
         if to_status not in MEETING_TRANSITIONS[current.status]:
             raise Conflict(
@@ -154,9 +151,9 @@ def meeting_transition(*, meeting: Meeting, to_status: str, actor: Actor) -> Mee
             },
             actor=actor,
         )
+        # The media hub follows the record: live, it records the programme; ended, it
+        # closes the recording.
         current.status = to_status
-        # Live: the hub records the programme; ended: it closes the recording.
-        transaction.on_commit(lambda: notify_hub(current.pk, {"type": "media.reload"}))
     return current
 
 
@@ -166,8 +163,7 @@ QUESTIONS_CLOSED = frozenset({MeetingStatus.DRAFT, MeetingStatus.ENDED, MeetingS
 
 def meeting_set_questions_open(*, meeting: Meeting, open: bool, actor: Actor) -> Meeting:
     """Open or close the intake of voters' questions (while scheduled or live)."""
-    with transaction.atomic():
-        event_log_lock(meeting=meeting)
+    with record_write(meeting=meeting):
         meeting = Meeting.objects.get(pk=meeting.pk)
         if open and meeting.status in QUESTIONS_CLOSED:
             raise Conflict(
@@ -193,8 +189,7 @@ PUBLISHABLE = frozenset({MeetingStatus.LIVE, MeetingStatus.ENDED, MeetingStatus.
 
 def meeting_publish(*, meeting: Meeting, actor: Actor, published: bool = True) -> Meeting:
     """Make the meeting's page, clips, minutes and record public (or private again)."""
-    with transaction.atomic():
-        event_log_lock(meeting=meeting)
+    with record_write(meeting=meeting):
         meeting = Meeting.objects.get(pk=meeting.pk)
         if published and meeting.status not in PUBLISHABLE:
             raise Conflict(

@@ -10,19 +10,17 @@ for three intervals, of whichever node (``kiosk_reap_stale``).
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
 from meetings.rooms.models import Audience, BridgePoint, KioskConnection, Meeting
-from meetings.rooms.services.events import event_append, event_log_lock
+from meetings.rooms.services.events import event_append, record_write
 
 
 def kiosk_connected(*, hall: BridgePoint, channel_name: str) -> None:
     now = timezone.now()
-    with transaction.atomic():
-        event_log_lock(meeting=hall.meeting)
+    with record_write(meeting=hall.meeting):
         first = not hall.kiosk_connections.exists()
         KioskConnection.objects.create(
             hall=hall, channel_name=channel_name, opened_at=now, last_seen_at=now
@@ -50,8 +48,7 @@ def kiosk_disconnected(*, channel_name: str) -> None:
     )
     if row is None:
         return
-    with transaction.atomic():
-        event_log_lock(meeting=row.hall.meeting)
+    with record_write(meeting=row.hall.meeting):
         deleted, _count = KioskConnection.objects.filter(pk=row.pk).delete()
         if deleted and not row.hall.kiosk_connections.exists():
             _append_presence(hall=row.hall, connected=False)
@@ -63,8 +60,7 @@ def kiosk_reap_stale(*, meeting: Meeting) -> int:
     stale = KioskConnection.objects.filter(hall__meeting=meeting, last_seen_at__lt=cutoff)
     if not stale.exists():
         return 0
-    with transaction.atomic():
-        event_log_lock(meeting=meeting)
+    with record_write(meeting=meeting):
         halls = {row.hall for row in stale.select_related("hall__meeting")}
         deleted, _count = stale.delete()
         for hall in halls:

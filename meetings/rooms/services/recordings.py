@@ -10,12 +10,12 @@ Files live under MEDIA_ROOT (docs/storage.md):
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
+from meetings.rooms.checksums import sha256_of
 from meetings.rooms.models import (
     Audience,
     Clip,
@@ -24,7 +24,7 @@ from meetings.rooms.models import (
     Recording,
     RecordingStatus,
 )
-from meetings.rooms.services.events import event_append
+from meetings.rooms.services.events import event_append, record_write
 
 RECORDER = Actor.system("recorder")
 
@@ -35,8 +35,10 @@ def media_path(relative: str) -> Path:
 
 def recording_start(*, meeting: Meeting) -> Recording:
     """A new part, numbered after the last one."""
-    with transaction.atomic():
-        last = meeting.recordings.select_for_update().aggregate(last=Max("part"))["last"] or 0
+    # The head's lock serialises the parts' numbering: FOR UPDATE on an aggregate locks
+    # nothing (Django drops it), and there may be no row to lock yet.
+    with record_write(meeting=meeting):
+        last = meeting.recordings.aggregate(last=Max("part"))["last"] or 0
         part = last + 1
         recording = Recording.objects.create(
             meeting=meeting,
@@ -58,19 +60,19 @@ def recording_close(
     *, recording: Recording, seconds: float | None, interrupted: bool = False
 ) -> Recording:
     """Checksum a finished (or interrupted) part and put it on the record."""
-    from meetings.rooms.media.recorder import sha256_of
-
     path = media_path(recording.file)
     exists = path.exists()
-    with transaction.atomic():
-        recording = Recording.objects.select_for_update().get(pk=recording.pk)
+    # Read before the record's lock: hashing a part takes a while, and the lock holds up
+    # every change to the conference.
+    size, sha256 = (path.stat().st_size, sha256_of(path)) if exists else (0, "")
+    with record_write(meeting=recording.meeting):
+        recording = Recording.objects.get(pk=recording.pk)
         if recording.status != RecordingStatus.RECORDING:
             return recording
         recording.status = RecordingStatus.INTERRUPTED if interrupted else RecordingStatus.COMPLETE
         recording.ended_at = timezone.now()
         recording.seconds = round(seconds, 3) if seconds is not None else None
-        recording.size = path.stat().st_size if exists else 0
-        recording.sha256 = sha256_of(path) if exists else ""
+        recording.size, recording.sha256 = size, sha256
         recording.save()
         event_append(
             meeting=recording.meeting,
@@ -129,7 +131,7 @@ def clip_path(clip: Clip) -> str:
 
 
 def clip_ready(*, clip: Clip, seconds: float, size: int, sha256: str) -> Clip:
-    with transaction.atomic():
+    with record_write(meeting=clip.meeting):
         clip.file = clip_path(clip)
         clip.status = ClipStatus.READY
         clip.seconds, clip.size, clip.sha256 = round(seconds, 3), size, sha256

@@ -7,7 +7,7 @@ from django.utils.translation import gettext as _
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid
 from meetings.rooms.models import Audience, BridgePoint, Candidate, Meeting, Role, RoleGrant
-from meetings.rooms.services.events import event_append
+from meetings.rooms.services.events import event_append, record_write
 
 
 def role_grant(
@@ -27,7 +27,7 @@ def role_grant(
         raise Invalid(_("That hall belongs to another conference."))
     if candidate is not None and candidate.meeting_id != meeting.pk:
         raise Invalid(_("That candidate belongs to another conference."))
-    with transaction.atomic():
+    with record_write(meeting=meeting):
         try:
             with transaction.atomic():
                 grant = RoleGrant.objects.create(
@@ -51,8 +51,8 @@ def role_grant(
 
 
 def role_revoke(*, grant: RoleGrant, actor: Actor) -> None:
-    with transaction.atomic():
-        meeting = grant.meeting
+    meeting = grant.meeting
+    with record_write(meeting=meeting):
         deleted, _count = RoleGrant.objects.filter(pk=grant.pk).delete()
         if not deleted:
             return

@@ -36,7 +36,13 @@ class Command(BaseCommand):
 
     async def serve(self, channel: str, *, index: int = 0) -> None:
         layer = get_channel_layer()
-        manager = HubManager(send=layer.send, group_send=layer.group_send)
+        manager = HubManager(
+            send=layer.send,
+            group_send=layer.group_send,
+            # The doorbells of its hubs' meetings: the record's entries they act on.
+            subscribe=lambda group: layer.group_add(group, channel),
+            unsubscribe=lambda group: layer.group_discard(group, channel),
+        )
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
