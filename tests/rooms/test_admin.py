@@ -103,6 +103,12 @@ def test_granting_a_role_in_the_admin_is_on_the_record(admin_client):
     before = len(grants_on_record(conference.meeting))
     page = admin_client.get("/admin/rooms/rolegrant/add/")
     assert page.status_code == 200
+    # The form's account picker searches the accounts as one types.
+    found = admin_client.get(
+        "/admin/autocomplete/",
+        {"app_label": "rooms", "model_name": "rolegrant", "field_name": "user", "term": "thu_ky"},
+    )
+    assert [row["text"] for row in found.json()["results"]] == ["thu_ky_moi"]
     response = admin_client.post(
         "/admin/rooms/rolegrant/add/", grant_form(conference, newcomer, "secretary")
     )
