@@ -3,7 +3,8 @@
 import logging
 
 from django.db import OperationalError
-from django.http import Http404
+from django.http import Http404, HttpRequest
+from django.urls import reverse
 from ninja import NinjaAPI
 from ninja.errors import HttpError, ValidationError
 
@@ -29,6 +30,19 @@ api.add_router("/", rooms_router)
 api.add_router("/", questions_router)
 api.add_router("/", media_router)
 api.add_router("/", kiosk_router)
+
+
+@api.get("/", include_in_schema=False)
+def index(request: HttpRequest) -> dict:
+    """What /api/ itself answers: where the reference and the schema are. A signpost for a
+    person or a client finding its way, not an operation of the API."""
+    return {
+        "title": api.title,
+        "version": api.version,
+        "description": api.description,
+        "docs": reverse("api:openapi-view"),
+        "openapi": reverse("api:openapi-json"),
+    }
 
 
 def answer_error(request, error: Exception):

@@ -13,7 +13,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from meetings.env import env_bool, env_int, env_json, env_list, env_path, env_str
+from meetings.env import env_bool, env_choice, env_int, env_json, env_list, env_path, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Writable state of a single-machine install: the SQLite file, the generated secret key, media.
@@ -190,9 +190,7 @@ TURN_SECRET = env_str("TURN_SECRET")
 TURN_CREDENTIAL_SECONDS = env_int("TURN_CREDENTIAL_SECONDS", 12 * 3600, minimum=60)
 # Where the media hubs run: "thread" (in the web process, the single-machine default) or
 # "worker" (separate `manage.py media_worker` processes over the channel layer, with Redis).
-MEDIA_WORKER = env_str("MEDIA_WORKER", "worker" if REDIS_URL else "thread")
-if MEDIA_WORKER not in ("thread", "worker"):
-    raise ImproperlyConfigured('MEDIA_WORKER must be "thread" or "worker"')
+MEDIA_WORKER = env_choice("MEDIA_WORKER", "worker" if REDIS_URL else "thread", ("thread", "worker"))
 if MEDIA_WORKER == "worker" and not REDIS_URL:
     raise ImproperlyConfigured(
         "MEDIA_WORKER=worker needs REDIS_URL: workers are reached over Redis"
@@ -389,12 +387,21 @@ LOGGING = {
             "filters": ["redact_secrets"],
         }
     },
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {
+        "handlers": ["console"],
+        # Read here, not by logging: a misspelt level would stop Django's set-up with a bare
+        # "ValueError: Unable to configure root logger".
+        "level": env_choice("LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")),
+    },
     "loggers": {
         # Django's default handlers (a console under DEBUG, mail to ADMINS, runserver's request
         # lines) would print paths without the filter: their records go to the root's handler.
         "django": {"handlers": [], "level": "INFO", "propagate": True},
         "django.server": {"handlers": [], "propagate": True},
+        # Django writes a warning for every 4xx ("Not Found: /x"), beside Daphne's access log
+        # line for the same request: one line per request is the access log's. Its errors (a
+        # 5xx, with the traceback) stay. django.security.* keeps its reasons (a CSRF refusal).
+        "django.request": {"level": "ERROR"},
         "django.db.backends": {"level": "WARNING"},
         # aioice logs every candidate pair check at INFO: a line per hall per second.
         "aioice": {"level": "WARNING"},

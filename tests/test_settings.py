@@ -1,6 +1,7 @@
 """Settings come from the environment; each case runs in a fresh process, as a deployment would."""
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -92,12 +93,33 @@ def test_counts_are_announced_every_second_unless_set_under_either_name(tmp_path
         ("HEARTBEAT_SECONDS", "soon", "HEARTBEAT_SECONDS must be an integer"),
         ("EVENT_REPLAY_LIMIT", "0", "EVENT_REPLAY_LIMIT must be at least 1"),
         ("COUNTS_PUBLISH_SECONDS", "0", "COUNTS_PUBLISH_SECONDS must be at least 1"),
+        (
+            "LOG_LEVEL",
+            "inof",
+            "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not 'inof'",
+        ),
+        ("MEDIA_WORKER", "threads", "MEDIA_WORKER must be one of thread, worker, not 'threads'"),
     ],
 )
 def test_bad_values_stop_the_process_with_a_clear_message(tmp_path, variable, value, message):
     result = run(PROBE, tmp_path, **{variable: value})
     assert result.returncode != 0
     assert message in result.stderr
+    # The message is the last line, not a ValueError from somewhere inside Django's set-up.
+    assert message in result.stderr.strip().splitlines()[-1]
+    assert "ValueError" not in result.stderr
+
+
+def test_the_log_level_is_read_whatever_its_case(tmp_path):
+    code = "import logging, django\ndjango.setup()\nprint(logging.getLogger().level)"
+    for value, level in (
+        ("warning", logging.WARNING),
+        ("Debug", logging.DEBUG),
+        ("", logging.INFO),
+    ):
+        result = run(code, tmp_path, LOG_LEVEL=value)
+        assert result.returncode == 0, result.stderr
+        assert int(result.stdout.strip()) == level
 
 
 def test_check_deploy_is_clean_with_production_values(tmp_path):

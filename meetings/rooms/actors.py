@@ -5,6 +5,13 @@ from enum import StrEnum
 
 from django.contrib.auth.models import AbstractBaseUser
 
+from meetings.rooms.bounded import bounded
+
+# The record's actor_label column (models/event.py). Every label is cut to it here, where
+# labels are made: a hall's name may take the whole 200 characters before "voter: " is put in
+# front, an account's full name 301, and the label is hashed as it is stored.
+LABEL_MAX_LENGTH = 200
+
 
 class ActorKind(StrEnum):
     USER = "user"  # a signed-in account: chair, secretary, candidate, operator, observer
@@ -19,6 +26,9 @@ class Actor:
     label: str
     user: AbstractBaseUser | None = None
     hall_id: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "label", bounded(self.label, LABEL_MAX_LENGTH))
 
     @property
     def user_id(self) -> int | None:

@@ -25,6 +25,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -206,9 +207,18 @@ def _wait_until_healthy(process: subprocess.Popen, url: str, server: DaphneServe
 
 @pytest.fixture(scope="package")
 def daphne_server(chromium_path, tmp_path_factory) -> Iterator[DaphneServer]:
-    """A real Daphne process serving the platform, with the demo conference seeded.
+    """A real Daphne process serving the platform, with the demo conference seeded, shared by
+    the package's tests.
 
     (It asks for Chromium first so that a missing browser fails before a server starts.)"""
+    with serve_demo(tmp_path_factory) as server:
+        yield server
+
+
+@contextmanager
+def serve_demo(tmp_path_factory) -> Iterator[DaphneServer]:
+    """Starts Daphne on a new database with the demo that seed_demo builds; a module that needs
+    the demo untouched by the package's other tests makes its own ``daphne_server`` with it."""
     var_dir = tmp_path_factory.mktemp("daphne")
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"

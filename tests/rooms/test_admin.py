@@ -3,7 +3,7 @@
 import pytest
 from django.test import Client
 
-from meetings.rooms.models import BridgePoint, Event, Meeting
+from meetings.rooms.models import BridgePoint, Event, Meeting, RoleGrant
 from tests.factories import make_conference, make_user
 
 pytestmark = pytest.mark.django_db
@@ -83,3 +83,111 @@ def test_setting_attendance_in_the_admin_is_on_the_record(admin_client):
         .values_list("type", flat=True)[:2]
     )
     assert set(types) == {"hall.updated", "hall.attendance_set"}
+
+
+def grant_form(conference, user, role: str, **extra) -> dict:
+    return {"meeting": conference.meeting.pk, "user": user.pk, "role": role, **extra}
+
+
+def grants_on_record(meeting) -> list[dict]:
+    return list(
+        Event.objects.filter(meeting=meeting, type="role.granted")
+        .order_by("seq")
+        .values_list("payload", flat=True)
+    )
+
+
+def test_granting_a_role_in_the_admin_is_on_the_record(admin_client):
+    conference = make_conference()
+    newcomer = make_user("thu_ky_moi", first_name="Phạm Thị", last_name="Lan")
+    before = len(grants_on_record(conference.meeting))
+    page = admin_client.get("/admin/rooms/rolegrant/add/")
+    assert page.status_code == 200
+    # The form's account picker searches the accounts as one types.
+    found = admin_client.get(
+        "/admin/autocomplete/",
+        {"app_label": "rooms", "model_name": "rolegrant", "field_name": "user", "term": "thu_ky"},
+    )
+    assert [row["text"] for row in found.json()["results"]] == ["thu_ky_moi"]
+    response = admin_client.post(
+        "/admin/rooms/rolegrant/add/", grant_form(conference, newcomer, "secretary")
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    grant = RoleGrant.objects.get(meeting=conference.meeting, user=newcomer)
+    assert grant.role == "secretary"
+    granted = grants_on_record(conference.meeting)
+    assert len(granted) == before + 1
+    assert granted[-1]["role"] == "secretary" and granted[-1]["user"] == "Phạm Thị Lan"
+    assert admin_client.get("/meetings/").status_code == 200
+
+
+def test_the_admin_grants_an_operator_its_hall_and_a_candidate_account_its_candidate(
+    admin_client,
+):
+    conference = make_conference()
+    operator, candidate = make_user("van_hanh"), make_user("ung_cu_vien")
+    hall, person = conference.halls[1], conference.candidates[0]
+    for user, role, extra in (
+        (operator, "bridge_operator", {"hall": hall.pk}),
+        (candidate, "candidate", {"candidate": person.pk}),
+    ):
+        response = admin_client.post(
+            "/admin/rooms/rolegrant/add/",
+            grant_form(conference, user, role, **extra, _addanother="1"),
+        )
+        assert response.status_code == 302, response.content.decode()[:2000]
+        assert response["Location"].endswith("/admin/rooms/rolegrant/add/")
+    assert RoleGrant.objects.get(user=operator).hall == hall
+    assert RoleGrant.objects.get(user=candidate).candidate == person
+    granted = grants_on_record(conference.meeting)[-2:]
+    assert [(g["role"], g["hall"], g["candidate"]) for g in granted] == [
+        ("bridge_operator", hall.pk, None),
+        ("candidate", None, person.pk),
+    ]
+
+
+def test_revoking_a_role_in_the_admin_is_on_the_record(admin_client):
+    conference = make_conference()
+    grant = RoleGrant.objects.get(meeting=conference.meeting, user=conference.secretary)
+    response = admin_client.post(f"/admin/rooms/rolegrant/{grant.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not RoleGrant.objects.filter(pk=grant.pk).exists()
+    revoked = Event.objects.filter(meeting=conference.meeting, type="role.revoked").get()
+    assert revoked.payload["role"] == "secretary"
+
+
+def test_a_grant_the_rules_refuse_shows_why_on_the_form(admin_client):
+    conference = make_conference()
+    other = make_conference("hn-other")
+    user = make_user("nguoi_moi")
+    count = RoleGrant.objects.count()
+    admin_client.cookies["django_language"] = "en"
+    # An operator without a hall: the form says so, with what was entered kept.
+    response = admin_client.post(
+        "/admin/rooms/rolegrant/add/", grant_form(conference, user, "bridge_operator")
+    )
+    assert response.status_code == 200
+    assert "names exactly one hall" in response.content.decode()
+    # A hall of another conference: refused by the service, said on the page.
+    response = admin_client.post(
+        "/admin/rooms/rolegrant/add/",
+        grant_form(conference, user, "bridge_operator", hall=other.halls[0].pk),
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "That hall belongs to another conference." in response.content.decode()
+    # The same role twice.
+    response = admin_client.post(
+        "/admin/rooms/rolegrant/add/",
+        grant_form(conference, conference.secretary, "secretary"),
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert "already" in response.content.decode()
+    # A role that does not exist.
+    response = admin_client.post(
+        "/admin/rooms/rolegrant/add/", grant_form(conference, user, "president")
+    )
+    assert response.status_code == 200
+    assert "errorlist" in response.content.decode()
+    assert RoleGrant.objects.count() == count

@@ -1,4 +1,5 @@
 import json
+import re
 from io import StringIO
 
 import pytest
@@ -54,3 +55,57 @@ def test_running_twice_keeps_one_demo_and_prints_a_new_password():
     assert first["password"] != second["password"]
     assert signs_in(Client(), second["password"])
     assert first["halls"] == second["halls"]
+
+
+def test_every_printed_url_answers():
+    """`make run` prints a URL for every screen of the README's table, and each answers: the
+    chair (signed in with the printed password) opens every one; a visitor gets each page, or
+    the sign-in page, or (for the archive's files of a conference not yet published) 404."""
+    output = seed("--password", "demo-pass-123")
+    paths = re.findall(r"http://127\.0\.0\.1:8000(\S*)", output)
+    for screen in (
+        "/accounts/login/",
+        "/meetings/",
+        "/meetings/demo/",
+        "/meetings/demo/queue/",
+        "/meetings/demo/candidate/",
+        "/meetings/demo/follow-ups/",
+        "/meetings/demo/halls/",
+        "/archive/",
+        "/archive/demo/",
+        *(f"/archive/demo/minutes.{fmt}" for fmt in ("docx", "pdf", "csv", "xlsx")),
+        "/archive/demo/record.json",
+        "/admin/",
+        "/api/",
+        "/api/docs",
+        "/api/openapi.json",
+        "/healthz",
+    ):
+        assert screen in paths, screen
+    assert len(paths) == 19 + 4 * 3  # and each hall's kiosk, phone page and poster
+
+    chair = Client()
+    assert signs_in(chair, "demo-pass-123")
+    for path in paths:
+        answer = chair.get(path)
+        expected = 302 if path == "/accounts/login/" else 200  # signed in already
+        assert answer.status_code == expected, (path, answer.status_code)
+
+    unpublished = {path for path in paths if path.startswith("/archive/demo/")}
+    for path in paths:
+        answer = Client().get(path)
+        if path in unpublished:
+            assert answer.status_code == 404, (path, answer.status_code)
+        elif answer.status_code == 302:
+            assert re.match(r"/(admin/|accounts/)login/\?next=", answer["Location"]), path
+        else:
+            assert answer.status_code == 200, (path, answer.status_code)
+
+
+def test_the_api_answers_at_its_root_with_where_its_reference_is():
+    answer = Client().get("/api/")
+    assert answer.status_code == 200
+    index = answer.json()
+    assert index["docs"] == "/api/docs" and index["openapi"] == "/api/openapi.json"
+    assert Client().get(index["docs"]).status_code == 200
+    assert Client().get(index["openapi"]).json()["info"]["version"] == index["version"]

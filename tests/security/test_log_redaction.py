@@ -23,6 +23,7 @@ from django.utils.crypto import get_random_string
 
 from meetings.logs import PLACEHOLDER, RedactSecrets, redact
 from meetings.rooms.models import JoinLinkKind
+from meetings.rooms.views import pages
 from tests.factories import make_conference
 from tests.faults.clients import WebSocket, claim_kiosk, ws_url
 from tests.faults.servers import REPO, DaphneNode, base_environment, free_port, manage
@@ -154,10 +155,16 @@ def test_every_handler_of_every_logger_masks(tmp_path):
 
 
 @pytest.mark.django_db
-def test_djangos_warning_about_a_refused_kiosk_link_is_masked():
+def test_djangos_error_about_a_kiosk_page_is_masked(monkeypatch):
+    """A kiosk page that fails: Django logs the path, with the link in it, and the traceback.
+    (A refused link is a 403, which only the access log tells: settings.LOGGING.)"""
     conference = make_conference("hn-logs")
     token = conference.token(conference.halls[0], JoinLinkKind.OPERATOR)
-    refused = token[:-3] + ("aaa" if not token.endswith("aaa") else "bbb")
+
+    def fail(*args, **kwargs):
+        raise RuntimeError(f"the link /k/{token}/ could not be read")
+
+    monkeypatch.setattr(pages, "_link_or_none", fail)
     console = next(
         h
         for h in logging.getLogger().handlers
@@ -166,12 +173,12 @@ def test_djangos_warning_about_a_refused_kiosk_link_is_masked():
     captured = io.StringIO()
     previous = console.setStream(captured)
     try:
-        assert Client().get(f"/k/{refused}/").status_code == 403
+        assert Client(raise_request_exception=False).get(f"/k/{token}/").status_code == 500
     finally:
         console.setStream(previous)
     output = captured.getvalue()
-    assert "Forbidden: /k/" in output
-    assert refused not in output and refused.split(":")[0] not in output
+    assert "Internal Server Error: /k/" in output and "RuntimeError" in output
+    assert token not in output and token.split(":")[0] not in output
     assert f"/k/{token.split('.')[0]}.{PLACEHOLDER}/" in output
 
 
@@ -243,4 +250,4 @@ def test_daphne_logs_no_token(daphne):
     assert f'"GET /v/{voter.split(".")[0]}.{PLACEHOLDER}/" 200' in output
     assert "WSCONNECT /ws/meetings/demo/" in output
     assert f"?link={voter.split('.')[0]}.{PLACEHOLDER}" in output
-    assert f"Forbidden: /k/{link_number}.{PLACEHOLDER}/" in output
+    assert f'"GET /k/{link_number}.{PLACEHOLDER}/" 403' in output  # the refused one

@@ -2,6 +2,8 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from meetings.rooms.actors import LABEL_MAX_LENGTH
+
 GENESIS_HASH = "0" * 64
 
 
@@ -68,7 +70,7 @@ class Event(models.Model):
         verbose_name=_("actor account"),
     )
     actor_kind = models.CharField(_("actor kind"), max_length=16)
-    actor_label = models.CharField(_("actor"), max_length=200)
+    actor_label = models.CharField(_("actor"), max_length=LABEL_MAX_LENGTH)
     payload = models.JSONField(_("payload"))
     created_at = models.DateTimeField(_("time"))
     prev_hash = models.CharField(_("previous hash"), max_length=64)

@@ -5,6 +5,7 @@ from django.utils.translation import gettext as _
 
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
+from meetings.rooms.bounded import bounded
 from meetings.rooms.errors import Conflict, Invalid
 from meetings.rooms.models import (
     AgendaItem,
@@ -82,7 +83,11 @@ def agenda_build_default(*, meeting: Meeting, actor: Actor) -> list[AgendaItem]:
                 agenda_item_add(
                     meeting=meeting,
                     kind=AgendaItemKind.PRESENTATION,
-                    title=_("Action programme: %(name)s") % {"name": candidate.name},
+                    # A candidate's name may fill the title's whole column by itself.
+                    title=bounded(
+                        _("Action programme: %(name)s") % {"name": candidate.name},
+                        AgendaItem._meta.get_field("title").max_length,
+                    ),
                     candidate=candidate,
                     actor=actor,
                 )

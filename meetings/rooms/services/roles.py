@@ -19,6 +19,8 @@ def role_grant(
     hall: BridgePoint | None = None,
     candidate: Candidate | None = None,
 ) -> RoleGrant:
+    # The admin's form gives the choice's plain string; the record names the role by its value.
+    role = Role(role)
     if (role == Role.BRIDGE_OPERATOR) != (hall is not None):
         raise Invalid(_("A bridge-point operator grant names exactly one hall."))
     if (role == Role.CANDIDATE) != (candidate is not None):

@@ -8,6 +8,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from meetings.questions.minutes.export import FORMATS
 from meetings.questions.services.topics import topics_ensure_defaults
 from meetings.rooms.actors import Actor
 from meetings.rooms.models import JoinLinkKind, Meeting, MeetingStatus, Role
@@ -64,16 +65,37 @@ class Command(BaseCommand):
         out(f"  chair account (also administrator): chair / {password}")
         out(f"  candidate accounts: candidate1, candidate2 / {password}")
         out("")
-        out(f"  sign in:            {urls['login']}")
-        out(f"  conferences:        {urls['meetings']}")
-        out(f"  dashboard:          {urls['dashboard']}")
-        out(f"  administration:     {urls['admin']}")
-        out(f"  API (OpenAPI):      {urls['openapi']}")
+        screens = _screens(urls)
+        width = max(len(label) for label, _url in screens) + 2  # the URLs in one column
+        for label, url in screens:
+            out(f"  {label + ':':<{width}}{url}")
         for hall in urls["halls"]:
             out(f"  {hall['name']}:")
-            out(f"    kiosk (operator): {hall['kiosk']}")
-            out(f"    voter phone page: {hall['phone']}")
-            out(f"    A4 poster:        {hall['poster']}")
+            for label, key in (("kiosk (operator)", "kiosk"), ("voter phone page", "phone")):
+                out(f"    {label + ':':<{width - 2}}{hall[key]}")
+            out(f"    {'A4 poster:':<{width - 2}}{hall['poster']}")
+
+
+def _screens(urls: dict) -> list[tuple[str, str]]:
+    """Every screen but a hall's, in the order of the README's table."""
+    return [
+        ("sign in", urls["login"]),
+        ("conferences", urls["meetings"]),
+        ("dashboard", urls["dashboard"]),
+        ("question queue", urls["queue"]),
+        ("candidate console", urls["candidate"]),
+        ("follow-ups", urls["follow_ups"]),
+        ("halls and floor", urls["halls_console"]),
+        ("archive", urls["archive"]),
+        ("public page (staff until published)", urls["public"]),
+        *((f"minutes ({fmt.upper()})", url) for fmt, url in urls["minutes"].items()),
+        ("record", urls["record"]),
+        ("administration", urls["admin"]),
+        ("API", urls["api"]),
+        ("API reference", urls["api_docs"]),
+        ("API schema (OpenAPI)", urls["openapi"]),
+        ("health", urls["healthz"]),
+    ]
 
 
 def _json(value) -> str:
@@ -121,12 +143,26 @@ def _urls(meeting: Meeting, base: str) -> dict:
     def link(hall, kind, view):
         return base + reverse(view, args=[join_link_token(join_link_active(hall=hall, kind=kind))])
 
+    slug = [meeting.slug]
     return {
         "login": base + reverse("login"),
         "meetings": base + reverse("meeting-list"),
-        "dashboard": base + reverse("dashboard", args=[meeting.slug]),
+        "dashboard": base + reverse("dashboard", args=slug),
+        "queue": base + reverse("queue", args=slug),
+        "candidate": base + reverse("candidate-console", args=slug),
+        "follow_ups": base + reverse("follow-ups", args=slug),
+        "halls_console": base + reverse("halls", args=slug),
+        "archive": base + reverse("archive"),
+        "public": base + reverse("public-meeting", args=slug),
+        "minutes": {
+            fmt: base + reverse("minutes-file", args=[meeting.slug, fmt]) for fmt in sorted(FORMATS)
+        },
+        "record": base + reverse("public-record", args=slug),
         "admin": base + reverse("admin:index"),
-        "openapi": base + "/api/openapi.json",
+        "api": base + reverse("api:index"),
+        "api_docs": base + reverse("api:openapi-view"),
+        "openapi": base + reverse("api:openapi-json"),
+        "healthz": base + reverse("healthz"),
         "halls": [
             {
                 "id": hall.pk,
