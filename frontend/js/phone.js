@@ -113,7 +113,24 @@ function statusLine(question) {
     const answer = state?.questions?.[String(question.id)]?.answer;
     if (answer) parts.push(answerWords(answer));
   }
+  if (status === "merged") parts.push(...joinedStatus(question));
   return parts.join(" · ");
+}
+
+// A merged question is answered with the question it joined (the end of the chain, when that
+// one was merged in turn): what became of that one is what its asker wants to know.
+function joinedStatus(question) {
+  const into = question.merged_into;
+  if (into == null) return [];
+  const target = state?.questions?.[String(into)];
+  const status = target?.status || question.merged_into_status;
+  if (!status || status === "merged") return [];
+  if (status === "approved") {
+    const place = queuePlace(into);
+    return [place ? fmt("Approved: number %(place)s in the queue", { place }) : statusWords(status)];
+  }
+  if (status === "answered" && target?.answer) return [statusWords(status), answerWords(target.answer)];
+  return [statusWords(status)];
 }
 
 function mergedLink(question) {
@@ -126,6 +143,7 @@ function mergedLink(question) {
   if (target) {
     return h("a", { href: `#question-${into}`, "data-testid": "merged-link" }, _("See the question it joined"));
   }
+  if (question.merged_into_status && question.merged_into_status !== "submitted") return null;
   return h("span", { class: "muted" }, _("The question it joined is waiting for the moderators."));
 }
 
@@ -386,9 +404,11 @@ const stream = new MeetingStream({
     render();
   },
   onEvent: (event) => {
-    // Something happened to one of my questions: ask what became of it.
-    const question = event.payload?.question;
-    if (question != null && myIds().has(question)) refreshMine();
+    // Something happened to one of my questions, or to the question one of mine was merged
+    // into (it names the questions merged into it, at any depth): ask what became of them.
+    const named = [event.payload?.question, ...(event.payload?.merged_in || [])];
+    const ids = myIds();
+    if (named.some((question) => question != null && ids.has(question))) refreshMine();
   },
   onStatus: (status, code) => {
     showConnection(status, code);

@@ -292,7 +292,16 @@ function updateOutcome(card, { question: q, state, labels }) {
 
 function updateMerged(card, { question: q, state, readOnly }) {
   const list = part(card, "merged");
-  const merged = (q.merged_from || []).map((id) => state.moderation?.[String(id)]).filter(Boolean);
+  // Every question merged into this one, at any depth (one merged into a question that was
+  // merged here in turn asked the same); only a direct merge is undone from this card.
+  const merged = [];
+  const visit = (ids) => ids.forEach((id) => {
+    const m = state.moderation?.[String(id)];
+    if (!m || merged.includes(m)) return;
+    merged.push(m);
+    visit(m.merged_from || []);
+  });
+  visit(q.merged_from || []);
   list.hidden = merged.length === 0;
   const signature = JSON.stringify(merged.map((m) => [m.id, m.text, m.hall_id, m.version, m.status]));
   rebuildIf(list, signature, () => [
@@ -301,7 +310,7 @@ function updateMerged(card, { question: q, state, readOnly }) {
       h("span", { class: "mono" }, `#${m.id}`),
       h("span", { class: "merged-hall" }, hallName(state, m.hall_id)),
       h("span", { class: "merged-text" }, m.text),
-      readOnly || m.status !== "merged" ? null
+      readOnly || m.status !== "merged" || m.merged_into !== q.id ? null
         : h("button", { type: "button", class: "link", "data-command": "unmerge", "data-question": m.id, "data-testid": "undo-merge" }, _("Undo")),
     )),
   ]);

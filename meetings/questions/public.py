@@ -12,6 +12,7 @@ from django.utils import translation
 from django.views.decorators.http import require_GET
 
 from meetings.headers import public
+from meetings.questions.merges import MergeTree
 from meetings.questions.minutes.export import FORMATS, export_minutes, file_name
 from meetings.questions.models import Question, QuestionStatus
 from meetings.questions.speaking import speaking_time
@@ -39,11 +40,14 @@ def _visible_meeting(request: HttpRequest, slug: str) -> Meeting:
     meeting = Meeting.objects.filter(slug=slug).first()
     if meeting is None:
         raise Http404
-    if meeting.published_at is None:
-        viewer = viewer_for_user(request.user or AnonymousUser(), meeting)
-        if viewer is None or viewer.kind not in (ViewerKind.MODERATOR, ViewerKind.OBSERVER):
-            raise Http404
+    if meeting.published_at is None and not _is_staff(request, meeting):
+        raise Http404
     return meeting
+
+
+def _is_staff(request: HttpRequest, meeting: Meeting) -> bool:
+    viewer = viewer_for_user(request.user or AnonymousUser(), meeting)
+    return viewer is not None and viewer.kind in (ViewerKind.MODERATOR, ViewerKind.OBSERVER)
 
 
 @public
@@ -63,10 +67,11 @@ def meeting_page(request: HttpRequest, slug: str) -> HttpResponse:
     answered = (
         Question.objects.filter(meeting=meeting, status=QuestionStatus.ANSWERED)
         .select_related("hall", "topic", "answer__candidate", "candidate")
-        .prefetch_related("merged_questions__hall")
         .order_by("answered_at")
     )
     halls = list(meeting.bridge_points.all())
+    hall_names = {hall.pk: hall.name for hall in halls}
+    tree = MergeTree.of_meeting(meeting.pk)
     candidates = list(meeting.candidates.all())
     # Free text without NULs (PostgreSQL refuses them in a query). A hall or candidate that
     # is not one of this meeting's (a mistyped or out-of-range number) filters nothing: the
@@ -81,9 +86,11 @@ def meeting_page(request: HttpRequest, slug: str) -> HttpResponse:
     if filters["topic"]:
         answered = answered.filter(topic__code=filters["topic"])
     if filters["hall"]:
-        answered = answered.filter(
-            Q(hall_id=filters["hall"]) | Q(merged_questions__hall_id=filters["hall"])
-        ).distinct()
+        # A question asked at the hall, or one that another asked at the hall joined, at any
+        # depth of merges.
+        hall = int(filters["hall"])
+        joined = {tree.final_target(pk) for pk, at in tree.hall.items() if at == hall}
+        answered = answered.filter(Q(hall_id=hall) | Q(pk__in=joined))
     if filters["candidate"]:
         answered = answered.filter(answer__candidate_id=filters["candidate"])
     clips = {}
@@ -97,7 +104,9 @@ def meeting_page(request: HttpRequest, slug: str) -> HttpResponse:
         "public/meeting.html",
         {
             "meeting": meeting,
-            "questions": [(q, clips.get(q.pk)) for q in answered],
+            "questions": [
+                (q, clips.get(q.pk), _also_asked_at(q, tree, hall_names)) for q in answered
+            ],
             "filters": filters,
             "topics": meeting.topics.all(),
             "halls": halls,
@@ -111,6 +120,13 @@ def meeting_page(request: HttpRequest, slug: str) -> HttpResponse:
             "english": language == "en",
         },
     )
+
+
+def _also_asked_at(question: Question, tree: MergeTree, hall_names: dict[int, str]) -> list[str]:
+    """The names of the other halls whose questions joined this one, at any depth of merges:
+    none when every duplicate came from its own hall."""
+    halls = {hall for _pk, hall in tree.origins(question.pk)} - {question.hall_id}
+    return sorted((hall_names[hall] for hall in halls), key=str.casefold)
 
 
 def _one_of(value: str | None, choices: list) -> str:
@@ -154,7 +170,9 @@ def minutes_file(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     language = request.GET.get("lang") or translation.get_language()
     language = language if language in ("vi", "en") else "vi"
     response = HttpResponse(
-        export_minutes(meeting, fmt, language), content_type=FORMATS[fmt].content_type
+        # The staff's copy prints the questions no moderator read; the public's does not.
+        export_minutes(meeting, fmt, language, staff=_is_staff(request, meeting)),
+        content_type=FORMATS[fmt].content_type,
     )
     response["Content-Disposition"] = f'attachment; filename="{file_name(meeting, fmt, language)}"'
     return response

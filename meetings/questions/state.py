@@ -17,6 +17,7 @@ from typing import Any
 
 from django.db.models import Count
 
+from meetings.questions.merges import MergeTree, give_origins, origins_of
 from meetings.questions.models import (
     PUBLIC_STATUSES,
     AnnouncedTally,
@@ -52,8 +53,9 @@ def answer_view(question: Question) -> dict[str, Any] | None:
 
 
 def merged_halls(question: Question) -> list[int]:
-    """The other halls that asked the same, through questions merged into this one."""
-    halls = {merged.hall_id for merged in question.merged_questions.all()}
+    """The other halls that asked the same, through questions merged into this one at any
+    depth (meetings/questions/merges.py)."""
+    halls = {hall for _pk, hall in origins_of(question)}
     halls.discard(question.hall_id)
     return sorted(halls)
 
@@ -213,7 +215,8 @@ def _latest_clips(meeting: Meeting) -> dict[str, Any]:
 
 @register_state_section
 def questions_sections(meeting: Meeting, audience: Audience) -> dict[str, Any]:
-    questions = with_related(Question.objects.filter(meeting=meeting))
+    questions = list(with_related(Question.objects.filter(meeting=meeting)))
+    give_origins(questions, MergeTree.of_questions(questions))
     state: dict[str, Any] = {
         "questions": {
             str(q.pk): question_public_view(q) for q in questions if q.status in PUBLIC_STATUSES

@@ -31,6 +31,7 @@ class ErrorCode(StrEnum):
     HUB_FAILED = "hub_failed"  # websocket media.error: the media hub could not take the offer
     UNKNOWN_DEVICE = "unknown_device"  # a phone's device id the server did not issue for its hall
     HALL_HELD_ELSEWHERE = "hall_held_elsewhere"  # an operator link's screen that does not hold it
+    EMPTY_TEXT = "empty_text"  # a question with nothing visible: empty, spaces, zero-width marks
 
 
 HTTP_STATUS: dict[ErrorCode, int | None] = {
@@ -51,6 +52,7 @@ HTTP_STATUS: dict[ErrorCode, int | None] = {
     ErrorCode.HUB_FAILED: None,
     ErrorCode.UNKNOWN_DEVICE: 403,
     ErrorCode.HALL_HELD_ELSEWHERE: 403,
+    ErrorCode.EMPTY_TEXT: 400,
 }
 
 DEFAULT_MESSAGES: dict[ErrorCode, Promise] = {
@@ -78,6 +80,7 @@ DEFAULT_MESSAGES: dict[ErrorCode, Promise] = {
         "This screen does not hold its hall: another screen shows it, or this one's "
         "session has ended. Ask the studio to let this screen take over."
     ),
+    ErrorCode.EMPTY_TEXT: _("Please write your question."),
 }
 
 

@@ -23,6 +23,14 @@ class Invalid(DomainError):
     code = ErrorCode.INVALID
 
 
+class EmptyText(Invalid):
+    """A text with nothing visible in it: empty, or only spaces, zero-width and other invisible
+    characters, or accents without their letters (questions/text.py). Refused with a code of
+    its own, so that a screen can tell it from the other invalid input."""
+
+    code = ErrorCode.EMPTY_TEXT
+
+
 class Forbidden(DomainError):
     status = 403
     code = ErrorCode.FORBIDDEN

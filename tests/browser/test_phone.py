@@ -566,7 +566,7 @@ def test_empty_and_too_long_questions_are_refused(daphne_server, browsing, artif
 
     # The server is the authority: sent past the page's own check, it refuses the same.
     device = device_id(phone)
-    for text in (long_text, "   \n  "):
+    for text, code in ((long_text, "invalid"), ("   \n  ", "empty_text")):
         status, body = phone.evaluate(
             """async ([text, device]) => {
                 const config = JSON.parse(document.getElementById("page-config").textContent);
@@ -581,7 +581,7 @@ def test_empty_and_too_long_questions_are_refused(daphne_server, browsing, artif
             [text, device],
         )
         assert status == 400, body
-        assert body["code"] == "invalid" and body["message"]
+        assert body["code"] == code and body["message"]
     forgive(browsing, status=400)
     assert len(chair.questions()) == before + 1  # the chair's question from the floor only
     assert chair.with_text(long_text) == []

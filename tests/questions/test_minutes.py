@@ -94,7 +94,7 @@ def test_csv_and_xlsx_list_every_opinion():
     assert len(rows) == 1 + len(QUESTIONS)
     assert {row[7] for row in rows[1:]} == {q.text for q in asked}
     workbook = load_workbook(io.BytesIO(export_minutes(conference.meeting, "xlsx", "vi")))
-    assert len(workbook.worksheets) == 4
+    assert len(workbook.worksheets) == 5  # opinions, halls, speaking time, counts, record
     assert workbook.worksheets[0].max_row == 1 + len(QUESTIONS)
 
 

@@ -51,7 +51,7 @@ def test_a_question_is_received_with_everything_the_voter_gave():
     [
         ("", "Please write your question."),
         ("   \n\t  ", "Please write your question."),
-        ("\x00\x01\x02", "Please write your question."),
+        ("\x00\x01\x02", "no visible text"),
         ("x" * 1001, "at most 1000 characters; yours has 1001"),
     ],
 )

@@ -29,7 +29,8 @@ from meetings.questions.api.schemas import (
     WrittenAnswerIn,
 )
 from meetings.questions.devices import DEVICE_HEADER, Device, device_read
-from meetings.questions.models import PUBLIC_STATUSES, Question, QuestionSource
+from meetings.questions.merges import MergeTree, give_origins
+from meetings.questions.models import PUBLIC_STATUSES, Question, QuestionSource, QuestionStatus
 from meetings.questions.services import (
     air,
     devices,
@@ -62,7 +63,13 @@ router = Router(auth=caller_auth, tags=["questions"])
 WITH_429 = {**ERRORS, 429: ERRORS[400]}
 
 
-def mine_view(question: Question) -> dict:
+def mine_view(question: Question, finals: dict[int, tuple[int, str]] | None = None) -> dict:
+    """``finals``: for the merged ones among a phone's questions, the question at the end of
+    each one's chain of merges and its status (``merge_finals``); read here when not given."""
+    final = (None, None)
+    if question.status == QuestionStatus.MERGED:
+        finals = finals if finals is not None else merge_finals([question])
+        final = finals[question.pk]
     return {
         "id": question.pk,
         "client_id": question.client_id,
@@ -72,9 +79,24 @@ def mine_view(question: Question) -> dict:
         "candidate_id": question.candidate_id,
         "reject_reason": question.reject_reason or None,
         "reject_note": question.reject_note,
-        "merged_into": question.merged_into_id,
+        # The question its asker follows: the end of the chain when the question it joined
+        # was merged in turn (docs/questions.md).
+        "merged_into": final[0],
+        "merged_into_status": final[1],
         "created_at": format_time(question.created_at),
     }
+
+
+def merge_finals(questions: list[Question]) -> dict[int, tuple[int, str]]:
+    """For each merged question of ``questions``, the question at the end of its chain of
+    merges and that one's status: two queries, none when none is merged."""
+    merged = [q for q in questions if q.status == QuestionStatus.MERGED]
+    if not merged:
+        return {}
+    tree = MergeTree.of_meeting(merged[0].meeting_id)
+    ends = {q.pk: tree.final_target(q.pk) for q in merged}
+    statuses = dict(Question.objects.filter(pk__in=set(ends.values())).values_list("pk", "status"))
+    return {pk: (end, statuses[end]) for pk, end in ends.items()}
 
 
 def require_voter(viewer) -> None:
@@ -132,6 +154,8 @@ def list_questions(
     if candidate:
         questions = questions.filter(candidate_id=candidate)
     view = question_moderation_view if staff else question_public_view
+    questions = list(questions)
+    give_origins(questions, MergeTree.of_meeting(meeting.pk))
     return {"questions": [view(q) for q in questions]}
 
 
@@ -143,7 +167,9 @@ def my_questions(request: HttpRequest, slug: str):
     questions = Question.objects.filter(meeting=meeting, device_hash=device.hash).select_related(
         "topic"
     )
-    return [mine_view(q) for q in questions.order_by("created_at")]
+    questions = list(questions.order_by("created_at"))
+    finals = merge_finals(questions)
+    return [mine_view(q, finals) for q in questions]
 
 
 @router.get("/meetings/{slug}/tally", response={200: dict, **ERRORS})

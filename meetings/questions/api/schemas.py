@@ -39,7 +39,13 @@ class MyQuestionOut(Schema):
     candidate_id: int | None
     reject_reason: str | None
     reject_note: str
-    merged_into: int | None
+    merged_into: int | None = Field(
+        description="Merged: the question it joined, or the one that question joined in turn "
+        "(the end of the chain of merges, whose answer is this one's)."
+    )
+    merged_into_status: str | None = Field(
+        description="Merged: the status of the question named by merged_into."
+    )
     created_at: str
 
 

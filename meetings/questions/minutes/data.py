@@ -8,10 +8,12 @@ from django.utils import timezone, translation
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
+from meetings.questions.merges import MergeTree
 from meetings.questions.models import (
     PUBLIC_STATUSES,
     AnswerKind,
     Question,
+    QuestionStatus,
     RejectReason,
 )
 from meetings.questions.speaking import speaking_time
@@ -30,13 +32,27 @@ class Entry:
     source: str
     asker: str
     votes: int
-    candidate: str
+    answered_by: str  # the candidate who answered; only an answer names one
+    addressed_to: str  # the candidate the question was addressed to, if any
     answer_kind: str
     answer_summary: str
     due_date: str
     agency: str
     written_answer: str
     status: str
+
+
+@dataclass
+class Unconsidered:
+    """A question received and never moderated before the end: not considered at the
+    conference. Its text was read by no moderator, so the public's copy of the minutes does
+    not print it (as no public screen ever showed it); the staff's copy does."""
+
+    number: int
+    hall: str
+    source: str
+    received: str
+    text: str  # "" in the public's copy
 
 
 @dataclass
@@ -56,23 +72,28 @@ class Minutes:
     rejected_by_reason: list[tuple[str, int]]
     merged: int
     withdrawn: int
+    listed: int  # the questions taken up (approved, on air, answered), each an entry
+    rejected: int
     speaking: list[dict]
     record_seq: int
     record_hash: str
     generated: str
     follow_ups: list[Entry] = field(default_factory=list)
+    unconsidered: list[Unconsidered] = field(default_factory=list)
 
 
-def gather(meeting: Meeting, language: str = "vi") -> Minutes:
+def gather(meeting: Meeting, language: str = "vi", *, staff: bool = False) -> Minutes:
+    """``staff``: the copy for the conference's staff, which prints the text of the questions
+    no moderator read (``Unconsidered``)."""
     with translation.override(language):
-        return _gather(meeting, language)
+        return _gather(meeting, language, staff)
 
 
 def _format(moment: datetime | None) -> str:
     return date_format(timezone.localtime(moment), "DATETIME_FORMAT") if moment else ""
 
 
-def _gather(meeting: Meeting, language: str) -> Minutes:
+def _gather(meeting: Meeting, language: str, staff: bool) -> Minutes:
     grants = meeting.grants.select_related("user")
     names = {
         role: sorted(
@@ -90,18 +111,34 @@ def _gather(meeting: Meeting, language: str) -> Minutes:
     questions = (
         Question.objects.filter(meeting=meeting, status__in=PUBLIC_STATUSES)
         .select_related("topic", "candidate", "answer__candidate")
-        .prefetch_related("merged_questions")
         .order_by("topic__position", "hall__position", "created_at")
     )
+    tree = MergeTree.of_meeting(meeting.pk)
     topics: OrderedDict[str, OrderedDict[str, list[Entry]]] = OrderedDict()
     follow_ups: list[Entry] = []
+    number = 0
     for number, question in enumerate(questions, start=1):
-        entry = _entry(number, question, hall_names)
+        entry = _entry(number, question, hall_names, tree)
         topic = topic_labels.get(question.topic_id, other)
         topics.setdefault(topic, OrderedDict()).setdefault(entry.hall, []).append(entry)
         answer = getattr(question, "answer", None)
         if answer is not None and answer.kind in (AnswerKind.WRITTEN, AnswerKind.REFERRED):
             follow_ups.append(entry)
+    unconsidered = [
+        Unconsidered(
+            number=at,
+            hall=hall_names[question.hall_id],
+            source=str(question.get_source_display()),
+            received=_format(question.created_at),
+            text=question.text if staff else "",
+        )
+        for at, question in enumerate(
+            Question.objects.filter(meeting=meeting, status=QuestionStatus.SUBMITTED).order_by(
+                "hall__position", "created_at", "pk"
+            ),
+            start=number + 1,
+        )
+    ]
     tally = meeting_tally(meeting)
     rejected: dict[str, int] = {}
     for counts in tally.values():
@@ -126,18 +163,22 @@ def _gather(meeting: Meeting, language: str) -> Minutes:
         ],
         merged=sum(counts["merged"] for counts in tally.values()),
         withdrawn=sum(counts["withdrawn"] for counts in tally.values()),
+        listed=sum(counts["approved"] for counts in tally.values()),
+        rejected=sum(counts["rejected"] for counts in tally.values()),
         speaking=[time.as_dict() for time in speaking_time(meeting)],
         record_seq=head.seq,
         record_hash=head.hash,
         generated=_format(timezone.now()),
         follow_ups=follow_ups,
+        unconsidered=unconsidered,
     )
 
 
-def _entry(number: int, question: Question, hall_names: dict[int, str]) -> Entry:
+def _entry(number: int, question: Question, hall_names: dict[int, str], tree: MergeTree) -> Entry:
     answer = getattr(question, "answer", None)
+    # The halls of every question merged into it, at any depth of merges.
     also = sorted(
-        {hall_names[m.hall_id] for m in question.merged_questions.all()}
+        {hall_names[hall] for _pk, hall in tree.origins(question.pk)}
         - {hall_names[question.hall_id]}
     )
     return Entry(
@@ -148,14 +189,9 @@ def _entry(number: int, question: Question, hall_names: dict[int, str]) -> Entry
         source=str(question.get_source_display()),
         asker=question.asker_name if question.asker_named_publicly else "",
         votes=question.vote_count,
-        candidate=(
-            answer.candidate.name
-            if answer and answer.candidate
-            else (question.candidate.name if question.candidate else "")
-        ),
-        answer_kind=str(answer.get_kind_display())
-        if answer
-        else str(question.get_status_display()),
+        answered_by=answer.candidate.name if answer and answer.candidate else "",
+        addressed_to=question.candidate.name if question.candidate else "",
+        answer_kind=str(answer.get_kind_display()) if answer else _("Not answered"),
         answer_summary=answer.summary if answer else "",
         due_date=date_format(answer.due_date, "DATE_FORMAT") if answer and answer.due_date else "",
         agency=answer.agency if answer else "",

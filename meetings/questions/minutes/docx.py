@@ -14,9 +14,12 @@ from docx.shared import Cm, Pt, RGBColor
 
 from meetings.questions.minutes.data import Entry, Minutes
 from meetings.questions.minutes.words import (
+    answer_details,
+    count_lines,
     hall_label,
     speaking_header,
     speaking_rows,
+    unconsidered_rows,
     words,
 )
 
@@ -27,6 +30,7 @@ WIDTHS_CM = {
     "halls": [12, 3.5],
     "follow_ups": [1.5, 2.9, 3, 2.3, 2.8, 3],
     "speaking": [5.5, 2.5, 2.5, 2.5, 2.5],
+    "unconsidered": [1.5, 3, 2.5, 3, 6],
 }
 
 
@@ -109,14 +113,18 @@ def render_docx(minutes: Minutes) -> bytes:
             WIDTHS_CM["follow_ups"],
         )
 
+    if minutes.unconsidered:
+        document.add_heading(w["unconsidered"], level=2)
+        document.add_paragraph(w["unconsidered_note"])
+        _table(
+            document,
+            [w["number"], w["hall"], w["source"], w["received_at"], w["text"]],
+            unconsidered_rows(minutes, w),
+            WIDTHS_CM["unconsidered"],
+        )
+
     document.add_heading(w["not_taken"], level=2)
-    lines = [
-        (w["received"], str(minutes.received)),
-        (w["merged"], str(minutes.merged)),
-        (w["withdrawn"], str(minutes.withdrawn)),
-    ]
-    lines += [(f"{w['rejected']}: {reason}", str(n)) for reason, n in minutes.rejected_by_reason]
-    _facts(document, lines)
+    _facts(document, count_lines(minutes, w))
 
     document.add_heading(w["speaking"], level=2)
     _table(document, speaking_header(w), speaking_rows(minutes.speaking), WIDTHS_CM["speaking"])
@@ -193,13 +201,7 @@ def _entry(document, entry: Entry, w: dict[str, str]) -> None:
     if entry.votes:
         details.append(f"{w['support']}: {entry.votes}")
     document.add_paragraph("; ".join(details)).paragraph_format.left_indent = Cm(1)
-    answer = [f"{w['answer']}: {entry.answer_kind}"]
-    if entry.candidate:
-        answer.insert(0, f"{w['answered_by']}: {entry.candidate}")
-    if entry.due_date:
-        answer.append(f"{w['due']}: {entry.due_date}")
-    if entry.agency:
-        answer.append(f"{w['agency']}: {entry.agency}")
+    answer = answer_details(entry, w)
     document.add_paragraph("; ".join(answer)).paragraph_format.left_indent = Cm(1)
     if entry.answer_summary:
         document.add_paragraph(

@@ -30,8 +30,11 @@ FORMATS = {
 }
 
 
-def export_minutes(meeting: Meeting, fmt: str, language: str = "vi") -> bytes:
-    return FORMATS[fmt].render(gather(meeting, language))
+def export_minutes(
+    meeting: Meeting, fmt: str, language: str = "vi", *, staff: bool = False
+) -> bytes:
+    """``staff``: the staff's copy, with the text of the questions no moderator read."""
+    return FORMATS[fmt].render(gather(meeting, language, staff=staff))
 
 
 def file_name(meeting: Meeting, fmt: str, language: str) -> str:

@@ -19,9 +19,12 @@ from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, Tabl
 from meetings.questions.minutes.data import Entry, Minutes
 from meetings.questions.minutes.docx import WIDTHS_CM, words_in
 from meetings.questions.minutes.words import (
+    answer_details,
+    count_lines,
     hall_label,
     speaking_header,
     speaking_rows,
+    unconsidered_rows,
 )
 
 FONTS = Path(__file__).parent / "fonts"
@@ -142,13 +145,20 @@ def render_pdf(minutes: Minutes) -> bytes:
             )
         )
 
+    if minutes.unconsidered:
+        story.append(p(w["unconsidered"], "h2"))
+        story.append(p(w["unconsidered_note"]))
+        story.append(
+            _table(
+                s,
+                [w["number"], w["hall"], w["source"], w["received_at"], w["text"]],
+                unconsidered_rows(minutes, w),
+                WIDTHS_CM["unconsidered"],
+            )
+        )
+
     story.append(p(w["not_taken"], "h2"))
-    rows = [
-        [w["received"], str(minutes.received)],
-        [w["merged"], str(minutes.merged)],
-        [w["withdrawn"], str(minutes.withdrawn)],
-    ]
-    rows += [[f"{w['rejected']}: {reason}", str(n)] for reason, n in minutes.rejected_by_reason]
+    rows = [list(line) for line in count_lines(minutes, w)]
     story.append(_table(s, ["", ""], rows, [12, 3.5], show_header=False))
 
     story.append(p(w["speaking"], "h2"))
@@ -208,14 +218,7 @@ def _entry(entry: Entry, w: dict[str, str], s) -> list:
     if entry.votes:
         details.append(f"{w['support']}: {entry.votes}")
     parts.append(Paragraph(escape("; ".join(details)), s["detail"]))
-    answer = [f"{w['answer']}: {entry.answer_kind}"]
-    if entry.candidate:
-        answer.insert(0, f"{w['answered_by']}: {entry.candidate}")
-    if entry.due_date:
-        answer.append(f"{w['due']}: {entry.due_date}")
-    if entry.agency:
-        answer.append(f"{w['agency']}: {entry.agency}")
-    parts.append(Paragraph(escape("; ".join(answer)), s["detail"]))
+    parts.append(Paragraph(escape("; ".join(answer_details(entry, w))), s["detail"]))
     if entry.answer_summary:
         parts.append(Paragraph(escape(f"{w['summary']}: {entry.answer_summary}"), s["detail"]))
     if entry.written_answer:

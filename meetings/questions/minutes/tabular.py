@@ -4,7 +4,7 @@ which keeps every cell from starting a formula."""
 
 from meetings.questions.minutes.data import Minutes
 from meetings.questions.minutes.docx import words_in
-from meetings.questions.minutes.words import speaking_header
+from meetings.questions.minutes.words import count_lines, speaking_header
 from meetings.spreadsheets import add_sheet, csv_document, workbook, xlsx_document
 
 
@@ -19,6 +19,7 @@ def _rows(minutes: Minutes) -> tuple[list[str], list[list]]:
         w["asked_by"],
         w["support"],
         w["text"],
+        w["addressed_to"],
         w["answered_by"],
         w["minutes_csv_answer_kind"],
         w["summary"],
@@ -40,7 +41,8 @@ def _rows(minutes: Minutes) -> tuple[list[str], list[list]]:
                         e.asker,
                         e.votes,
                         e.text,
-                        e.candidate,
+                        e.addressed_to,
+                        e.answered_by,
                         e.answer_kind,
                         e.answer_summary,
                         e.due_date,
@@ -48,6 +50,12 @@ def _rows(minutes: Minutes) -> tuple[list[str], list[list]]:
                         e.written_answer,
                     ]
                 )
+    # The questions no moderator read before the end: one row each, so that every question
+    # received is a row here or counted as merged, withdrawn or not accepted.
+    for u in minutes.unconsidered:
+        text = u.text or w["text_withheld"]
+        rows.append([u.number, "", u.hall, "", u.source, "", "", text, "", "", w["unconsidered"]])
+        rows[-1] += [""] * (len(header) - len(rows[-1]))
     return header, rows
 
 
@@ -77,6 +85,8 @@ def render_xlsx(minutes: Minutes) -> bytes:
             for s in minutes.speaking
         ],
     )
+    counts = [[label, int(n)] for label, n in count_lines(minutes, w)]
+    add_sheet(book, w["not_taken"], [w["status"], w["total"]], counts)
     record = [[minutes.record_hash, minutes.record_seq]]
     add_sheet(book, w["record"], [w["final_hash"], w["record"]], record)
     return xlsx_document(book)

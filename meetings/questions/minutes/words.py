@@ -30,14 +30,24 @@ def words() -> dict[str, str]:
         "also_from": _("Also raised at"),
         "support": _("Voters supporting"),
         "answered_by": _("Answered by"),
+        "addressed_to": _("Addressed to"),
         "answer": _("Answer"),
         "summary": _("Summary"),
         "due": _("Written answer due by"),
         "agency": _("Referred to"),
         "written_answer": _("Written answer"),
         "follow_ups": _("Follow-ups: written answers and referrals"),
-        "not_taken": _("Questions received and not taken up"),
+        "not_taken": _("What became of the questions received"),
         "received": _("Questions received"),
+        "taken_up": _("Taken up at the conference (listed above)"),
+        "unconsidered_count": _("Not considered at the conference (not moderated before the end)"),
+        "unconsidered": _("Questions not considered at the conference"),
+        "unconsidered_note": _(
+            "Received, and not moderated before the conference ended. No moderator read them: "
+            "the public's copy of these minutes does not print their text."
+        ),
+        "received_at": _("Received at"),
+        "text_withheld": _("(text not published: not moderated)"),
         "merged": _("Merged with a similar question"),
         "withdrawn": _("Withdrawn by the voter"),
         "rejected": _("Not accepted, by reason"),
@@ -62,6 +72,42 @@ def words() -> dict[str, str]:
         "source": _("Came in by"),
         "minutes_csv_answer_kind": _("How it was answered"),
     }
+
+
+def answer_details(entry, w: dict[str, str]) -> list[str]:
+    """Who answered and how, as the printed minutes (DOCX and PDF) say it. Only an answer names
+    the candidate who gave it; a question addressed to a candidate and not answered says so."""
+    details = []
+    if entry.addressed_to and entry.addressed_to != entry.answered_by:
+        details.append(f"{w['addressed_to']}: {entry.addressed_to}")
+    if entry.answered_by:
+        details.append(f"{w['answered_by']}: {entry.answered_by}")
+    details.append(f"{w['answer']}: {entry.answer_kind}")
+    if entry.due_date:
+        details.append(f"{w['due']}: {entry.due_date}")
+    if entry.agency:
+        details.append(f"{w['agency']}: {entry.agency}")
+    return details
+
+
+def count_lines(minutes, w: dict[str, str]) -> list[tuple[str, str]]:
+    """What became of every question received; the lines after the first add up to it."""
+    lines = [
+        (w["received"], str(minutes.received)),
+        (w["taken_up"], str(minutes.listed)),
+        (w["merged"], str(minutes.merged)),
+        (w["withdrawn"], str(minutes.withdrawn)),
+    ]
+    lines += [(f"{w['rejected']}: {reason}", str(n)) for reason, n in minutes.rejected_by_reason]
+    lines.append((w["unconsidered_count"], str(len(minutes.unconsidered))))
+    return lines
+
+
+def unconsidered_rows(minutes, w: dict[str, str]) -> list[list[str]]:
+    return [
+        [str(u.number), u.hall, u.source, u.received, u.text or w["text_withheld"]]
+        for u in minutes.unconsidered
+    ]
 
 
 def duration(seconds: int) -> str:

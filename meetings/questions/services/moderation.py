@@ -8,7 +8,7 @@ from meetings.questions.models import PUBLIC_STATUSES, Question, QuestionStatus,
 from meetings.questions.models.question import MAX_TEXT
 from meetings.questions.services.moves import move, touch
 from meetings.questions.services.record import announce
-from meetings.questions.text import clean_line, clean_text, match_form
+from meetings.questions.text import clean_line, match_form, question_text
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Forbidden, Invalid
 from meetings.rooms.services.events import record_write
@@ -111,9 +111,7 @@ def question_edit(
     *, question: Question, text: str, actor: Actor, expected_version: int | None = None
 ) -> Question:
     """Correct a question's wording; the text as submitted is kept beside it."""
-    text = clean_text(text)
-    if not text:
-        raise Invalid(_("A question cannot be empty."))
+    text = question_text(text)
     if len(text) > MAX_TEXT:
         raise Invalid(_("A question can be at most %(max)s characters.") % {"max": MAX_TEXT})
     with record_write(meeting=question.meeting):

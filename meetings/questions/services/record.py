@@ -4,6 +4,7 @@ from typing import Any
 
 from django.db.models import Q
 
+from meetings.questions.merges import MergeTree, give_origins, merged_into_sql, origins_of
 from meetings.questions.models import Question
 from meetings.questions.services.counts import publisher
 from meetings.questions.state import question_moderation_view, question_public_view
@@ -15,16 +16,21 @@ from meetings.rooms.services.events import event_append
 
 def fresh(question: Question | int, *, meeting: Meeting | None = None) -> Question:
     """The question as it is now, with everything its views read (topic, answer, the questions
-    merged into it), in one query. ``meeting``, when the caller has it, saves loading it."""
+    merged into it at any depth), in one query. ``meeting``, when the caller has it, saves
+    loading it."""
     pk = question.pk if isinstance(question, Question) else question
-    rows = Question.objects.select_related("topic", "answer").filter(Q(pk=pk) | Q(merged_into=pk))
+    rows = Question.objects.select_related("topic", "answer").filter(
+        Q(pk=pk) | Q(pk__in=merged_into_sql(pk))
+    )
     if meeting is None:
         rows = rows.select_related("meeting")
     rows = list(rows)
     current = next(row for row in rows if row.pk == pk)
     if meeting is not None:
         current.meeting = meeting
-    return with_merged(current, [row for row in rows if row.merged_into_id == pk])
+    merged = [row for row in rows if row.pk != pk]
+    give_origins([current], MergeTree((m.pk, m.merged_into_id, m.hall_id) for m in merged))
+    return with_merged(current, [row for row in merged if row.merged_into_id == pk])
 
 
 def with_merged(question: Question, merged: list[Question]) -> Question:
@@ -34,6 +40,8 @@ def with_merged(question: Question, merged: list[Question]) -> Question:
     queryset._result_cache = merged
     queryset._prefetch_done = True
     question._prefetched_objects_cache = {"merged_questions": queryset}
+    if not merged and getattr(question, "_merge_origins", None) is None:
+        question._merge_origins = []
     return question
 
 
@@ -85,6 +93,10 @@ def announce(
             public_patch.append(patch.remove("questions", q.pk))
     for pk, position in (positions or {}).items():
         public_patch.append(patch.merge("questions", pk, value={"position": position}))
+    # The questions merged into the subject, at any depth, follow it: they are named, so that
+    # their phones learn that what their askers see changed (a merged question's status, as
+    # its phone shows it, is that of the question at the end of its chain of merges).
+    followers = [pk for pk, _hall in origins_of(subject)]
     if public_patch or status_changed:
         event_append(
             meeting=meeting,
@@ -95,6 +107,7 @@ def announce(
                 "hall": subject.hall_id,
                 "status": subject.status,
                 **(public_details or {}),
+                **({"merged_in": followers} if followers else {}),
                 "patch": public_patch,
             },
             actor=actor,

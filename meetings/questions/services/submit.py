@@ -21,7 +21,7 @@ from meetings.questions.devices import Device, unknown_device
 from meetings.questions.models import Question, QuestionSource, Topic
 from meetings.questions.models.question import MAX_NAME, MAX_TEXT
 from meetings.questions.services.record import announce, with_merged
-from meetings.questions.text import clean_line, clean_text, match_form
+from meetings.questions.text import clean_line, match_form, question_text
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid, RateLimited
 from meetings.rooms.models import BridgePoint, Candidate, Meeting, MeetingStatus
@@ -61,9 +61,7 @@ def question_submit(
         return Submission(existing, created=False)
     if hall.meeting_id != meeting.pk:
         raise Invalid(_("That hall belongs to another conference."))
-    text = clean_text(text)
-    if not text:
-        raise Invalid(_("Please write your question."))
+    text = question_text(text)
     if len(text) > MAX_TEXT:
         raise Invalid(
             _("A question can be at most %(max)s characters; yours has %(n)s.")

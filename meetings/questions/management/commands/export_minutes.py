@@ -19,6 +19,6 @@ class Command(BaseCommand):
         meeting = Meeting.objects.filter(slug=slug).first()
         if meeting is None:
             raise CommandError(f"no conference with the identifier {slug!r}")
-        data = export_minutes(meeting, format, language)
+        data = export_minutes(meeting, format, language, staff=True)  # for the officials
         Path(output).write_bytes(data)
         self.stdout.write(f"wrote {output} ({len(data)} bytes, {format}, {language})")
