@@ -359,14 +359,21 @@ def chromium_path() -> str:
 @pytest.fixture(scope="package")
 def browser(chromium_path):
     # Imported here so that collecting the suite does not need Playwright.
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Every expectation waits for its state up to 20 s, not Playwright's 5: it returns as soon
+    # as the state holds, and a CI core shared with a Daphne, Chromium and pytest can take
+    # seconds over a page load or a round trip through the record.
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=chromium_path, headless=True, args=CHROMIUM_ARGS
         )
         yield browser
         browser.close()
+
+
+EXPECT_TIMEOUT_MS = 20_000
 
 
 class Browsing:

@@ -47,16 +47,6 @@ def daphne_server(chromium_path, tmp_path_factory) -> Iterator[DaphneServer]:
         yield server
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _patient_expectations():
-    """Each step waits for its state up to 20 s rather than Playwright's 5: the machine may be
-    shared by other runs, and the walk-through is a long chain of steps, each one a page load or
-    a round trip through the record."""
-    expect.set_options(timeout=20_000)
-    yield
-    expect.set_options(timeout=5_000)
-
-
 def answer_to(action: str):
     """Matches the console's answer to an action on a question."""
     return lambda response: (
