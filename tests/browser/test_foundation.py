@@ -176,7 +176,6 @@ def test_chair_and_kiosk_see_the_meeting_live(daphne_server, browsing, artifacts
     # ...and the dashboard sees the kiosk connect, without a reload.
     expect(hall_row.locator(".dot.on")).to_be_visible()
     expect_feed_grows_past(chair, seq_before_kiosk)
-    expect(by_id(kiosk, "ticker")).not_to_be_empty()
 
     # The chair opens the conference.
     seq_before_open = newest_feed_seq(chair)
