@@ -418,10 +418,6 @@ def test_the_clock_shows_the_conferences_time_whatever_the_tvs_zone(
     daphne_server, browsing, artifacts
 ):
     hall = daphne_server.halls[3]
-    chair = sign_in_chair(browsing, daphne_server)
-    state = chair.request.get(f"{API}/snapshot").json()["state"]
-    # The snapshot carries the conference's zone.
-    assert state["meeting"]["time_zone"] == CONFERENCE_ZONE
     for size in SIZES:
         # The TV's browser is set to New York, twelve hours from the conference (Vietnam).
         kiosk = kiosk_page(
@@ -432,6 +428,8 @@ def test_the_clock_shows_the_conferences_time_whatever_the_tvs_zone(
         )
         clock = kiosk.locator('[data-bind="clock"]')
         expect(clock).to_have_text(re.compile(r"^\d\d:\d\d$"))
+        # Still connecting the programme (the text-only look) or not, all of it on the screen.
+        assert kiosk.evaluate(OVERFLOW) == [], f"{size}: past the screen's edge"
         now = datetime.datetime.now(datetime.UTC)
         conference = {
             (now + datetime.timedelta(minutes=step))
@@ -442,4 +440,8 @@ def test_the_clock_shows_the_conferences_time_whatever_the_tvs_zone(
         shown = clock.text_content()
         assert shown in conference, f"the clock says {shown}, the conference's time is {conference}"
         kiosk.screenshot(path=artifacts / f"kiosk-clock-{size[0]}x{size[1]}.png")
+    # The zone comes with the snapshot, as every screen reads the conference.
+    chair = sign_in_chair(browsing, daphne_server)
+    state = chair.request.get(f"{API}/snapshot").json()["state"]
+    assert state["meeting"]["time_zone"] == CONFERENCE_ZONE
     browsing.assert_no_errors()
