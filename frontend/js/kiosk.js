@@ -137,6 +137,7 @@ function render() {
   renderNow(state);
   renderPhase();
   media?.render(state);
+  renderConnecting(); // the programme is wanted, or no longer, with the conference's status
   renderOnAir();
   renderTally();
   clerkForm.fillChoices(state);
