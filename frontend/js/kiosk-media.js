@@ -3,7 +3,7 @@
 // floor's holder and countdown, the hall's raised hand, the link's quality, and a small
 // picture of the camera for the moderators every few seconds.
 import { bound, setText } from "./dom.js";
-import { duration } from "./format.js";
+import { duration, tierWords } from "./format.js";
 import { _, fmt } from "./i18n.js";
 import { MediaLink, ThumbnailSender, linkSummary, openLocalMedia, stopStream } from "./media.js";
 import { hallName } from "./questions.js";
@@ -15,7 +15,8 @@ const MEDIA_STATUSES = new Set(["scheduled", "live"]);
 // a quick reconnection does not make the screen jump.
 const PROGRAMME_GONE_MS = 5000;
 
-export function kioskMedia({ api, stream, hallId, say }) {
+// say(text): tells the hall on the bottom line; onLink(): the programme's link changed.
+export function kioskMedia({ api, stream, hallId, say, onLink = () => {} }) {
   const hall = Number(hallId);
   const programme = bound("programme");
   const selfVideo = bound("self-video");
@@ -106,12 +107,19 @@ export function kioskMedia({ api, stream, hallId, say }) {
     element.dataset.state = link.state;
     const figures = link.figures;
     let words = "";
-    if (link.state === "live") words = linkSummary(figures) || _("programme: live");
+    // Live, the tier alone (HD, low, audio only): the hall reads it from afar; the figures
+    // (round trip, loss) are for the operator, in the title, and on the studio's halls console.
+    if (link.state === "live" && figures?.tier) {
+      words = figures.pinned ? fmt("%(tier)s (fixed)", { tier: tierWords(figures.tier) }) : tierWords(figures.tier);
+    } else if (link.state === "live") words = _("programme: live");
     else if (link.state === "connecting") words = _("programme: connecting…");
     else if (link.state === "retrying") words = _("programme: reconnecting…");
     else if (link.state === "refused") words = _("programme not available");
     else if (link.state === "replaced") words = _("programme: shown in another window of this screen");
     element.textContent = words;
+    element.dataset.title ??= element.title;
+    element.title = (link.state === "live" && linkSummary(figures)) || element.dataset.title;
+    element.dataset.figures = link.state === "live" ? linkSummary(figures) || "" : "";
     bound("sound").hidden = !link.soundBlocked;
     // The picture behind the texts, unless the link carries sound only.
     const showing = link.state === "live" && figures?.tier !== "audio";
@@ -125,6 +133,7 @@ export function kioskMedia({ api, stream, hallId, say }) {
         document.body.classList.remove("has-programme");
       }, PROGRAMME_GONE_MS);
     }
+    onLink();
   }
 
   function renderFloor() {
@@ -236,6 +245,12 @@ export function kioskMedia({ api, stream, hallId, say }) {
     },
     tick() {
       renderCountdown();
+    },
+    // Whether the programme is still on its way: wanted for this conference's status, and
+    // neither playing nor refused (nor shown in another window of this screen).
+    connecting() {
+      if (stopped || !state || !MEDIA_STATUSES.has(state.meeting.status)) return false;
+      return !["live", "refused", "replaced"].includes(link.state);
     },
     // This screen no longer holds its hall: nothing of the hall leaves it any more.
     stop() {

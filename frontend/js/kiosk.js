@@ -5,9 +5,12 @@
 import { apiClient } from "./api.js";
 import { bound, h, pageConfig, setText } from "./dom.js";
 import { describeEvent } from "./format.js";
-import { _, fmt, lang } from "./i18n.js";
+import { _, fmt } from "./i18n.js";
 import { kioskMedia } from "./kiosk-media.js";
+import { QuestionPages } from "./kiosk-pages.js";
 import { KioskHold } from "./kiosk-session.js";
+import { Ticker } from "./kiosk-ticker.js";
+import { conferenceTime } from "./kiosk-time.js";
 import { MeetingStream } from "./live.js";
 import { renderNow, renderTimer } from "./programme.js";
 import { Outbox, storage, storageKey } from "./outbox.js";
@@ -20,7 +23,6 @@ import {
   keyedList,
   onAirQuestion,
   rejectReasonWords,
-  shortClock,
   statusWords,
 } from "./questions.js";
 import { showConnection } from "./status.js";
@@ -51,26 +53,25 @@ const ENTERED_KEPT = 50;
 const ENTERED_SHOWN = 12;
 // Statuses that can still change; the others are final.
 const OPEN_STATUSES = new Set(["submitted", "approved", "on_air", "merged"]);
+// The conference takes paper questions while scheduled or live (docs/questions.md); before it
+// is scheduled and after it ended the hall is not invited to ask.
+const ASKING_STATUSES = new Set(["scheduled", "live"]);
+const OVER_STATUSES = new Set(["ended", "archived"]);
 let state = null;
+const ticker = new Ticker(bound("ticker"));
+const say = (text) => ticker.say(text);
+// Times in the conference's zone (kiosk-time.js): the snapshot's, and until it arrives the
+// page's (the asking screen has no snapshot).
+const timeZone = () => state?.meeting?.time_zone || config.time_zone || null;
+const shortClock = (iso) => conferenceTime(iso, timeZone());
 
 // --- the question on air ---------------------------------------------------------------------
 
-// The largest font size at which the question fits its box: a short question fills the screen,
-// a long one (up to 1,000 characters) still fits whole.
-function fitText(element) {
-  const box = element.parentElement;
-  let low = 14;
-  let high = Math.max(low, Math.round(Math.min(window.innerHeight * 0.1, window.innerWidth * 0.06)));
-  element.style.fontSize = `${high}px`;
-  if (box.scrollHeight <= box.clientHeight) return;
-  while (high - low > 1) {
-    const middle = Math.floor((low + high) / 2);
-    element.style.fontSize = `${middle}px`;
-    if (box.scrollHeight <= box.clientHeight) low = middle;
-    else high = middle;
-  }
-  element.style.fontSize = `${low}px`;
-}
+const pages = new QuestionPages({
+  text: bound("on-air-text"),
+  indicator: bound("on-air-page"),
+  pageWords: (page, count) => fmt("Page %(page)s of %(pages)s", { page, pages: count }),
+});
 
 let shownOnAir = null;
 
@@ -79,6 +80,7 @@ function renderOnAir() {
   byTestId("kiosk-on-air").hidden = !question;
   byTestId("kiosk-stage").hidden = Boolean(question);
   if (!question) {
+    if (shownOnAir !== null) pages.clear();
     shownOnAir = null;
     return;
   }
@@ -95,9 +97,12 @@ function renderOnAir() {
   const signature = JSON.stringify([question.id, question.text, origin, also, question.candidate_id]);
   if (signature !== shownOnAir) {
     shownOnAir = signature;
-    const text = bound("on-air-text");
-    text.textContent = question.text;
-    fitText(text);
+    // A question that needs pages in the panel's usual part of the column gets the whole
+    // column (and keeps it while it is on air: fewer, fuller pages, and no back and forth).
+    const section = byTestId("kiosk-on-air");
+    section.classList.remove("long");
+    pages.show(question.text);
+    if (pages.pages.length > 1) section.classList.add("long"); // refitted as the box grows
   }
 }
 
@@ -109,9 +114,30 @@ function renderTally() {
   }));
 }
 
+// Before and after the conference the hall is told so, and not invited to do what it cannot:
+// no QR code inviting questions once it has ended, no paper questions outside its time.
+function renderPhase() {
+  const status = state.meeting.status;
+  const over = OVER_STATUSES.has(status);
+  document.body.dataset.phase = status;
+  byTestId("kiosk-qr").hidden = over;
+  for (const part of document.querySelectorAll("[data-qr]")) {
+    part.hidden = part.dataset.qr !== (acceptsQuestions(state) ? "ask" : "follow");
+  }
+  byTestId("kiosk-ended").hidden = !over;
+  const published = Boolean(state.meeting.published_at);
+  byTestId("public-will-be").hidden = published;
+  byTestId("public-is").hidden = !published;
+  const paper = ASKING_STATUSES.has(status);
+  opener.hidden = !paper;
+  if (!paper && !drawer.hidden) closeDrawer();
+}
+
 function render() {
   renderNow(state);
+  renderPhase();
   media?.render(state);
+  renderConnecting(); // the programme is wanted, or no longer, with the conference's status
   renderOnAir();
   renderTally();
   clerkForm.fillChoices(state);
@@ -127,9 +153,9 @@ bound("attendance-input").closest("form").addEventListener("submit", async (subm
   if (Number.isNaN(count)) return;
   try {
     await api.post(`/halls/${hallId}/attendance`, { count });
-    setText("ticker", fmt("Attendance saved: %(count)s", { count }));
+    say(fmt("Attendance saved: %(count)s", { count }));
   } catch (error) {
-    setText("ticker", error.message);
+    say(error.message);
   }
 });
 
@@ -308,10 +334,14 @@ document.addEventListener("keydown", (key) => {
     return;
   }
   const typing = key.target.closest?.("input, textarea, select, [contenteditable]");
-  if (!typing && !key.ctrlKey && !key.metaKey && !key.altKey && (key.key === "q" || key.key === "Q") && drawer.hidden) {
+  if (typing || key.ctrlKey || key.metaKey || key.altKey || !drawer.hidden) return;
+  if ((key.key === "q" || key.key === "Q") && !opener.hidden) {
     key.preventDefault();
     openDrawer();
   }
+  // The operator turns the pages of a long question on air.
+  const step = { PageDown: 1, ArrowRight: 1, PageUp: -1, ArrowLeft: -1 }[key.key];
+  if (step && pages.turn(step)) key.preventDefault();
 });
 
 // --- the stream -----------------------------------------------------------------------------
@@ -331,7 +361,7 @@ const stream = new MeetingStream({
     if (entered.length) storage.set(keys.seen, event.seq);
     // Counts arrive every second in a busy conference; the hall's tally shows them already.
     if (event.type === "public.votes" || event.type === "public.tally") return;
-    setText("ticker", describeEvent(event, state));
+    ticker.event(event, state, hallId, describeEvent);
   },
   onStatus: (status, code) => {
     if (status === "refused" && code === 4409) {
@@ -341,6 +371,7 @@ const stream = new MeetingStream({
     showConnection(status, code);
     if (status === "live" && lastStatus !== "live") outbox.flush();
     lastStatus = status;
+    renderConnecting();
   },
 });
 
@@ -398,7 +429,7 @@ let screenStarted = false;
 function startScreen() {
   if (screenStarted) return;
   screenStarted = true;
-  media = kioskMedia({ api, stream, hallId, say: (text) => setText("ticker", text) });
+  media = kioskMedia({ api, stream, hallId, say, onLink: renderConnecting });
   stream.start();
   outbox.flush();
 }
@@ -417,8 +448,16 @@ byTestId("ask-again").addEventListener("click", async () => {
   if (hold.token !== before) location.reload();
 });
 
+// "Connecting to the studio…" on the bottom line while the screen is: until its stream is
+// live and, when the conference has a programme, the programme plays (or cannot be had, which
+// the top bar says).
+function renderConnecting() {
+  const connecting = lastStatus !== "live" || Boolean(media?.connecting());
+  ticker.setStatus(connecting ? _("Connecting to the studio…") : null);
+}
+
 function tick() {
-  setText("clock", new Date().toLocaleTimeString(lang(), { hour: "2-digit", minute: "2-digit" }));
+  setText("clock", conferenceTime(new Date(), timeZone()));
   if (state && media) {
     renderTimer(state);
     media.tick();
@@ -428,15 +467,19 @@ function tick() {
 // The stage changes size with the window and with the bottom bar (a "not sent yet" note, a
 // ticker line that wraps): fit the question on air again.
 const onAirBox = bound("on-air-text").parentElement;
+let boxSize = "";
 const refit = () => {
-  if (shownOnAir !== null) fitText(bound("on-air-text"));
+  const size = `${onAirBox.clientWidth}x${onAirBox.clientHeight}`;
+  if (size === boxSize) return;
+  boxSize = size;
+  if (shownOnAir !== null) pages.refit();
 };
 if (typeof ResizeObserver === "function") new ResizeObserver(refit).observe(onAirBox);
 else window.addEventListener("resize", refit);
 
 tick();
 setInterval(tick, 1000);
-setText("ticker", _("Connecting to the studio…"));
+renderConnecting();
 renderEntered();
 showHold("claiming");
 hold.begin();

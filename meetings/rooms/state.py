@@ -9,6 +9,7 @@ from contextlib import contextmanager, nullcontext
 from datetime import datetime
 from typing import Any
 
+from django.conf import settings
 from django.db import connection, transaction
 
 from meetings.rooms.models import (
@@ -50,6 +51,9 @@ def meeting_view(meeting: Meeting) -> dict[str, Any]:
         "presentation_minutes": meeting.presentation_minutes,
         "questions_open": meeting.questions_open,
         "published_at": iso(meeting.published_at),
+        # The conference's time zone (the deployment's): the screens show its clock and times
+        # in it, whatever zone the device is set to.
+        "time_zone": settings.TIME_ZONE,
     }
 
 

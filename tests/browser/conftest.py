@@ -394,6 +394,7 @@ class Browsing:
         locale: str = "en-US",
         viewport: tuple[int, int] = (1440, 900),
         hall_screen: bool = True,
+        timezone_id: str = "Asia/Ho_Chi_Minh",
         **context_options: Any,
     ):
         """A page in a new context: its own cookies and storage, like a separate device.
@@ -402,12 +403,13 @@ class Browsing:
         holds the kiosk sessions with which the halls are held, so a kiosk page opened on it
         resumes its hall's hold. Without, it is a device that never opened a kiosk.
 
+        ``timezone_id``: the zone the device is set to (the conference's by default).
         ``context_options`` go to Playwright's ``new_context`` (``is_mobile``, ``has_touch``,
         ``device_scale_factor``, …)."""
         context = self.browser.new_context(
             base_url=self.base_url,
             locale=locale,
-            timezone_id="Asia/Ho_Chi_Minh",
+            timezone_id=timezone_id,
             viewport={"width": viewport[0], "height": viewport[1]},
             **context_options,
         )

@@ -76,6 +76,7 @@ class MeetingOut(Schema):
     presentation_minutes: int
     questions_open: bool
     published_at: str | None
+    time_zone: str
 
 
 class AgendaItemOut(Schema):

@@ -3,6 +3,7 @@ snapshot API and keeps it live over the meeting websocket."""
 
 from pathlib import Path
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.db import connection
@@ -13,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.cache import cache_control, never_cache
 
 from meetings.headers import public, sends_media
-from meetings.rooms.links import hall_links, join_url, qr_svg
+from meetings.rooms.links import absolute, hall_links, join_url, qr_svg
 from meetings.rooms.models import BridgePoint, JoinLinkKind, Meeting, Role
 from meetings.rooms.services.join_links import JoinLinkRefused, join_link_resolve
 from meetings.rooms.viewers import ViewerKind, viewer_for_link, viewer_for_user
@@ -115,6 +116,8 @@ def kiosk(request: HttpRequest, token: str) -> HttpResponse:
             "hall": hall,
             "voter_url": voter_url,
             "qr": qr_svg(voter_url, scale=6),
+            # Where the public reads the conference once the chair publishes it.
+            "public_url": absolute(request, reverse("public-meeting", args=[meeting.slug])),
             "config": _page_config(meeting, viewer, link_token=token),
         },
     )
@@ -182,4 +185,6 @@ def _page_config(meeting: Meeting, viewer, *, link_token: str | None = None) -> 
         "ws": f"/ws/meetings/{meeting.slug}/",
         "link": link_token,
         "viewer": viewer.describe(),
+        # The conference's time zone, for the clocks of the screens (as the snapshot's meeting).
+        "time_zone": settings.TIME_ZONE,
     }
