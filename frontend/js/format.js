@@ -1,15 +1,47 @@
 // How the screens word times, durations and the record's events.
 import { _, fmt, lang } from "./i18n.js";
 
-export function clock(iso) {
-  if (!iso) return "";
-  return new Date(iso).toLocaleTimeString(lang(), { hour: "2-digit", minute: "2-digit", second: "2-digit" });
+// Dates and times are written as the server writes them (meetings/formats): in English the
+// month in words and the day first ("6 Dec 2026"), never "12/06/2026", which readers used to
+// day-first dates take for 12 June; in Vietnamese as documents write them ("ngày 6 tháng 12 năm
+// 2026"); times on the 24-hour clock in both.
+const english = () => lang().startsWith("en");
+const locale = () => (english() ? "en-GB" : "vi-VN");
+
+function time(date, withSeconds) {
+  const seconds = withSeconds ? { second: "2-digit" } : {};
+  return date.toLocaleTimeString(locale(), { hour: "2-digit", minute: "2-digit", ...seconds, hourCycle: "h23" });
 }
 
-// A moment with its date, in the page's language: "12 May 2026, 14:05".
+export function clock(iso) {
+  if (!iso) return "";
+  return time(new Date(iso), true);
+}
+
+// "14:05": hours and minutes.
+export function shortClock(iso) {
+  if (!iso) return "";
+  return time(new Date(iso), false);
+}
+
+// A day: "6 Dec 2026", "ngày 6 tháng 12 năm 2026".
+export function calendarDate(date) {
+  if (english()) return date.toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric" });
+  return `ngày ${date.getDate()} tháng ${date.getMonth() + 1} năm ${date.getFullYear()}`;
+}
+
+// A date without a time ("2026-12-06"), read as a calendar day, not as UTC midnight.
+export function dayDate(isoDate) {
+  if (!isoDate) return "";
+  const [year, month, day] = isoDate.split("-").map(Number);
+  return calendarDate(new Date(year, month - 1, day));
+}
+
+// A moment with its date: "6 Dec 2026, 14:05", "14:05, ngày 6 tháng 12 năm 2026".
 export function dateTime(iso) {
   if (!iso) return "";
-  return new Date(iso).toLocaleString(lang(), { dateStyle: "medium", timeStyle: "short" });
+  const date = new Date(iso);
+  return english() ? `${calendarDate(date)}, ${time(date, false)}` : `${time(date, false)}, ${calendarDate(date)}`;
 }
 
 export function duration(totalSeconds) {

@@ -92,12 +92,15 @@ const jittered = (ms) => Math.round(ms * (0.5 + Math.random()));
 // retry later; any other refusal marks it "failed" with the server's message, and it stays
 // until the voter edits, sends again or deletes it.
 export class Outbox {
-  constructor({ key, api, path = "/questions", onChange = () => {}, onSent = () => {} }) {
+  // onWait(item): the server said to wait (a rate limit); the item goes by itself at
+  // item.retry_at.
+  constructor({ key, api, path = "/questions", onChange = () => {}, onSent = () => {}, onWait = () => {} }) {
     this.key = key;
     this.api = api;
     this.path = path;
     this.onChange = onChange;
     this.onSent = onSent;
+    this.onWait = onWait;
     this.sending = null; // the client id of the request under way
     this.again = false;
     this.failures = 0;
@@ -230,7 +233,9 @@ export class Outbox {
       }
       if (error.status === 429) {
         const wait = ((error.retryAfter ?? 60) + 1) * 1000;
-        this.mark(item.client_id, { message: error.message, retry_at: Date.now() + wait });
+        const fields = { message: error.message, retry_at: Date.now() + wait };
+        this.mark(item.client_id, fields);
+        this.onWait({ ...item, ...fields });
         return wait;
       }
       this.mark(item.client_id, { state: "failed", message: error.message, status: error.status });

@@ -3,8 +3,8 @@
 // so a weak or dropped link loses nothing and a retry never makes a second question.
 import { apiClient } from "./api.js";
 import { PhoneDevice, phoneApi } from "./device.js";
-import { bound, h, pageConfig, toast } from "./dom.js";
-import { clock } from "./format.js";
+import { bound, h, pageConfig, setText, toast } from "./dom.js";
+import { clock, shortClock } from "./format.js";
 import { _, fmt } from "./i18n.js";
 import { MeetingStream } from "./live.js";
 import { keepForOffline } from "./offline-page.js";
@@ -21,7 +21,6 @@ import {
   onAirQuestion,
   queueInOrder,
   rejectReasonWords,
-  shortClock,
   statusWords,
   topicLabel,
 } from "./questions.js";
@@ -38,6 +37,7 @@ const keys = {
   mine: storageKey(config.slug, "mine"),
   voted: storageKey(config.slug, "voted"),
   draft: storageKey(config.slug, "draft"),
+  now: storageKey(config.slug, "now"),
 };
 const byTestId = (id) => document.querySelector(`[data-testid="${id}"]`);
 const PUBLIC = new Set(["approved", "on_air", "answered"]);
@@ -204,10 +204,21 @@ function renderMine() {
 
 // --- the outbox ----------------------------------------------------------------------------
 
+// A question the server said to send later (a rate limit): the server's reason, and that the
+// phone keeps it and sends it by itself, and when, so that the voter does not type it again.
+function waitWords(item) {
+  const kept = item.retry_at
+    ? fmt("Your question is kept on this phone and will be sent by itself at %(time)s. You do not need to send it again.", {
+      time: shortClock(new Date(item.retry_at).toISOString()),
+    })
+    : _("Your question is kept on this phone and will be sent by itself. You do not need to send it again.");
+  return item.message ? `${item.message} ${kept}` : kept;
+}
+
 function outboxStatus(item) {
   if (outbox.isSending(item.client_id)) return _("Sending…");
   if (item.state === "failed") return fmt("Not sent: %(reason)s", { reason: item.message });
-  if (item.message) return item.message; // a rate limit: it waits, then goes by itself
+  if (item.retry_at) return waitWords(item); // a rate limit: it waits, then goes by itself
   return _("Waiting for the network… It will be sent by itself.");
 }
 
@@ -269,6 +280,7 @@ const outbox = new Outbox({
     form.say(_("Thank you: your question was received. Follow it under “My questions”."), "info");
     refreshMine();
   },
+  onWait: (item) => form.say(waitWords(item), "info"),
 });
 
 // --- the queue and what is on air ------------------------------------------------------------
@@ -370,8 +382,33 @@ function renderAgenda() {
   );
 }
 
+// What is on now, from the last snapshot: a page opened again with no network (phone-sw.js)
+// shows it, marked as possibly out of date, until the stream is back.
+let keptNow = null;
+
+function keepNow() {
+  const now = JSON.stringify({ meeting: { status: state.meeting.status }, agenda: state.agenda || {} });
+  if (now === keptNow) return;
+  keptNow = now;
+  storage.set(keys.now, { ...JSON.parse(now), saved: new Date().toISOString() });
+}
+
+function showLastNow() {
+  const last = storage.get(keys.now);
+  if (state || !last?.meeting) return;
+  renderNow(last);
+  setText("running-timer", ""); // a timer from then would tick as if nothing had changed
+  const stale = byTestId("now-stale");
+  stale.textContent = fmt("As of %(time)s, when this phone was last connected: it may have changed since.", {
+    time: shortClock(last.saved),
+  });
+  stale.hidden = false;
+}
+
 function render() {
   renderNow(state);
+  byTestId("now-stale").hidden = true;
+  keepNow();
   renderOnAir();
   renderIntake();
   form.fillChoices(state);
@@ -427,6 +464,7 @@ window.addEventListener("online", () => showOffline(false));
 showOffline(navigator.onLine === false);
 renderMine();
 renderOutbox();
+showLastNow();
 setInterval(() => state && renderTimer(state), 1000);
 stream.start();
 // The phone's id is asked for at once, not at its first question or vote: by then it has one,

@@ -1,6 +1,7 @@
 // How the question screens of the staff word a question: its source, status, topic, age and
 // answer. Shared by the moderators' console (queue.js) and the candidate's console
 // (candidate.js); the voters' and halls' screens have theirs in questions.js.
+import { dayDate } from "./format.js";
 import { _, fmt, lang } from "./i18n.js";
 
 // How a question came in, on its card.
@@ -68,12 +69,8 @@ export function age(iso, now = Date.now()) {
   return fmt("%(h)s h %(m)s", { h: Math.floor(minutes / 60), m: String(minutes % 60).padStart(2, "0") });
 }
 
-export function shortDate(isoDate) {
-  if (!isoDate) return "";
-  // A date without a time: read it as a calendar day, not as UTC midnight.
-  const [year, month, day] = isoDate.split("-").map(Number);
-  return new Date(year, month - 1, day).toLocaleDateString(lang(), { day: "numeric", month: "numeric", year: "numeric" });
-}
+// A calendar day, as every screen writes it (format.js).
+export const shortDate = dayDate;
 
 // One line on how a question was answered: "Written answer to follow · due 5/12/2026".
 export function answerLine(answer, kindLabels = {}) {

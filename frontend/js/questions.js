@@ -4,6 +4,7 @@
 //
 // Text from voters always goes into the page as text (dom.js h(), textContent), never as markup.
 import { bound, h } from "./dom.js";
+import { dayDate, shortClock } from "./format.js";
 import { _, fmt, lang } from "./i18n.js";
 import { storage } from "./outbox.js";
 
@@ -63,17 +64,10 @@ export const REJECT_REASONS = {
 
 export const rejectReasonWords = (code) => (REJECT_REASONS[code] || (() => code || ""))();
 
-// "14:05": when a question was sent, in the page's language.
-export function shortClock(iso) {
-  if (!iso) return "";
-  return new Date(iso).toLocaleTimeString(lang(), { hour: "2-digit", minute: "2-digit" });
-}
+// "14:05": when a question was sent (format.js).
+export { shortClock };
 
-function dateWords(isoDate) {
-  if (!isoDate) return "";
-  const [year, month, day] = isoDate.split("-").map(Number);
-  return new Date(year, month - 1, day).toLocaleDateString(lang(), { day: "numeric", month: "numeric", year: "numeric" });
-}
+const dateWords = dayDate;
 
 export function answerWords(answer) {
   if (!answer) return "";

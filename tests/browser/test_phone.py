@@ -703,7 +703,7 @@ def test_the_clerk_enters_paper_questions_at_the_kiosk(daphne_server, browsing, 
     browsing.assert_no_errors()
 
 
-def test_a_phone_that_sends_too_many_waits_its_turn(daphne_server, browsing):
+def test_a_phone_that_sends_too_many_waits_its_turn(daphne_server, browsing, artifacts):
     """The per-device limit (5 questions in 10 minutes by default): the sixth waits on the
     phone with the server's explanation, and is not lost or made twice."""
     hall = daphne_server.halls[1]
@@ -726,13 +726,29 @@ def test_a_phone_that_sends_too_many_waits_its_turn(daphne_server, browsing):
     (kept,) = phone.evaluate("JSON.parse(localStorage.getItem('meetings.demo.outbox'))")
     assert kept["state"] == "pending" and kept["body"]["text"] == texts[5]
     expect(waiting).to_have_attribute("data-state", "pending")
-    expect(waiting.get_by_test_id("outbox-status")).to_have_text(kept["message"])
+    # The server's reason, and that the phone keeps the question and sends it by itself, at
+    # the time the server gave: the voter need not type it again.
+    when = phone.evaluate(
+        "(at) => new Date(at).toLocaleTimeString('vi-VN', "
+        "{hour: '2-digit', minute: '2-digit', hourCycle: 'h23'})",
+        kept["retry_at"],
+    )
+    kept_words = vietnamese_js(
+        "Your question is kept on this phone and will be sent by itself at %(time)s. "
+        "You do not need to send it again."
+    )
+    assert kept_words is not None
+    said = f"{kept['message']} {kept_words.replace('%(time)s', when)}"
+    expect(waiting.get_by_test_id("outbox-status")).to_have_text(said)
+    # The form, where the voter pressed Send, says so too.
+    expect(by_id(phone, "ask-message")).to_have_text(said)
+    phone.screenshot(path=artifacts / "phone-rate-limited.png", full_page=True)
     assert chair.with_text(texts[5]) == []
     # A reload does not send it early, nor lose it.
     phone.reload()
     wait_live(phone)
     expect(outbox(phone)).to_have_count(1)
-    expect(outbox(phone).get_by_test_id("outbox-status")).to_have_text(kept["message"])
+    expect(outbox(phone).get_by_test_id("outbox-status")).to_have_text(said)
     assert chair.with_text(texts[5]) == []
     forgive(browsing, status=429)
     browsing.assert_no_errors()
@@ -775,4 +791,40 @@ def test_a_phone_gets_its_id_from_the_server_and_replaces_one_it_does_not_know(
     assert state["questions"][str(qid)]["votes"] == 1
     assert state["moderation"][str(qid)]["supports"] == {str(hall["id"]): 1}  # by hall, for staff
     forgive(browsing, status=403)  # the question refused once for the made-up id
+    browsing.assert_no_errors()
+
+
+def test_a_phone_reloaded_offline_shows_what_was_on_last(daphne_server, browsing, artifacts):
+    """The "now" card of a page opened again with no network: what the last snapshot said,
+    marked as possibly out of date, until the stream is back."""
+    phone = open_phone(browsing, daphne_server.halls[2])
+    wait_offline_ready(phone)
+    now = by_id(phone, "phone-now")
+    expect(now).not_to_have_text("")
+    on_now = now.text_content()
+    status = phone.locator('[data-bind="status"]').text_content()
+    expect(by_id(phone, "now-stale")).to_be_hidden()
+
+    phone.context.set_offline(True)
+    reloaded = phone.reload()
+    assert reloaded is not None and reloaded.from_service_worker
+    expect(by_id(phone, "offline-banner")).to_be_visible()
+    expect(now).to_have_text(on_now)
+    expect(phone.locator('[data-bind="status"]')).to_have_text(status)
+    stale = by_id(phone, "now-stale")
+    expect(stale).to_be_visible()
+    words = vietnamese_js(
+        "As of %(time)s, when this phone was last connected: it may have changed since."
+    )
+    assert words is not None
+    before, after = words.split("%(time)s")
+    expect(stale).to_have_text(re.compile(re.escape(before) + r"\d\d:\d\d" + re.escape(after)))
+    phone.screenshot(path=artifacts / "phone-offline-now.png")
+
+    # Back online: the live state replaces it.
+    phone.context.set_offline(False)
+    wait_live(phone)
+    expect(stale).to_be_hidden()
+    expect(now).to_have_text(on_now)
+    forgive(browsing, re.compile(r"net::ERR_INTERNET_DISCONNECTED"))
     browsing.assert_no_errors()

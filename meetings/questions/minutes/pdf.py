@@ -1,23 +1,20 @@
-"""The minutes as PDF (reportlab), with DejaVu Serif embedded: every Vietnamese letter prints
-whatever fonts the reader's machine has. A PDF reader evaluates nothing: the voters' words are
-printed exactly as written, with none of the quoting the spreadsheets need."""
+"""The minutes as PDF (reportlab), with its fonts embedded: DejaVu Serif for every Vietnamese
+letter, and fallback fonts for the other scripts voters write (pdf_fonts.py), whatever fonts
+the reader's machine has. A PDF reader evaluates nothing: the voters' words are printed exactly
+as written, with none of the quoting the spreadsheets need."""
 
-from functools import cache
 from io import BytesIO
-from pathlib import Path
-from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from meetings.questions.minutes.data import Entry, Minutes
 from meetings.questions.minutes.docx import WIDTHS_CM, words_in
+from meetings.questions.minutes.pdf_fonts import mark_up, needs_shaping, register_fonts
 from meetings.questions.minutes.words import (
     answer_details,
     count_lines,
@@ -26,17 +23,6 @@ from meetings.questions.minutes.words import (
     speaking_rows,
     unconsidered_rows,
 )
-
-FONTS = Path(__file__).parent / "fonts"
-
-
-@cache
-def _register_fonts() -> None:
-    pdfmetrics.registerFont(TTFont("Serif", FONTS / "DejaVuSerif.ttf"))
-    pdfmetrics.registerFont(TTFont("Serif-Bold", FONTS / "DejaVuSerif-Bold.ttf"))
-    pdfmetrics.registerFontFamily(
-        "Serif", normal="Serif", bold="Serif-Bold", italic="Serif", boldItalic="Serif-Bold"
-    )
 
 
 def _styles() -> dict[str, ParagraphStyle]:
@@ -72,8 +58,19 @@ def _styles() -> dict[str, ParagraphStyle]:
     }
 
 
+def para(style: ParagraphStyle, text: str = "", *, bold: str = "") -> Paragraph:
+    """A paragraph of ``text``, after ``bold`` in bold, each run in a font that has it; shaped
+    when it holds a script that needs it (pdf_fonts.py)."""
+    shaped = needs_shaping(bold) or needs_shaping(text)
+    pieces = [f"<b>{mark_up(bold, shaped=shaped)}</b>"] * bool(bold)
+    pieces += [mark_up(text, shaped=shaped)] * bool(text)
+    if shaped:
+        style = ParagraphStyle(f"{style.name}-shaped", parent=style, shaping=1)
+    return Paragraph(" ".join(pieces), style)
+
+
 def render_pdf(minutes: Minutes) -> bytes:
-    _register_fonts()
+    register_fonts()
     w = words_in(minutes)
     s = _styles()
     out = BytesIO()
@@ -87,7 +84,7 @@ def render_pdf(minutes: Minutes) -> bytes:
         title=f"{w['title']} – {minutes.title}",
         author="meetings",
     )
-    p = lambda text, style="base": Paragraph(escape(text), s[style])  # noqa: E731
+    p = lambda text, style="base": para(s[style], text)  # noqa: E731
     story = [
         p(w["nation"], "centre_bold"),
         p(w["motto"], "centre_bold"),
@@ -102,7 +99,7 @@ def render_pdf(minutes: Minutes) -> bytes:
         (w["chair"], ", ".join(minutes.chairs)),
         (w["secretary"], ", ".join(minutes.secretaries)),
     ):
-        story.append(Paragraph(f"<b>{escape(label)}:</b> {escape(value)}", s["base"]))
+        story.append(para(s["base"], value, bold=f"{label}:"))
 
     story.append(p(w["candidates"], "h2"))
     story.append(
@@ -168,15 +165,15 @@ def render_pdf(minutes: Minutes) -> bytes:
 
     story.append(p(w["record"], "h2"))
     story.append(p(w["record_text"] % {"n": minutes.record_seq}))
-    story.append(Paragraph(f"<b>{escape(w['final_hash'])}:</b>", s["base"]))
+    story.append(para(s["base"], bold=f"{w['final_hash']}:"))
     story.append(p(minutes.record_hash, "mono"))
     story.append(p(f"{w['generated']}: {minutes.generated}"))
     story.append(Spacer(1, 0.8 * cm))
     signatures = Table(
         [
             [
-                Paragraph(f"<b>{escape(w['signature_secretary'])}</b>", s["centre"]),
-                Paragraph(f"<b>{escape(w['signature_chair'])}</b>", s["centre"]),
+                para(s["centre"], bold=w["signature_secretary"]),
+                para(s["centre"], bold=w["signature_chair"]),
             ],
             [p(w["sign_hint"], "centre"), p(w["sign_hint"], "centre")],
         ],
@@ -188,8 +185,8 @@ def render_pdf(minutes: Minutes) -> bytes:
 
 
 def _table(s, header, rows, widths_cm, *, show_header: bool = True):
-    data = [[Paragraph(f"<b>{escape(h)}</b>", s["cell"]) for h in header]] if show_header else []
-    data += [[Paragraph(escape(str(cell)), s["cell"]) for cell in row] for row in rows]
+    data = [[para(s["cell"], bold=h) for h in header]] if show_header else []
+    data += [[para(s["cell"], str(cell)) for cell in row] for row in rows]
     table = Table(data, colWidths=[w * cm for w in widths_cm], repeatRows=1 if show_header else 0)
     table.setStyle(
         TableStyle(
@@ -209,20 +206,16 @@ def _table(s, header, rows, widths_cm, *, show_header: bool = True):
 
 
 def _entry(entry: Entry, w: dict[str, str], s) -> list:
-    parts = [
-        Paragraph(f"<b>{entry.number}.</b> {escape(entry.text)}".replace("\n", "<br/>"), s["entry"])
-    ]
+    parts = [para(s["entry"], entry.text, bold=f"{entry.number}.")]
     details = [f"{w['asked_by']}: {entry.asker or w['a_voter']}"]
     if entry.also_from:
         details.append(f"{w['also_from']}: {', '.join(entry.also_from)}")
     if entry.votes:
         details.append(f"{w['support']}: {entry.votes}")
-    parts.append(Paragraph(escape("; ".join(details)), s["detail"]))
-    parts.append(Paragraph(escape("; ".join(answer_details(entry, w))), s["detail"]))
+    parts.append(para(s["detail"], "; ".join(details)))
+    parts.append(para(s["detail"], "; ".join(answer_details(entry, w))))
     if entry.answer_summary:
-        parts.append(Paragraph(escape(f"{w['summary']}: {entry.answer_summary}"), s["detail"]))
+        parts.append(para(s["detail"], f"{w['summary']}: {entry.answer_summary}"))
     if entry.written_answer:
-        parts.append(
-            Paragraph(escape(f"{w['written_answer']}: {entry.written_answer}"), s["detail"])
-        )
+        parts.append(para(s["detail"], f"{w['written_answer']}: {entry.written_answer}"))
     return parts
