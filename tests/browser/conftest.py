@@ -41,7 +41,7 @@ ARTIFACTS = REPO / "test-artifacts"
 BROWSER_REQUIRED = os.environ.get("REQUIRE_BROWSER") == "1"
 CHROMIUM_ARGS = chromium.LOOPBACK_ARGS
 CHAIR_PASSWORD = "browser-" + secrets.token_urlsafe(12)
-SERVER_START_SECONDS = 30
+SERVER_START_SECONDS = 120  # an upper bound for a loaded machine; the wait ends when it answers
 LOG_TAIL_LINES = 60
 HERE = Path(__file__).resolve().parent
 DEMO_SLUG = "demo"
