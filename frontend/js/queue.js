@@ -115,21 +115,41 @@ function busy(id) {
   return true;
 }
 
+// A command given on a question while an action on it is under way is not dropped: it waits
+// (one per question, the latest) and runs once the question is free, checked again then
+// against the question's state (a moderator who approves and at once puts on air means both).
+const waiting = new Map();
+
+function runWaiting() {
+  for (const [id, command] of [...waiting]) {
+    if (busy(id)) continue;
+    waiting.delete(id);
+    cards.get(id)?.removeAttribute("data-waiting");
+    run(command, id);
+  }
+}
+
 async function perform(id, action, body = {}, { follow = false } = {}) {
   startAction(id, { follow });
   inFlight.set(id, 0);
-  setTimeout(() => inFlight.delete(id), 5000); // never stuck, whatever happens to the stream
+  setTimeout(() => { // never stuck, whatever happens to the stream
+    inFlight.delete(id);
+    runWaiting();
+  }, 5000);
   const result = await send(id, action, body);
   if (result.ok && result.data?.version) {
     inFlight.set(id, result.data.version);
   } else {
     inFlight.delete(id);
+    waiting.delete(id); // what was asked after a refused action is not meant any more
+    cards.get(id)?.removeAttribute("data-waiting");
   }
   if (!result.ok) {
     pendingAdvance = null;
     report(result.error, id);
   }
   settleFocus();
+  runWaiting();
   return result;
 }
 
@@ -167,7 +187,12 @@ const COMMAND_PERMISSION = { topic: "edit", candidate: "edit" };
 
 function run(command, id) {
   const q = question(id);
-  if (readOnly || !q || busy(id)) return;
+  if (readOnly || !q) return;
+  if (busy(id)) {
+    waiting.set(id, command);
+    cards.get(id)?.setAttribute("data-waiting", command);
+    return;
+  }
   if (!can(COMMAND_PERMISSION[command] || command, q)) {
     toast(fmt("Not possible for a question that is %(status)s.", { status: questionStatusLabel(q.status) }));
     return;
@@ -783,6 +808,7 @@ const stream = new MeetingStream({
   onState: (newState) => {
     state = newState;
     render();
+    runWaiting();
   },
   onStatus: showConnection,
 });

@@ -14,6 +14,7 @@ for every reviewer; the checks use test ids, data attributes and the texts of th
 
 import datetime
 import re
+import time
 import uuid
 from typing import Any
 
@@ -494,4 +495,44 @@ def test_the_queue_shows_where_each_questions_supports_come_from(daphne_server, 
     # Most first, each hall's phones counted apart.
     expect(supports).to_have_text(f"Supports by hall: {second['name']}: 2 · {first['name']}: 1")
     expect(card(chair, "queue", question).locator('[data-part="votes"]')).to_have_text("▲ 3")
+    browsing.assert_no_errors()
+
+
+def test_a_command_given_before_the_last_ones_answer_is_not_lost(daphne_server, browsing):
+    """A moderator approves and, seeing the card already in the queue (the stream brought it),
+    puts it on air before the approval's own HTTP answer is back: the second command waits for
+    that answer and then runs, instead of being dropped without a word."""
+    chair = sign_in(browsing, daphne_server, daphne_server.username, daphne_server.password)
+    prepare_meeting(chair)
+    open_console(chair)
+    voter = browsing.new_page()
+    question = ask(voter, daphne_server.halls[1], f"Khi nào có nước sạch? {uuid.uuid4().hex[:6]}")
+    # The approval reaches the server (and the record, and the stream), but its answer is held
+    # from the page until the test lets it through.
+    held = []
+
+    def hold_the_answer(route):
+        held.append((route, route.fetch()))
+
+    chair.route(f"**/api/meetings/{SLUG}/questions/{question}/approve", hold_the_answer)
+    card(chair, "incoming", question).get_by_role("button", name="Approve").click()
+    queued = card(chair, "queue", question)
+    expect(queued).to_be_visible()
+    # The handler runs in Playwright's dispatcher: wait until it has the server's answer.
+    deadline = time.monotonic() + 20
+    while not held and time.monotonic() < deadline:
+        chair.wait_for_timeout(50)
+    assert len(held) == 1
+    queued.get_by_role("button", name="On air").click()
+    expect(queued).to_have_attribute("data-waiting", "on_air")
+    route, response = held.pop()
+    route.fulfill(response=response)
+    expect(card(chair, "on-air", question)).to_be_visible()
+    expect(card(chair, "on-air", question)).not_to_have_attribute("data-waiting", "on_air")
+    chair.unroute(f"**/api/meetings/{SLUG}/questions/{question}/approve")
+    chair.request.post(
+        f"/api/meetings/{SLUG}/questions/{question}/back-to-queue",
+        data={},
+        headers=csrf_headers(chair),
+    )
     browsing.assert_no_errors()

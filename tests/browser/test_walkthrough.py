@@ -113,8 +113,8 @@ def test_the_readme_walk_through_runs_a_conference_from_start_to_publication(
     incoming = chair.get_by_test_id("incoming").get_by_role("listitem").filter(has_text=QUESTION)
     expect(incoming).to_be_visible()
     shot(chair, "queue-incoming")
-    # The console takes no second command for a question until the first one's answer is
-    # back (frontend/js/queue.js, busy): a person is never that quick, a test has to wait.
+    # A second command on a question waits in the console until the first one's answer is back
+    # (frontend/js/queue.js, waiting); the test waits for each answer to keep its steps apart.
     with chair.expect_response(answer_to("approve")):
         incoming.get_by_role("button", name=said("Approve")).click()
     queued = chair.get_by_test_id("queue").get_by_role("listitem").filter(has_text=QUESTION)
