@@ -71,30 +71,11 @@ async def test_an_answer_clip_matches_its_time_on_air_and_is_on_the_record(setti
     manager = HubManager(send=send, group_send=send)
     studio = Browser(ColourTrack((40, 40, 200)), ToneTrack(440))
     try:
-        await manager.handle(
-            {
-                "type": "media.offer",
-                "meeting": meeting_id,
-                "peer": "studio",
-                "reply_to": "studio",
-                "role": "studio",
-                "hall": None,
-                "sdp": await studio.offer(),
-            }
-        )
-        answer = next(m["frame"] for c, m in sent if m["frame"]["type"] == "media.answer")
-        await studio.accept(answer["sdp"])
-        session = manager.sessions[meeting_id]
+        session = await studio_joins(manager, sent, meeting_id, studio)
         assert session.active  # the meeting is live: the programme is being recorded
         await wait_for(lambda: (session.writer.media_seconds() or 0) > 2.0)
 
-        question = await database_sync_to_async(ask)(conference)
-        question = await database_sync_to_async(moderation.question_approve)(
-            question=question, actor=conference.actor
-        )
-        await database_sync_to_async(air.question_put_on_air)(
-            question=question, actor=conference.actor
-        )
+        question = await database_sync_to_async(asked_and_on_air)(conference)
         await ring(manager, meeting_id, "public.on_air")
         on_air_at = session.writer.media_seconds()
         # Three seconds of programme on air: of the recording's time, which a busy machine
@@ -152,29 +133,10 @@ async def test_the_hub_follows_the_record_when_no_doorbell_rings(settings, tmp_p
     manager = HubManager(send=send, group_send=send)
     studio = Browser(ColourTrack((200, 40, 40)), ToneTrack(330))
     try:
-        await manager.handle(
-            {
-                "type": "media.offer",
-                "meeting": meeting_id,
-                "peer": "studio",
-                "reply_to": "studio",
-                "role": "studio",
-                "hall": None,
-                "sdp": await studio.offer(),
-            }
-        )
-        answer = next(m["frame"] for c, m in sent if m["frame"]["type"] == "media.answer")
-        await studio.accept(answer["sdp"])
-        session = manager.sessions[meeting_id]
+        session = await studio_joins(manager, sent, meeting_id, studio)
         await wait_for(lambda: (session.writer.media_seconds() or 0) > 1.0)
 
-        question = await database_sync_to_async(ask)(conference)
-        question = await database_sync_to_async(moderation.question_approve)(
-            question=question, actor=conference.actor
-        )
-        await database_sync_to_async(air.question_put_on_air)(
-            question=question, actor=conference.actor
-        )
+        question = await database_sync_to_async(asked_and_on_air)(conference)
         on_air_at = session.writer.media_seconds()
         opened = await wait_row(Clip.objects.filter(question_id=question.pk))
         assert abs(opened.start_seconds - on_air_at) <= 0.5
@@ -206,6 +168,31 @@ async def test_the_hub_follows_the_record_when_no_doorbell_rings(settings, tmp_p
     finally:
         await manager.close()
         await studio.close()
+
+
+async def studio_joins(manager: HubManager, sent: list, meeting_id: int, studio: Browser):
+    """The studio's peer offers to the meeting's hub and takes its answer; the hub's session."""
+    await manager.handle(
+        {
+            "type": "media.offer",
+            "meeting": meeting_id,
+            "peer": "studio",
+            "reply_to": "studio",
+            "role": "studio",
+            "hall": None,
+            "sdp": await studio.offer(),
+        }
+    )
+    answer = next(m["frame"] for c, m in sent if m["frame"]["type"] == "media.answer")
+    await studio.accept(answer["sdp"])
+    return manager.sessions[meeting_id]
+
+
+def asked_and_on_air(conference):
+    """A voter's question, approved and put on air."""
+    question = moderation.question_approve(question=ask(conference), actor=conference.actor)
+    air.question_put_on_air(question=question, actor=conference.actor)
+    return question
 
 
 async def wait_row(rows, timeout: float = 30):
