@@ -27,7 +27,7 @@ from tests.faults.clients import (
 )
 from tests.faults.servers import DaphneNode, base_environment, free_port, manage
 
-PASSWORD = "wire-" + secrets.token_urlsafe(12)  # argparse reads a leading "-" as an option
+PASSWORD = secrets.token_urlsafe(12)
 SLUG = "demo"
 
 
@@ -98,8 +98,9 @@ def server(tmp_path_factory):
             env,
             "seed_demo",
             "--json",
-            "--password",
-            PASSWORD,
+            # One argument with "=": a password may start with "-", which argparse would
+            # otherwise read as an option.
+            f"--password={PASSWORD}",
             "--base-url",
             f"http://127.0.0.1:{port}",
         )
