@@ -2,6 +2,7 @@
 
 from meetings.rooms.models.agenda import AgendaItem, AgendaItemKind
 from meetings.rooms.models.candidate import Candidate
+from meetings.rooms.models.checkpoint import CheckpointReason, RecordCheckpoint
 from meetings.rooms.models.event import GENESIS_HASH, Audience, Event, EventLogHead
 from meetings.rooms.models.hall import BridgePoint, KioskConnection
 from meetings.rooms.models.join_link import JoinLink, JoinLinkKind
@@ -25,6 +26,7 @@ __all__ = [
     "Audience",
     "BridgePoint",
     "Candidate",
+    "CheckpointReason",
     "Clip",
     "ClipStatus",
     "Event",
@@ -40,6 +42,7 @@ __all__ = [
     "MeetingStatus",
     "Programme",
     "ProgrammeLayout",
+    "RecordCheckpoint",
     "Recording",
     "RecordingStatus",
     "Role",
