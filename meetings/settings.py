@@ -38,6 +38,15 @@ def _local_secret_key() -> str:
 
 
 SECRET_KEY = env_str("SECRET_KEY") or _local_secret_key()
+# The record's signing key (Ed25519): the standard base64 of its 32-byte private seed. Every
+# web node and worker of an installation shares it; empty on a single machine: generated once
+# into VAR_DIR/record-signing-key (meetings/rooms/checkpoints.py). Observers check the
+# checkpoints signed with it against the public key the site publishes (docs/record.md).
+RECORD_SIGNING_KEY = env_str("RECORD_SIGNING_KEY")
+# While a conference is live, its head is signed again at its first entry after this many
+# seconds since the last checkpoint (and always at its end, its publication, and every entry
+# appended after the end).
+RECORD_CHECKPOINT_SECONDS = env_int("RECORD_CHECKPOINT_SECONDS", 300, minimum=1)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # The public address used in join links and QR codes printed on posters, e.g.

@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
 from meetings.rooms.models import GENESIS_HASH, Audience, Event, EventLogHead
-from meetings.rooms.record import event_digest
+from meetings.rooms.record import chain_digest, payload_commitment
 from meetings.rooms.services.events import event_append, record_write
 from meetings.rooms.services.halls import hall_set_attendance
 from tests.factories import make_conference
@@ -33,22 +33,10 @@ def test_hash_covers_the_row_and_the_previous_hash():
     event = Event.objects.filter(meeting=conference.meeting).latest("seq")
     assert event.type == "hall.attendance_set"
     assert event.payload["count"] == 120
-    recomputed = event_digest(
-        meeting_slug=conference.meeting.slug,
-        seq=event.seq,
-        type=event.type,
-        audience=event.audience,
-        actor_id=event.actor_id,
-        actor_kind=event.actor_kind,
-        actor_label=event.actor_label,
-        payload=event.payload,
-        created_at=event.created_at,
-        prev_hash=event.prev_hash,
-    )
-    assert recomputed == event.hash
-    changed = dict(event.payload, count=121)
-    assert (
-        event_digest(
+    assert event.payload_salt is not None and len(event.payload_salt) == 32
+
+    def digest(payload):
+        return chain_digest(
             meeting_slug=conference.meeting.slug,
             seq=event.seq,
             type=event.type,
@@ -56,12 +44,22 @@ def test_hash_covers_the_row_and_the_previous_hash():
             actor_id=event.actor_id,
             actor_kind=event.actor_kind,
             actor_label=event.actor_label,
-            payload=changed,
+            seal=payload_commitment(payload, event.payload_salt),
+            format=2,
             created_at=event.created_at,
             prev_hash=event.prev_hash,
         )
-        != event.hash
+
+    assert digest(event.payload) == event.hash
+    assert digest(dict(event.payload, count=121)) != event.hash
+
+
+def test_every_entry_has_its_own_salt():
+    conference = make_conference()
+    salts = list(
+        Event.objects.filter(meeting=conference.meeting).values_list("payload_salt", flat=True)
     )
+    assert len(salts) > 3 and len(set(salts)) == len(salts)
 
 
 @pytest.mark.django_db(transaction=True)

@@ -48,7 +48,18 @@ class RecordEntryOut(Schema):
     actor: str
     actor_kind: str
     actor_id: int | None
-    payload_sha256: str
+    format: int = Field(
+        description="2: the hash covers payload_commitment; 1 (entries appended before "
+        "salts existed): it covers payload_sha256."
+    )
+    payload_commitment: str | None = Field(
+        description="Format 2: HMAC-SHA256 of the payload's canonical JSON keyed by its salt."
+    )
+    payload_salt: str | None = Field(
+        description="Format 2, when the caller may read the payload: the salt (32 hex digits) "
+        "that opens the commitment; otherwise null."
+    )
+    payload_sha256: str | None = Field(description="Format 1: SHA-256 of the payload.")
     payload: dict[str, Any] | None = Field(
         description="The payload, when the caller may see this entry; otherwise null."
     )

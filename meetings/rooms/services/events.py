@@ -12,9 +12,18 @@ from django.db import transaction
 from django.utils import timezone
 
 from meetings.rooms.actors import Actor
-from meetings.rooms.models import Audience, Event, EventLogHead, Meeting
+from meetings.rooms.checkpoints import checkpoint_reason, checkpoint_sign
+from meetings.rooms.models import Audience, Event, EventLogHead, Meeting, MeetingStatus
 from meetings.rooms.realtime import frames, groups
-from meetings.rooms.record import canonical_json, event_digest, format_time, payload_digest
+from meetings.rooms.record import (
+    canonical_json,
+    chain_digest,
+    entry_format,
+    format_time,
+    new_salt,
+    payload_commitment,
+    payload_digest,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -128,7 +137,8 @@ def event_append(
     head = write.head()
     seq = head.seq + 1
     created_at = timezone.now()
-    digest = event_digest(
+    salt = new_salt()
+    digest = chain_digest(
         meeting_slug=meeting.slug,
         seq=seq,
         type=type,
@@ -136,7 +146,8 @@ def event_append(
         actor_id=actor.user_id,
         actor_kind=actor.kind.value,
         actor_label=actor.label,
-        payload=payload,
+        seal=payload_commitment(payload, salt),
+        format=entry_format(salt),
         created_at=created_at,
         prev_hash=head.hash,
     )
@@ -149,19 +160,30 @@ def event_append(
         actor_kind=actor.kind.value,
         actor_label=actor.label,
         payload=payload,
+        payload_salt=salt,
         created_at=created_at,
         prev_hash=head.hash,
         hash=digest,
     )
-    EventLogHead.objects.filter(pk=head.pk).update(
-        seq=seq, hash=digest, **{f"last_{audience.value}": seq}
+    moved = {"seq": seq, "hash": digest, f"last_{audience.value}": seq}
+    reason = checkpoint_reason(
+        type=type,
+        payload=payload,
+        ended=meeting.status in (MeetingStatus.ENDED, MeetingStatus.ARCHIVED),
+        head=head,
+        now=created_at,
     )
+    if reason is not None:
+        moved["checkpointed_at"] = created_at
+    EventLogHead.objects.filter(pk=head.pk).update(**moved)
     transaction.on_commit(lambda: publish_event(event))
     # The head as it is now; the publishing callback just registered tells whether it still
     # is (_Write.head).
-    head.seq, head.hash = seq, digest
-    setattr(head, f"last_{audience.value}", seq)
+    for field, value in moved.items():
+        setattr(head, field, value)
     write.appended(transaction.get_connection().run_on_commit[-1][1])
+    if reason is not None:
+        checkpoint_sign(meeting=meeting, head=head, reason=reason, now=created_at)
     return event
 
 
@@ -182,10 +204,14 @@ def event_for_client(event: Event) -> dict[str, Any]:
 
 
 def record_entry(event: Event, *, readable: bool) -> dict[str, Any]:
-    """An entry of the record for someone checking the chain: the payload only if ``readable``,
-    its digest always."""
+    """An entry of the record for someone checking the chain: its format and the seal its hash
+    covers always; the payload, and the salt that opens its commitment, only if ``readable``."""
     entry = event_for_client(event)
-    entry["payload_sha256"] = payload_digest(event.payload)
+    salt = event.payload_salt
+    entry["format"] = entry_format(salt)
+    entry["payload_commitment"] = None if salt is None else payload_commitment(event.payload, salt)
+    entry["payload_salt"] = salt if readable else None
+    entry["payload_sha256"] = payload_digest(event.payload) if salt is None else None
     if not readable:
         entry["payload"] = None
     return entry
