@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 import importlib.util
+import io
 import json
 import re
 import subprocess
@@ -15,12 +16,24 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from django.core.management import call_command
 from django.test import Client
+from django.utils import timezone
 
-from meetings.rooms.models import Event
+from meetings.rooms.actors import Actor
+from meetings.rooms.models import (
+    GENESIS_HASH,
+    Event,
+    EventLogHead,
+    Meeting,
+    Programme,
+    Role,
+    RoleGrant,
+)
+from meetings.rooms.record import chain_digest, payload_digest
 from meetings.rooms.services.halls import hall_set_attendance, hall_update
 from meetings.rooms.services.meetings import meeting_publish, meeting_transition
-from tests.factories import make_conference
+from tests.factories import make_conference, make_user
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "record.md"
 ENTRIES = 5000
@@ -277,3 +290,103 @@ def test_the_public_export_does_not_let_a_private_field_be_confirmed_by_guessing
         assert (
             hmac.new(wrong_salt, _canonical(true_payload), hashlib.sha256).hexdigest() != commitment
         )
+
+
+# Entry 16 of a demo conference as the platform appended it before salts existed (format 1),
+# from docs/record.md of that time: the bare digest of its payload, no "format" key.
+FORMAT_1_ENTRY = {
+    "seq": 16,
+    "type": "meeting.status_changed",
+    "audience": "public",
+    "created": "2026-11-25T17:57:46.901235+00:00",
+    "actor": "Lê Văn An",
+    "actor_kind": "user",
+    "actor_id": 1,
+    "format": 1,
+    "payload": {
+        "from": "draft",
+        "patch": [{"op": "merge", "path": ["meeting"], "value": {"status": "scheduled"}}],
+        "to": "scheduled",
+    },
+    "payload_sha256": "97da75dfbfb44524e8d6bf7621bfabcdfbdb888e214aa45256dda1cd0f7b347b",
+    "payload_commitment": None,
+    "payload_salt": None,
+    "prev_hash": "e246c4d84f9ede6349151ebdf0e94e7c10d24b29a93945174cdad76b57403459",
+    "hash": "51fd5773eae134af769e46d0e11780c434f8325ff1f66e170dfa1c56cbc7d559",
+}
+
+
+def test_an_entry_appended_before_salts_still_verifies(verifier):
+    module = _load(verifier)
+    assert module.payload_opens(FORMAT_1_ENTRY)
+    assert module.entry_hash("demo", FORMAT_1_ENTRY) == FORMAT_1_ENTRY["hash"]
+
+
+@pytest.mark.django_db
+def test_a_record_begun_in_format_1_and_continued_in_format_2_verifies(verifier, tmp_path):
+    """A conference created before the upgrade: its first entries are format 1 (bare digests,
+    no salt, as FORMAT_1_ENTRY shows the old code wrote them), the ones appended after it
+    format 2. verify_record and the page's verifier both accept the record."""
+    chair = make_user("hn_upgraded_chair", first_name="Lê Văn", last_name="An")
+    meeting = Meeting.objects.create(
+        slug="hn-upgraded",
+        title="Hội nghị tiếp xúc cử tri",
+        electoral_unit="Đơn vị bầu cử số 2",
+        scheduled_start=timezone.now(),
+    )
+    RoleGrant.objects.create(meeting=meeting, user=chair, role=Role.CHAIR)
+    Programme.objects.create(meeting=meeting)
+    old = [
+        ("meeting.created", {"patch": [{"op": "merge", "path": ["meeting"], "value": {}}]}),
+        ("meeting.updated", {"fields": ["title"], "patch": []}),
+    ]
+    prev = GENESIS_HASH
+    for seq, (type, payload) in enumerate(old, start=1):
+        prev = _format_1_append(meeting, chair, seq, type, payload, timezone.now(), prev)
+    EventLogHead.objects.create(meeting=meeting, seq=len(old), hash=prev, last_public=len(old))
+    actor = Actor.for_user(chair)
+    for status in ("scheduled", "live", "ended"):
+        meeting_transition(meeting=meeting, to_status=status, actor=actor)
+    meeting_publish(meeting=meeting, actor=actor)
+    out = io.StringIO()
+    call_command("verify_record", "hn-upgraded", stdout=out)
+    assert "is intact" in out.getvalue()
+    record = json.loads(b"".join(Client().get("/archive/hn-upgraded/record.json")))
+    formats = [entry["format"] for entry in record["entries"]]
+    assert formats == [1, 1] + [2] * (len(formats) - 2) and len(formats) > 4
+    first = record["entries"][0]
+    assert first["payload_sha256"] and first["payload_commitment"] is None
+    result = _run(verifier, tmp_path, record)
+    assert result.returncode == 0, result.stderr
+
+
+def _format_1_append(meeting, user, seq, type, payload, created, prev) -> str:
+    """Write one entry as the platform did before salts: its hash covers the bare digest."""
+    digest = chain_digest(
+        meeting_slug=meeting.slug,
+        seq=seq,
+        type=type,
+        audience="public",
+        actor_id=user.pk,
+        actor_kind="user",
+        actor_label="Lê Văn An",
+        seal=payload_digest(payload),
+        format=1,
+        created_at=created,
+        prev_hash=prev,
+    )
+    Event.objects.create(
+        meeting=meeting,
+        seq=seq,
+        type=type,
+        audience="public",
+        actor=user,
+        actor_kind="user",
+        actor_label="Lê Văn An",
+        payload=payload,
+        payload_salt=None,
+        created_at=created,
+        prev_hash=prev,
+        hash=digest,
+    )
+    return digest
