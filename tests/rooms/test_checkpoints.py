@@ -103,3 +103,23 @@ def test_a_single_machine_generates_its_key_once_readable_by_its_owner_only(tmp_
         assert key_file.stat().st_mode & 0o777 == 0o600
         checkpoints.signing_key.cache_clear()  # another process, later
         assert checkpoints.public_key_bytes() == first
+
+
+def test_anyone_admitted_polls_the_checkpoints_while_the_conference_runs():
+    from django.test import Client
+
+    from meetings.rooms.models import JoinLinkKind
+
+    conference = make_conference("hn-poll")
+    voter = {"X-Join-Link": conference.token(conference.halls[0], JoinLinkKind.VOTER)}
+    assert Client().get("/api/meetings/hn-poll/checkpoints").status_code == 401
+    body = Client().get("/api/meetings/hn-poll/checkpoints", headers=voter).json()
+    head = EventLogHead.objects.get(meeting=conference.meeting)
+    assert body["meeting"] == "hn-poll" and body["head"] == {"seq": head.seq, "hash": head.hash}
+    assert [c["seq"] for c in body["checkpoints"]] == [1]
+    assert body["signing_key"] == checkpoints.public_key_for_client()
+    meeting_transition(meeting=conference.meeting, to_status="ended", actor=conference.actor)
+    later = Client().get("/api/meetings/hn-poll/checkpoints?since=1", headers=voter).json()
+    assert [c["reason"] for c in later["checkpoints"]] == ["ended"]
+    # Not published: the archive's copy is for the conference's staff only.
+    assert Client().get("/archive/hn-poll/checkpoints.json").status_code == 404
