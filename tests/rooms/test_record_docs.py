@@ -31,6 +31,7 @@ from meetings.rooms.models import (
     RoleGrant,
 )
 from meetings.rooms.record import chain_digest, payload_digest
+from meetings.rooms.services.events import record_write
 from meetings.rooms.services.halls import hall_set_attendance, hall_update
 from meetings.rooms.services.meetings import meeting_publish, meeting_transition
 from tests.factories import make_conference, make_user
@@ -116,13 +117,16 @@ def _five_thousand_entries() -> tuple[dict, dict, dict]:
     meeting, hall = conference.meeting, conference.halls[0]
     seq = Event.objects.filter(meeting=meeting).count()
     n = 0
-    while seq < ENTRIES - 2:  # the end and the publication make the last two
-        n += 1
-        if n % 2:
-            hall_set_attendance(hall=hall, count=n, actor=conference.actor)
-        else:
-            hall_update(hall=hall, operator_phone=f"09{n:08d}", actor=conference.actor)
-        seq += 1
+    # One transaction for them all (each service joins it), so that PostgreSQL does not
+    # flush thousands of commits to disk.
+    with record_write(meeting=meeting):
+        while seq < ENTRIES - 2:  # the end and the publication make the last two
+            n += 1
+            if n % 2:
+                hall_set_attendance(hall=hall, count=n, actor=conference.actor)
+            else:
+                hall_update(hall=hall, operator_phone=f"09{n:08d}", actor=conference.actor)
+            seq += 1
     meeting_transition(meeting=meeting, to_status="ended", actor=conference.actor)
     meeting_publish(meeting=meeting, actor=conference.actor)
     kept = Client().get("/archive/hn-five-thousand/checkpoints.json").json()
