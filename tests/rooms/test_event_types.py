@@ -1,7 +1,8 @@
 """The registry of event types (meetings/rooms/event_types.py) against the code that appends
 entries and the docs that list them: every type the code can append is registered, every
-registered type is appended somewhere, and docs/protocol.md lists exactly the registered ones,
-with their audiences and whether they may come after the end."""
+registered type is appended somewhere, docs/protocol.md lists exactly the registered ones, with
+their audiences and whether they may come after the end, and docs/record.md ("After the end")
+lists exactly those that may."""
 
 import ast
 import re
@@ -11,7 +12,7 @@ import pytest
 from django.utils import translation
 
 from meetings.rooms.actors import Actor
-from meetings.rooms.event_types import EVENT_TYPES, QUESTION_ACTIONS, describe
+from meetings.rooms.event_types import EVENT_TYPES, QUESTION_ACTIONS, allowed_after_end, describe
 from meetings.rooms.models import Audience, Event, EventLogHead
 from meetings.rooms.services.events import event_append, record_write
 from tests.factories import make_conference
@@ -172,3 +173,15 @@ def test_event_append_refuses_an_unregistered_type_or_audience(type, audience, m
         )
     assert EventLogHead.objects.get(meeting=conference.meeting).seq == head
     assert not Event.objects.filter(meeting=conference.meeting, seq=head + 1).exists()
+
+
+def test_the_record_docs_list_exactly_the_types_allowed_after_the_end():
+    text = (REPO / "docs" / "record.md").read_text()
+    section = text[
+        text.index("\n## After the end: a closed record\n") : text.index(
+            "\n## Checking the record: `verify_record`"
+        )
+    ]
+    table = [line for line in section.splitlines() if line.startswith("| `")]
+    listed = sorted(name for row in table for name in re.findall(r"`([a-z_]+\.[a-z_]+)`", row))
+    assert listed == allowed_after_end()
