@@ -13,6 +13,8 @@ from django.utils import timezone
 
 from meetings.rooms.actors import Actor
 from meetings.rooms.checkpoints import checkpoint_reason, checkpoint_sign
+from meetings.rooms.errors import MeetingEnded
+from meetings.rooms.event_types import event_type
 from meetings.rooms.models import Audience, Event, EventLogHead, Meeting, MeetingStatus
 from meetings.rooms.realtime import frames, groups
 from meetings.rooms.record import (
@@ -88,6 +90,8 @@ class _Write:
         self.meeting_id = meeting_id
         self._head: EventLogHead | None = None
         self._marker = None
+        # The conference's status as read under the lock (meeting_has_ended), once per write.
+        self.status: str | None = None
 
     def locked(self, head: EventLogHead) -> None:
         self._head = head
@@ -110,6 +114,38 @@ def record_writing() -> bool:
     return transaction.get_connection().__dict__.get(_WRITE) is not None
 
 
+# Once a conference is in one of these, its record is closed (docs/record.md, "After the end").
+ENDED_STATUSES = frozenset({MeetingStatus.ENDED, MeetingStatus.ARCHIVED})
+
+
+def meeting_has_ended(meeting: Meeting) -> bool:
+    """Whether the conference has ended (or is archived), as the database says inside this
+    write: read under the record's lock, so no end can commit between this answer and the
+    write's own commit. The caller's copy of the meeting may be older than that; it is not
+    trusted. Read once per write (note_meeting_status)."""
+    write = _open_write(meeting.pk)
+    if write is None:
+        raise RuntimeError("meeting_has_ended runs inside record_write(meeting=...)")
+    if write.status is None:
+        write.status = Meeting.objects.filter(pk=meeting.pk).values_list("status", flat=True).get()
+    return write.status in ENDED_STATUSES
+
+
+def refuse_after_end(meeting: Meeting, message: str | None = None) -> None:
+    """Raise MeetingEnded if the conference has ended: the service changes nothing. Called
+    first thing inside a service's record_write, before anything is changed."""
+    if meeting_has_ended(meeting):
+        raise MeetingEnded(message)
+
+
+def note_meeting_status(meeting: Meeting, status: str) -> None:
+    """The conference's status as this write read it under the lock, or as it just changed it
+    (meeting_transition): meeting_has_ended then need not read it again."""
+    write = _open_write(meeting.pk)
+    if write is not None:
+        write.status = status
+
+
 def _open_write(meeting_id: int) -> _Write | None:
     connection = transaction.get_connection()
     write = connection.__dict__.get(_WRITE)
@@ -127,12 +163,22 @@ def event_append(
     actor: Actor,
 ) -> Event:
     """Append one entry to the conference's record, in the transaction of the change it
-    records: only inside ``record_write`` for this conference, which holds the head's lock."""
+    records: only inside ``record_write`` for this conference, which holds the head's lock.
+
+    ``type`` must be registered (rooms/event_types.py) with this audience: RuntimeError
+    otherwise, a bug. Once the conference has ended, a type not allowed after the end is
+    refused with MeetingEnded (the write is rolled back as a whole): services refuse such
+    changes themselves before making them; this is the rule's last line."""
     write = _open_write(meeting.pk)
     if write is None:
         raise RuntimeError(
             "event_append runs inside record_write(meeting=...) of the conference it records"
         )
+    kind = event_type(type)
+    if audience not in kind.audiences:
+        raise RuntimeError(f"event type {type} is not for the {audience.value} audience")
+    if not kind.after_end and meeting_has_ended(meeting):
+        raise MeetingEnded(detail={"type": type})
     payload = _normalised(payload)
     head = write.head()
     seq = head.seq + 1
