@@ -25,8 +25,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 
+from meetings.env import base64_bytes
 from meetings.rooms.models import CheckpointReason, EventLogHead, Meeting, RecordCheckpoint
 from meetings.rooms.record import format_time
 
@@ -40,9 +40,8 @@ KEY_FILE_NAME = "record-signing-key"
 @functools.cache
 def signing_key() -> Ed25519PrivateKey:
     """The installation's key: RECORD_SIGNING_KEY, or one generated once into VAR_DIR."""
-    configured = settings.RECORD_SIGNING_KEY
-    if configured:
-        return _key_from_base64(configured, "RECORD_SIGNING_KEY")
+    if settings.RECORD_SIGNING_KEY:
+        return Ed25519PrivateKey.from_private_bytes(settings.RECORD_SIGNING_KEY)
     key_file = Path(settings.VAR_DIR) / KEY_FILE_NAME
     if not key_file.exists():
         key_file.parent.mkdir(parents=True, exist_ok=True)
@@ -60,19 +59,7 @@ def signing_key() -> Ed25519PrivateKey:
             with os.fdopen(descriptor, "w") as stream:
                 stream.write(base64.b64encode(seed).decode("ascii") + "\n")
             logger.info("generated the record signing key in %s", key_file)
-    return _key_from_base64(key_file.read_text().strip(), str(key_file))
-
-
-def _key_from_base64(text: str, where: str) -> Ed25519PrivateKey:
-    try:
-        seed = base64.b64decode(text, validate=True)
-    except binascii.Error:
-        seed = b""
-    if len(seed) != 32:
-        raise ImproperlyConfigured(
-            f"{where} must be the base64 of a 32-byte Ed25519 private key "
-            "(python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')"
-        )
+    seed = base64_bytes(key_file.read_text(), 32, str(key_file), settings.RECORD_KEY_HOW_TO_MAKE)
     return Ed25519PrivateKey.from_private_bytes(seed)
 
 

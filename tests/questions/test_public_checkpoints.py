@@ -88,6 +88,7 @@ def test_the_page_shows_the_end_checkpoint_the_head_and_every_entry_after_the_en
     assert key["key_id"] in element(page, "public-key")
     assert key["public_key"] in element(page, "public-key")
     assert f'href="{PAGE}checkpoints.json"' in page
+    assert Client().get(f"{PAGE}checkpoints.json").status_code == 200
 
 
 def test_the_statement_shown_verifies_with_the_key_shown(answered_after_the_end):

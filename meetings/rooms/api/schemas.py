@@ -74,6 +74,35 @@ class RecordOut(Schema):
     more: bool
 
 
+class CheckpointOut(Schema):
+    seq: int
+    hash: str
+    reason: Literal["live", "ended", "published", "after_end"]
+    signed: str
+    key_id: str
+    signature: str = Field(description="Ed25519 over the UTF-8 bytes of `statement`, base64.")
+    statement: str
+
+
+class SigningKeyOut(Schema):
+    algorithm: Literal["Ed25519"]
+    key_id: str = Field(description="The first 16 hex digits of the public key's SHA-256.")
+    public_key: str = Field(description="The raw 32-byte public key, base64.")
+
+
+class HeadOut(Schema):
+    seq: int
+    hash: str
+
+
+class CheckpointsOut(Schema):
+    format: str
+    meeting: str
+    head: HeadOut
+    signing_key: SigningKeyOut
+    checkpoints: list[CheckpointOut]
+
+
 class StatusIn(Schema):
     status: Literal["draft", "scheduled", "live", "ended", "archived"]
 
