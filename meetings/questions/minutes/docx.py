@@ -166,11 +166,11 @@ def _centred(document, text: str, *, bold: bool = False, size: int | None = None
         run.font.size = Pt(size)
 
 
-def _facts(document, pairs: list[tuple[str, str]], *, mono: bool = False) -> None:
+def _facts(document, pairs: list[tuple[str, str | int]], *, mono: bool = False) -> None:
     for label, value in pairs:
         paragraph = document.add_paragraph()
         paragraph.add_run(f"{label}: ").bold = True
-        run = paragraph.add_run(value)
+        run = paragraph.add_run(str(value))
         if mono:
             _mono(run)
 

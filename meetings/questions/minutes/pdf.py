@@ -213,10 +213,10 @@ def _record(minutes: Minutes, w: dict[str, str], s) -> list:
     return parts
 
 
-def _facts(s, lines: list[tuple[str, str]]) -> Table:
+def _facts(s, lines: list[tuple[str, str | int]]) -> Table:
     """Label and value in two columns; a long value (a hash, a signature) breaks anywhere."""
     table = Table(
-        [[para(s["cell"], bold=label), para(s["mono"], value)] for label, value in lines],
+        [[para(s["cell"], bold=label), para(s["mono"], str(value))] for label, value in lines],
         colWidths=[5 * cm, 11 * cm],
     )
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))

@@ -77,14 +77,16 @@ def render_csv(minutes: Minutes) -> bytes:
     header, rows = _rows(minutes)
     w = words_in(minutes)
     checkpoint = minutes.checkpoint
-    # The checkpoint's columns are there, empty, while none is signed.
-    values = [""] * len(CHECKPOINT_FIELDS)
+    # The checkpoint's columns are there, empty, while none is signed. A base64 value that
+    # starts with "+" gets the quote every such cell gets (meetings/spreadsheets.py); the note
+    # holds the signature as signed whatever it starts with.
+    values = [""] * (len(CHECKPOINT_FIELDS) + 1)
     if checkpoint is not None:
-        values = checkpoint_values(checkpoint, printed=False)
+        values = [*checkpoint_values(checkpoint, printed=False), checkpoint.note]
     record = [(f"{w['record']}: {label}", value) for label, value in record_lines(minutes, w)]
     record += [
         (f"{w['checkpoint']}: {w[field]}", value)
-        for field, value in zip(CHECKPOINT_FIELDS, values, strict=True)
+        for field, value in zip([*CHECKPOINT_FIELDS, "statement"], values, strict=True)
     ]
     record += site_key_lines(minutes, w)
     header += [label for label, _value in record]

@@ -104,9 +104,10 @@ def words() -> dict[str, str]:
     }
 
 
-def record_lines(minutes, w: dict[str, str]) -> list[tuple[str, str]]:
-    """The record's head the minutes were made at, as label and value."""
-    return [(w["record_seq"], str(minutes.record_seq)), (w["record_hash"], minutes.record_hash)]
+def record_lines(minutes, w: dict[str, str]) -> list[tuple[str, str | int]]:
+    """The record's head the minutes were made at, as label and value (a seq as a number, for
+    the spreadsheets)."""
+    return [(w["record_seq"], minutes.record_seq), (w["record_hash"], minutes.record_hash)]
 
 
 # The labels of a signed checkpoint's fields, in the order checkpoint_values gives them.
@@ -120,14 +121,14 @@ CHECKPOINT_FIELDS = (
 )
 
 
-def checkpoint_values(checkpoint, *, printed: bool) -> list[str]:
+def checkpoint_values(checkpoint, *, printed: bool) -> list[str | int]:
     """``printed``: the time in the minutes' time zone beside the exact time signed (DOCX and
     PDF), rather than the exact time alone (the spreadsheets)."""
     signed = checkpoint.signed_utc
     if printed:
         signed = f"{checkpoint.signed} ({signed})"
     return [
-        str(checkpoint.seq),
+        checkpoint.seq,
         checkpoint.hash,
         f"{checkpoint.reason} ({checkpoint.reason_code})",
         signed,
@@ -140,7 +141,7 @@ def site_key_lines(minutes, w: dict[str, str]) -> list[tuple[str, str]]:
     return [(w["site_key_id"], minutes.site_key_id), (w["site_key"], minutes.site_public_key)]
 
 
-def checkpoint_lines(minutes, w: dict[str, str], *, printed: bool) -> list[tuple[str, str]]:
+def checkpoint_lines(minutes, w: dict[str, str], *, printed: bool) -> list[tuple[str, str | int]]:
     """The signed checkpoint's fields, if there is one, then the site's key, as label and
     value."""
     lines = []
