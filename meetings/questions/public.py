@@ -15,6 +15,7 @@ from meetings.headers import public
 from meetings.questions.merges import MergeTree
 from meetings.questions.minutes.export import FORMATS, export_minutes, file_name
 from meetings.questions.models import Question, QuestionStatus
+from meetings.questions.public_record import record_summary
 from meetings.questions.speaking import speaking_time
 from meetings.questions.state import meeting_tally
 from meetings.rooms.ids import query_id
@@ -22,7 +23,6 @@ from meetings.rooms.models import (
     Audience,
     Clip,
     ClipStatus,
-    EventLogHead,
     Meeting,
     Recording,
 )
@@ -94,7 +94,6 @@ def meeting_page(request: HttpRequest, slug: str) -> HttpResponse:
     for clip in Clip.objects.filter(meeting=meeting, status=ClipStatus.READY).order_by("pk"):
         clips[clip.question_id] = clip
     tally = meeting_tally(meeting)
-    head = EventLogHead.objects.get(meeting=meeting)
     language = translation.get_language()
     return render(
         request,
@@ -110,7 +109,7 @@ def meeting_page(request: HttpRequest, slug: str) -> HttpResponse:
             "candidates": candidates,
             "tally_rows": [(hall, tally.get(str(hall.pk))) for hall in halls],
             "speaking": speaking_time(meeting),
-            "head": head,
+            "record": record_summary(meeting),
             "recordings": Recording.objects.filter(meeting=meeting),
             "formats": sorted(FORMATS),
             "language": language,
