@@ -540,7 +540,9 @@ def record_table(result: dict) -> str:
     measured side by side in the same run, their ratio, and each beside the bare INSERT
     measured with it."""
     lines = [f"Measured on {result['machine']}."]
-    for name, run in result["databases"].items():
+    # The plain runs first, then those kept under a label.
+    runs = sorted(result["databases"].items(), key=lambda item: bool(item[1].get("label")))
+    for name, run in runs:
         trees, settings = run["trees_measured"], run["settings"]
         pinned = (
             f"the client pinned to core {settings['client_core']}, the database server not"
@@ -548,10 +550,12 @@ def record_table(result: dict) -> str:
             else "nothing pinned"
         )
         env = ", ".join(f"{k}={v}" for k, v in settings.get("env", {}).items())
-        server = " (client + PostgreSQL backend)" if name == "postgresql" else ""
+        database = run.get("database", name)
+        label = f" ({run['label']})" if run.get("label") else ""
+        server = " (client + PostgreSQL backend)" if database == "postgresql" else ""
         lines += [
             "",
-            f"**{RECORD_DATABASES.get(name, name)}**, {run['date']}: before = "
+            f"**{RECORD_DATABASES.get(database, database)}{label}**, {run['date']}: before = "
             f"{_record_tree(trees['before'])}; after = {_record_tree(trees['after'])}. "
             f"{settings['entries']:,} entries per write and per tree in batches of "
             f"{settings['batch']}, {pinned}; a {run['payload_bytes']}-byte payload"

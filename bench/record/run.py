@@ -6,6 +6,8 @@ run, on SQLite (the embedded default) and on PostgreSQL.
     python -m bench.record.run --after /work/main               main's tree as it is now
     python -m bench.record.run --before /work/wt-bench-old      a checked-out "before" tree
     python -m bench.record.run --database sqlite --entries 400  one database, a smoke test
+    python -m bench.record.run --env RECORD_CHECKPOINT_SECONDS=1  a setting for both trees (its
+                                                                 results are kept apart)
 
 "After" is a source tree (this one by default), "before" another: a directory, or a commit
 (--before-commit, 4d89489 by default: main just before issue 13) exported from this
@@ -263,6 +265,8 @@ def run_database(
                 flush=True,
             )
         return {
+            "database": database,
+            "label": args.label,
             "date": time.strftime("%Y-%m-%d %H:%M %Z"),
             "trees_measured": described,
             "settings": {
@@ -311,10 +315,17 @@ def parse_arguments(argv=None) -> argparse.Namespace:
         metavar="NAME=VALUE",
         help="a setting for both trees (e.g. a shorter checkpoint interval); repeatable",
     )
+    parser.add_argument(
+        "--label",
+        help="keep this run's results beside the plain run's, under this name "
+        "(by default the --env settings, if any)",
+    )
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
     args.batches = max(2, round(args.entries / args.batch))
     args.env = dict(item.split("=", 1) for item in args.env)
+    if args.label is None and args.env:
+        args.label = ", ".join(f"{name}={value}" for name, value in args.env.items())
     return args
 
 
@@ -338,7 +349,8 @@ def main() -> None:
         results = {"databases": previous.get("databases", {})}
         databases = DATABASES if args.database == "both" else (args.database,)
         for database in databases:
-            results["databases"][database] = run_database(database, trees, described, args)
+            key = f"{database} ({args.label})" if args.label else database
+            results["databases"][key] = run_database(database, trees, described, args)
             results.update({"benchmark": "record", "machine": describe()})
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
