@@ -603,6 +603,10 @@ def _ratio2(ours, theirs) -> str:
     return f"{ours / theirs:.2f}" if ours and theirs else "–"
 
 
+def _record_us(value) -> str:
+    return "–" if value is None else f"{value:,.0f}"
+
+
 def _record_tree(tree: dict) -> str:
     commit = tree["commit"].split(" ", 1)[0]
     where = "exported" if tree.get("exported") else tree["path"]
@@ -649,6 +653,21 @@ def _record_notes(run: dict) -> list[str]:
         + "; ".join(halves)
         + "."
     )
+    signing = [
+        f"{RECORD_WRITES.get(write, write)}: {figures['signing_entries']} entries, "
+        f"{figures['signing_entry_us_p50']:,.0f} µs ({figures['signing_entry_cpu_us_p50']:,.0f} "
+        f"CPU) against {_record_us(figures['opening_entry_us_p50'])} "
+        f"({_record_us(figures['opening_entry_cpu_us_p50'])} CPU) for the other entries "
+        f"opening a batch and {figures['entry_us_p50']:,.0f} "
+        f"({figures['entry_cpu_us_p50']:,.0f} CPU) for all"
+        for write, figures in run["trees"]["after"]["writes"].items()
+        if figures.get("signing_entries")
+    ]
+    if signing:
+        notes.append(
+            "Entries that signed a checkpoint in their own transaction (after; medians of wall "
+            "time and of CPU time, client only): " + "; ".join(signing) + "."
+        )
     load = run["load_average_1min"]
     notes.append(
         "Waiting for the client's core (µs per entry, before / after): "

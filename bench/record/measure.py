@@ -182,23 +182,35 @@ def run(plan: dict, commands: TextIO, answers: TextIO) -> dict:
     for write in writes.values():
         for _ in range(plan["warmup_batches"] * batch):
             write()
-    measured = {name: {"batches": [], "entries_us": []} for name in writes}
+    measured = {name: {"batches": [], "entries_us": [], "entries_cpu_us": []} for name in writes}
+    # Each write but the bare one appends exactly one entry (checked at the end), so the seq
+    # of every entry timed is known without asking: the checkpoints' seqs then name the
+    # entries that signed one in their transaction.
+    seqs = {name: [] for name in writes}
+    appending = [name for name in writes if name != "bare"]
+    last_seq = head.seq + len(appending) * plan["warmup_batches"] * batch
     names = list(writes)
     rounds = 0
     answer(answers, "ready")
     while (command := commands.readline().strip()) == "round":
         turn = rounds % len(names)
         for name in names[turn:] + names[:turn]:
-            measured[name]["batches"].append(
-                time_batch(writes[name], batch, pid, measured[name]["entries_us"])
-            )
+            measured[name]["batches"].append(time_batch(writes[name], batch, pid, measured[name]))
+            if name in appending:
+                seqs[name].extend(range(last_seq + 1, last_seq + batch + 1))
+                last_seq += batch
         rounds += 1
         answer(answers, "done")
     if command != "finish":
         raise SystemExit(f"expected 'round' or 'finish', read {command!r}")
-    appended = (plan["warmup_batches"] + rounds) * batch
-    appended *= sum(1 for name in writes if name != "bare")
+    appended = (plan["warmup_batches"] + rounds) * batch * len(appending)
     head.refresh_from_db()
+    signed = set(checkpoint_seqs(session.meeting))
+    for name in writes:
+        # Indexes into the entries' lists of those that signed a checkpoint.
+        measured[name]["signing"] = [
+            index for index, entry_seq in enumerate(seqs[name]) if entry_seq in signed
+        ]
     out = io.StringIO()
     call_command("verify_record", session.meeting.slug, stdout=out)
     return {
@@ -217,16 +229,19 @@ def run(plan: dict, commands: TextIO, answers: TextIO) -> dict:
     }
 
 
-def time_batch(write, batch: int, pid: int | None, entry_times: list[float]) -> dict:
-    """``batch`` entries one after the other; each entry's wall time goes to ``entry_times``."""
+def time_batch(write, batch: int, pid: int | None, figures: dict) -> dict:
+    """``batch`` entries one after the other; each entry's wall and CPU time go to
+    ``figures``' lists."""
+    entry_times, entry_cpu = figures["entries_us"], figures["entries_cpu_us"]
     server_before = cpu_seconds_of(pid)
     waited_before = runqueue_wait_seconds()
     cpu_before = time.process_time()
     wall_before = time.perf_counter()
     for _ in range(batch):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         write()
         entry_times.append(round((time.perf_counter() - started) * 1e6, 1))
+        entry_cpu.append(round((time.process_time() - started_cpu) * 1e6, 1))
     wall = time.perf_counter() - wall_before
     cpu = time.process_time() - cpu_before
     return {
@@ -240,6 +255,15 @@ def time_batch(write, batch: int, pid: int | None, entry_times: list[float]) -> 
 def answer(answers: TextIO, word: str) -> None:
     answers.write(word + "\n")
     answers.flush()
+
+
+def checkpoint_seqs(meeting) -> list[int]:
+    """The seqs of the conference's signed checkpoints, if the tree has them."""
+    try:
+        checkpoint = apps.get_model("rooms", "RecordCheckpoint")
+    except LookupError:
+        return []
+    return list(checkpoint.objects.filter(meeting=meeting).values_list("seq", flat=True))
 
 
 def what_the_tree_wrote(meeting) -> dict:

@@ -206,6 +206,8 @@ def summarise(result: dict, write: str, batch: int) -> dict:
     """One tree's figures for one write, over its batches."""
     batches = result["writes"][write]["batches"]
     entries_us = result["writes"][write]["entries_us"]
+    entries_cpu_us = result["writes"][write]["entries_cpu_us"]
+    signing = set(result["writes"][write].get("signing", []))
     per_entry = [b["wall_s"] / batch * 1e6 for b in batches]
     entries = len(batches) * batch
     server = sum(b["server_cpu_s"] for b in batches) if result["server_pid"]["start"] else None
@@ -225,6 +227,35 @@ def summarise(result: dict, write: str, batch: int) -> dict:
         "entries_per_second": round(entries / sum(b["wall_s"] for b in batches), 1),
         "entry_us_p99": round(percentile(entries_us, 0.99), 1),
         "slowest_entry_ms": round(max(entries_us) / 1000, 2),
+        "entry_us_p50": round(statistics.median(entries_us), 1),
+        "entry_cpu_us_p50": round(statistics.median(entries_cpu_us), 1),
+        # The entries that signed a checkpoint in their transaction, beside those that opened
+        # a batch (as a signing entry often does: the first after a pause) and did not.
+        "signing_entries": len(signing),
+        **entry_medians(
+            "signing", [i for i in range(len(entries_us)) if i in signing], result, write
+        ),
+        **entry_medians(
+            "opening",
+            [i for i in range(0, len(entries_us), batch) if i not in signing],
+            result,
+            write,
+        ),
+    }
+
+
+def entry_medians(name: str, indexes: list[int], result: dict, write: str) -> dict:
+    """The median wall and CPU time of the entries at ``indexes``."""
+    figures = result["writes"][write]
+    if not indexes:
+        return {f"{name}_entry_us_p50": None, f"{name}_entry_cpu_us_p50": None}
+    return {
+        f"{name}_entry_us_p50": round(
+            statistics.median(figures["entries_us"][i] for i in indexes), 1
+        ),
+        f"{name}_entry_cpu_us_p50": round(
+            statistics.median(figures["entries_cpu_us"][i] for i in indexes), 1
+        ),
     }
 
 
@@ -288,7 +319,10 @@ def run_database(
     finally:
         for tree_database in made.values():
             tree_database.drop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if args.keep:
+            print(f"[{database}] raw results kept in {workdir}", flush=True)
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def parse_arguments(argv=None) -> argparse.Namespace:
@@ -321,6 +355,9 @@ def parse_arguments(argv=None) -> argparse.Namespace:
         "(by default the --env settings, if any)",
     )
     parser.add_argument("--output", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the raw results (every entry's time)"
+    )
     args = parser.parse_args(argv)
     args.batches = max(2, round(args.entries / args.batch))
     args.env = dict(item.split("=", 1) for item in args.env)
