@@ -5,14 +5,15 @@ run, on SQLite (the embedded default) and on PostgreSQL.
     python -m bench.record.run                                  this tree against 4d89489
     python -m bench.record.run --after /work/main               main's tree as it is now
     python -m bench.record.run --before /work/wt-bench-old      a checked-out "before" tree
+    python -m bench.record.run --before-commit A --after-commit B  two commits, exported
     python -m bench.record.run --database sqlite --entries 400  one database, a smoke test
     python -m bench.record.run --env RECORD_CHECKPOINT_SECONDS=1  a setting for both trees (its
                                                                  results are kept apart)
 
-"After" is a source tree (this one by default), "before" another: a directory, or a commit
-(--before-commit, 4d89489 by default: main just before issue 13) exported from this
-repository with `git archive` into a temporary directory. Each tree gets its own database,
-migrated by its own manage.py: a SQLite file in a temporary directory, or a PostgreSQL
+"After" is a source tree (this one by default), "before" another: each a directory, or a
+commit of this repository (--before-commit, 4d89489 by default: main just before issue 13;
+--after-commit) exported with `git archive` into a temporary directory. Each tree gets its own
+database, migrated by its own manage.py: a SQLite file in a temporary directory, or a PostgreSQL
 database meetings_bench_record_* on 127.0.0.1 (dropped at the end) with Redis db 5 as the
 channel layer, as the services deployment runs. The same script, bench/record/measure.py, runs
 in each tree (PYTHONPATH at the tree, the same Python), pinned to core 1 with taskset; the
@@ -329,7 +330,10 @@ def parse_arguments(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--after", type=Path, default=ROOT, help="the tree under test")
+    parser.add_argument("--after", type=Path, help="the tree under test (default: this one)")
+    parser.add_argument(
+        "--after-commit", help="instead of --after: this commit of this repository, exported"
+    )
     parser.add_argument("--before", type=Path, help="the tree to compare with (a directory)")
     parser.add_argument(
         "--before-commit",
@@ -359,6 +363,8 @@ def parse_arguments(argv=None) -> argparse.Namespace:
         "--keep", action="store_true", help="keep the raw results (every entry's time)"
     )
     args = parser.parse_args(argv)
+    if args.after is None and args.after_commit is None:
+        args.after = ROOT
     args.batches = max(2, round(args.entries / args.batch))
     args.env = dict(item.split("=", 1) for item in args.env)
     if args.label is None and args.env:
@@ -370,16 +376,18 @@ def main() -> None:
     args = parse_arguments()
     # A plain kill still drops the databases (the finally blocks).
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))
-    exported = None
-    if args.before is None:
-        exported = Path(tempfile.mkdtemp(prefix="meetings-bench-record-before-"))
-        before = export_commit(args.before_commit, exported / "tree")
-        before_description = describe_tree(before, commit=args.before_commit)
-    else:
-        before = args.before.resolve()
-        before_description = describe_tree(before)
-    trees = {"before": before, "after": args.after.resolve()}
-    described = {"before": before_description, "after": describe_tree(trees["after"])}
+    exported = Path(tempfile.mkdtemp(prefix="meetings-bench-record-trees-"))
+    trees, described = {}, {}
+    for side, directory, commit in (
+        ("before", args.before, args.before_commit),
+        ("after", args.after, args.after_commit),
+    ):
+        if directory is None:
+            trees[side] = export_commit(commit, exported / side)
+            described[side] = describe_tree(trees[side], commit=commit)
+        else:
+            trees[side] = directory.resolve()
+            described[side] = describe_tree(trees[side])
     try:
         output = args.output
         previous = json.loads(output.read_text()) if output.exists() else {}
@@ -392,8 +400,7 @@ def main() -> None:
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     finally:
-        if exported is not None:
-            shutil.rmtree(exported, ignore_errors=True)
+        shutil.rmtree(exported, ignore_errors=True)
     print(f"\nwritten: {output}")
 
 
