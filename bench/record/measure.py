@@ -16,10 +16,12 @@ meeting_transition), ``record_write`` + ``event_append``, ``hall_set_attendance`
 The plan names the writes to time and the entries per batch. One conference, live, with one
 hall; then rounds, each a batch of every write in turn (the order turns each round, so no
 write always follows the same one): every entry in its own transaction, as a live conference
-writes them. Per batch: wall time, this process's CPU time and, on
-PostgreSQL, the CPU time of this connection's backend. Per entry: its wall time. At the end
-the record is checked with ``verify_record``, and what the tree wrote is counted (entries,
-entries with a payload salt, signed checkpoints: whichever the tree has).
+writes them. Per batch: wall time, this process's CPU time and, on PostgreSQL, the CPU time of
+this connection's backend. Per entry: its wall and CPU time, and whether it signed a
+checkpoint. At the end the record is checked with ``verify_record``, and what the tree wrote
+is counted (entries, entries with a payload salt, signed checkpoints: whichever the tree has).
+The raw append uses the type ``question.edited`` for staff, which every tree knows (main's
+event-type registry refuses unknown types).
 """
 
 import asyncio
