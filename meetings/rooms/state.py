@@ -63,6 +63,8 @@ def hall_view(hall: BridgePoint) -> dict[str, Any]:
         "name": hall.name,
         "is_studio": hall.is_studio,
         "address": hall.address,
+        "commune": hall.commune,
+        "district": hall.district,
         "position": hall.position,
         "attendance": hall.attendance,
     }

@@ -22,8 +22,13 @@ from meetings.rooms.models import (
     Meeting,
     Role,
     RoleGrant,
+    RoundGrant,
 )
 from meetings.rooms.models.role import MODERATOR_ROLES
+
+# What an organiser of the conference's round holds in it (models/round.py: RoundGrant): not a
+# role granted in the conference, but named among the viewer's roles like one.
+ORGANISER = "organiser"
 
 
 class ViewerKind(StrEnum):
@@ -107,23 +112,38 @@ def viewer_for_user(user: AbstractBaseUser | AnonymousUser, meeting: Meeting) ->
     if not user.is_authenticated or not user.is_active:
         return None
     return viewer_from_grants(
-        user, meeting, list(RoleGrant.objects.filter(meeting=meeting, user=user))
+        user,
+        meeting,
+        list(RoleGrant.objects.filter(meeting=meeting, user=user)),
+        organiser=organises(user, meeting),
     )
 
 
+def organises(user: AbstractBaseUser, meeting: Meeting) -> bool:
+    """Whether the account organises the conference's round; no query for a conference that
+    belongs to no round."""
+    if meeting.round_id is None:
+        return False
+    return RoundGrant.objects.filter(round_id=meeting.round_id, user=user).exists()
+
+
 def viewer_from_grants(
-    user: AbstractBaseUser, meeting: Meeting, grants: list[RoleGrant]
+    user: AbstractBaseUser, meeting: Meeting, grants: list[RoleGrant], *, organiser: bool = False
 ) -> Viewer | None:
-    """The viewer an active account is, given its grants in this meeting."""
+    """The viewer an active account is, given its grants in this meeting and whether it
+    organises the meeting's round (an organiser sees what an observer sees, and does nothing
+    more)."""
     roles = frozenset(grant.role for grant in grants)
     if user.is_superuser:
         roles |= {Role.CHAIR}
+    if organiser:
+        roles |= {ORGANISER}
     if not roles:
         return None
     actor = Actor.for_user(user)
     if roles & MODERATOR_ROLES:
         kind = ViewerKind.MODERATOR
-    elif Role.OBSERVER in roles:
+    elif Role.OBSERVER in roles or ORGANISER in roles:
         kind = ViewerKind.OBSERVER
     elif Role.CANDIDATE in roles:
         kind = ViewerKind.CANDIDATE

@@ -15,7 +15,7 @@ from meetings.rooms.errors import Forbidden, NotFound, RequestRefused
 from meetings.rooms.models import JoinLinkKind, Meeting, RoleGrant
 from meetings.rooms.services.join_links import JoinLinkRefused, join_link_resolve
 from meetings.rooms.services.kiosk_sessions import kiosk_session_holding
-from meetings.rooms.viewers import Viewer, viewer_for_link, viewer_from_grants
+from meetings.rooms.viewers import Viewer, organises, viewer_for_link, viewer_from_grants
 
 JOIN_LINK_HEADER = "X-Join-Link"
 KIOSK_SESSION_HEADER = "X-Kiosk-Session"
@@ -53,7 +53,11 @@ class Caller:
                 RoleGrant.objects.filter(meeting__slug=slug, user=user).select_related("meeting")
             )
         meeting = grants[0].meeting if grants else meeting_or_404(slug)
-        viewer = viewer_from_grants(user, meeting, grants) if active else None
+        viewer = (
+            viewer_from_grants(user, meeting, grants, organiser=organises(user, meeting))
+            if active
+            else None
+        )
         if viewer is None:
             raise Forbidden(_("Your account has no role in this conference."))
         return meeting, viewer

@@ -16,6 +16,7 @@ from meetings.rooms.models.meeting import MEETING_TRANSITIONS, Meeting, MeetingS
 from meetings.rooms.models.programme import FloorRequest, Programme, ProgrammeLayout
 from meetings.rooms.models.recording import Clip, ClipStatus, Recording, RecordingStatus
 from meetings.rooms.models.role import Role, RoleGrant
+from meetings.rooms.models.round import Round, RoundGrant, RoundLevel
 
 __all__ = [
     "DECIDED_BY_STAFF",
@@ -47,4 +48,7 @@ __all__ = [
     "RecordingStatus",
     "Role",
     "RoleGrant",
+    "Round",
+    "RoundGrant",
+    "RoundLevel",
 ]

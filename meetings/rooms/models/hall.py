@@ -15,6 +15,8 @@ class BridgePoint(models.Model):
     name = models.CharField(_("name"), max_length=200)
     is_studio = models.BooleanField(_("central studio"), default=False)
     address = models.CharField(_("address"), max_length=300, blank=True)
+    commune = models.CharField(_("commune"), max_length=200, blank=True)
+    district = models.CharField(_("district"), max_length=200, blank=True)
     operator_name = models.CharField(_("operator's name"), max_length=200, blank=True)
     operator_phone = models.CharField(_("operator's phone"), max_length=40, blank=True)
     position = models.PositiveSmallIntegerField(_("order"), default=0)

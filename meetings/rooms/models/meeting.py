@@ -53,6 +53,15 @@ class Meeting(models.Model):
         blank=True,
         help_text=_("Once published by the chair, the meeting's page and archive are public."),
     )
+    round = models.ForeignKey(
+        "rooms.Round",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="meetings",
+        verbose_name=_("round"),
+        help_text=_("Set when the conference is created; its organisers see it."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
 
     class Meta:

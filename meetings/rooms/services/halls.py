@@ -20,6 +20,8 @@ def hall_add(
     name: str,
     actor: Actor,
     address: str = "",
+    commune: str = "",
+    district: str = "",
     operator_name: str = "",
     operator_phone: str = "",
     is_studio: bool = False,
@@ -40,6 +42,8 @@ def hall_add(
                     name=name,
                     is_studio=is_studio,
                     address=address.strip(),
+                    commune=commune.strip(),
+                    district=district.strip(),
                     operator_name=operator_name.strip(),
                     operator_phone=operator_phone.strip(),
                     position=position,
@@ -71,10 +75,12 @@ def hall_update(
     actor: Actor,
     name: str | None = None,
     address: str | None = None,
+    commune: str | None = None,
+    district: str | None = None,
     operator_name: str | None = None,
     operator_phone: str | None = None,
 ) -> BridgePoint:
-    public = {"name": name, "address": address}
+    public = {"name": name, "address": address, "commune": commune, "district": district}
     contact = {"operator_name": operator_name, "operator_phone": operator_phone}
     with record_write(meeting=hall.meeting):
         refuse_after_end(hall.meeting)

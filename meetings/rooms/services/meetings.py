@@ -17,6 +17,7 @@ from meetings.rooms.models import (
     Meeting,
     MeetingStatus,
     Programme,
+    Round,
 )
 from meetings.rooms.services.events import (
     event_append,
@@ -47,8 +48,12 @@ def meeting_create(
     studio_name: str,
     slug: str | None = None,
     presentation_minutes: int = 10,
+    round: Round | None = None,
+    studio_details: dict[str, str] | None = None,
 ) -> Meeting:
-    """A new conference in draft, with its central studio."""
+    """A new conference in draft, with its central studio; in ``round``, if given (a
+    conference joins its round when it is created, and stays in it). ``studio_details``: the
+    studio's other fields for hall_add (address, commune, district)."""
     title, electoral_unit = title.strip(), electoral_unit.strip()
     if not title or not electoral_unit:
         raise Invalid(_("A conference needs a title and an electoral unit."))
@@ -62,6 +67,7 @@ def meeting_create(
         electoral_unit=electoral_unit,
         scheduled_start=scheduled_start,
         presentation_minutes=presentation_minutes,
+        round=round,
     )
     # Saved by record_write with its record's head, the first row of its record.
     with record_write(meeting=meeting):
@@ -73,7 +79,13 @@ def meeting_create(
             payload={"patch": [patch.merge("meeting", value=meeting_view(meeting))]},
             actor=actor,
         )
-        hall_add(meeting=meeting, name=studio_name, is_studio=True, actor=actor)
+        hall_add(
+            meeting=meeting,
+            name=studio_name,
+            is_studio=True,
+            actor=actor,
+            **(studio_details or {}),
+        )
         meeting_created.send(sender=Meeting, meeting=meeting, actor=actor)
     return meeting
 
