@@ -8,7 +8,15 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from meetings.rooms.actors import Actor
-from meetings.rooms.models import BridgePoint, Candidate, JoinLinkKind, Meeting, MeetingStatus, Role
+from meetings.rooms.models import (
+    BridgePoint,
+    Candidate,
+    JoinLinkKind,
+    Meeting,
+    MeetingStatus,
+    Role,
+    Round,
+)
 from meetings.rooms.services import candidates, halls, kiosk_sessions, meetings, roles
 from meetings.rooms.services.join_links import join_link_active, join_link_token
 
@@ -90,9 +98,14 @@ class Conference:
 
 
 def make_conference(
-    slug: str = "hn-test", *, hall_count: int = 3, status: str = MeetingStatus.LIVE
+    slug: str = "hn-test",
+    *,
+    hall_count: int = 3,
+    status: str = MeetingStatus.LIVE,
+    round: Round | None = None,
 ) -> Conference:
-    """A conference with a studio, ``hall_count`` halls, two candidates and one account per role."""
+    """A conference with a studio, ``hall_count`` halls, two candidates and one account per role;
+    in ``round`` if given."""
     prefix = slug.replace("-", "_")
     chair = make_user(f"{prefix}_chair", first_name="Lê Văn", last_name="An")
     actor = Actor.for_user(chair)
@@ -102,6 +115,7 @@ def make_conference(
         electoral_unit="Đơn vị bầu cử số 1",
         scheduled_start=timezone.now() + timedelta(hours=1),
         studio_name="Điểm cầu trung tâm",
+        round=round,
         actor=actor,
     )
     made_halls = [
@@ -152,3 +166,19 @@ def make_conference(
 def _path_to(status: str) -> list[str]:
     order = [s.value for s in MeetingStatus]
     return order[1 : order.index(status) + 1]
+
+
+def make_round(slug: str = "dot-1", **fields) -> Round:
+    from datetime import date
+
+    from meetings.rooms.services.rounds import round_create
+
+    values = {
+        "title": "Tiếp xúc cử tri trước bầu cử",
+        "election": "Bầu cử đại biểu HĐND tỉnh",
+        "level": "province",
+        "starts_on": date(2020, 1, 1),
+        "ends_on": date(2040, 12, 31),
+        **fields,
+    }
+    return round_create(slug=slug, **values)

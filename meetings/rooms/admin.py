@@ -5,7 +5,11 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.translation import gettext as gettext_now
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -23,7 +27,10 @@ from meetings.rooms.models import (
     MeetingStatus,
     Recording,
     RoleGrant,
+    Round,
+    RoundGrant,
 )
+from meetings.rooms.round_import import ImportRefused, round_import
 from meetings.rooms.services import (
     accounts,
     agenda,
@@ -32,6 +39,7 @@ from meetings.rooms.services import (
     join_links,
     meetings,
     roles,
+    rounds,
 )
 
 
@@ -62,7 +70,14 @@ class MeetingAddForm(forms.ModelForm):
 
     class Meta:
         model = Meeting
-        fields = ["title", "electoral_unit", "scheduled_start", "presentation_minutes", "slug"]
+        fields = [
+            "title",
+            "electoral_unit",
+            "scheduled_start",
+            "presentation_minutes",
+            "slug",
+            "round",
+        ]
 
 
 def _transition_action(target: MeetingStatus, label):
@@ -90,8 +105,8 @@ def build_agenda(modeladmin, request, queryset):
 
 @admin.register(Meeting)
 class MeetingAdmin(ServiceAdmin):
-    list_display = ["title", "electoral_unit", "scheduled_start", "status", "slug"]
-    list_filter = ["status"]
+    list_display = ["title", "electoral_unit", "scheduled_start", "status", "slug", "round"]
+    list_filter = ["status", "round"]
     search_fields = ["title", "electoral_unit", "slug"]
     readonly_fields = ["status", "created_at"]
     actions = [
@@ -115,10 +130,12 @@ class MeetingAdmin(ServiceAdmin):
                 "scheduled_start",
                 "presentation_minutes",
                 "slug",
+                "round",
                 "studio_name",
             ]
         return [
             "slug",
+            "round",
             "title",
             "electoral_unit",
             "scheduled_start",
@@ -128,7 +145,7 @@ class MeetingAdmin(ServiceAdmin):
         ]
 
     def get_readonly_fields(self, request, obj=None):
-        return [*self.readonly_fields, "slug"] if obj else []
+        return [*self.readonly_fields, "slug", "round"] if obj else []
 
     def save_model(self, request, obj, form, change):
         actor = Actor.for_user(request.user)
@@ -147,6 +164,7 @@ class MeetingAdmin(ServiceAdmin):
                     presentation_minutes=data["presentation_minutes"],
                     slug=data["slug"] or None,
                     studio_name=data["studio_name"],
+                    round=data["round"],
                     actor=actor,
                 ),
             )
@@ -154,12 +172,20 @@ class MeetingAdmin(ServiceAdmin):
 
 @admin.register(BridgePoint)
 class BridgePointAdmin(ServiceAdmin):
-    list_display = ["name", "meeting", "is_studio", "attendance", "operator_name"]
-    list_filter = ["meeting"]
-    search_fields = ["name", "address"]
+    list_display = ["name", "meeting", "district", "commune", "is_studio", "attendance"]
+    list_filter = ["meeting__round", "meeting", "district"]
+    search_fields = ["name", "address", "commune", "district"]
 
     def get_fields(self, request, obj=None):
-        fields = ["meeting", "name", "address", "operator_name", "operator_phone"]
+        fields = [
+            "meeting",
+            "name",
+            "address",
+            "commune",
+            "district",
+            "operator_name",
+            "operator_phone",
+        ]
         return [*fields, "is_studio", "attendance"] if obj else fields
 
     def get_readonly_fields(self, request, obj=None):
@@ -175,6 +201,8 @@ class BridgePointAdmin(ServiceAdmin):
                     meeting=data["meeting"],
                     name=data["name"],
                     address=data["address"],
+                    commune=data["commune"],
+                    district=data["district"],
                     operator_name=data["operator_name"],
                     operator_phone=data["operator_phone"],
                     actor=actor,
@@ -248,6 +276,113 @@ class RoleGrantAdmin(ServiceAdmin):
 
     def delete_model(self, request, obj):
         roles.role_revoke(grant=obj, actor=Actor.for_user(request.user))
+
+    def delete_queryset(self, request, queryset):
+        for grant in queryset:
+            self.delete_model(request, grant)
+
+
+class RoundImportForm(forms.Form):
+    file = forms.FileField(
+        label=_("spreadsheet"), help_text=_("An XLSX workbook or a CSV file (docs/rounds.md).")
+    )
+
+
+@admin.register(Round)
+class RoundAdmin(ServiceAdmin):
+    list_display = ["title", "election", "level", "starts_on", "ends_on", "slug"]
+    search_fields = ["title", "election", "slug"]
+    fields = ["slug", "title", "election", "level", "starts_on", "ends_on"]
+    change_list_template = "admin/rooms/round/change_list.html"
+
+    def get_readonly_fields(self, request, obj=None):
+        # A round is set up once; its conferences are changed each on its own.
+        return self.fields if obj else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            return
+        data = form.cleaned_data
+        self.adopt(obj, rounds.round_create(**{f: data[f] for f in self.fields}))
+
+    def get_urls(self):
+        return [
+            path(
+                "import/",
+                self.admin_site.admin_view(self.import_view),
+                name="rooms_round_import",
+            ),
+            *super().get_urls(),
+        ]
+
+    def import_view(self, request):
+        """The same import as ``manage.py import_round``, with the same errors."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        errors = []
+        form = RoundImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                summary = round_import(
+                    name=upload.name, data=upload.read(), actor=Actor.for_user(request.user)
+                )
+            except ImportRefused as refusal:
+                errors = [str(error) for error in refusal.errors]
+            else:
+                self.message_user(
+                    request,
+                    gettext_now(
+                        "Imported the round “%(round)s”: %(conferences)d conferences, "
+                        "%(halls)d halls, %(candidates)d candidates."
+                    )
+                    % {
+                        "round": summary.round.title,
+                        "conferences": summary.conferences,
+                        "halls": summary.halls,
+                        "candidates": summary.candidates,
+                    },
+                    messages.SUCCESS,
+                )
+                return HttpResponseRedirect(reverse("admin:rooms_round_changelist"))
+        return TemplateResponse(
+            request,
+            "admin/rooms/round/import.html",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "title": _("Import a round from a spreadsheet"),
+                "form": form,
+                "errors": errors,
+            },
+        )
+
+
+@admin.register(RoundGrant)
+class RoundGrantAdmin(ServiceAdmin):
+    list_display = ["user", "round", "granted_at"]
+    list_filter = ["round"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
+    fields = ["round", "user"]
+    autocomplete_fields = ["user"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return admin.ModelAdmin.has_delete_permission(self, request, obj)
+
+    def save_model(self, request, obj, form, change):
+        data = form.cleaned_data
+        self.adopt(
+            obj,
+            rounds.round_organiser_grant(
+                round=data["round"], user=data["user"], actor=Actor.for_user(request.user)
+            ),
+        )
+
+    def delete_model(self, request, obj):
+        rounds.round_organiser_revoke(grant=obj, actor=Actor.for_user(request.user))
 
     def delete_queryset(self, request, queryset):
         for grant in queryset:

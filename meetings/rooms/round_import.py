@@ -380,9 +380,11 @@ def check(rows: list[Row]) -> tuple[Plan, list[RowError]]:
             item["row"] = row
             target[conference].append(item)
 
+    checked: set[str] = set()
     for conference in plan.conferences:
-        if not conference["slug"]:
+        if not conference["slug"] or conference["slug"] in checked:
             continue
+        checked.add(conference["slug"])
         studios = [hall for hall in plan.halls[conference["slug"]] if hall["studio"]]
         if not studios:
             refuse(conference["row"], _("The conference has no hall marked as its studio."))

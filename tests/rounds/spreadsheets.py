@@ -1,6 +1,6 @@
 """Round spreadsheets for the tests, and the sample in docs/samples/round.xlsx:
 
-    .venv/bin/python -m tests.rounds.spreadsheets docs/samples/round.xlsx
+.venv/bin/python -m tests.rounds.spreadsheets docs/samples/round.xlsx
 """
 
 import csv

@@ -16,7 +16,8 @@ from meetings.questions.services import moderation
 from meetings.rooms.models import JoinLinkKind
 from meetings.rooms.services import agenda
 from meetings.rooms.services.kiosk_sessions import kiosk_session_claim
-from tests.factories import hold_hall
+from meetings.rooms.services.rounds import round_organiser_grant
+from tests.factories import hold_hall, make_round, make_user
 from tests.questions.helpers import ask, open_conference, phone
 from tests.realtime import open_socket
 
@@ -29,17 +30,29 @@ CALLERS = [
     "second_screen",
     "candidate",
     "observer",
+    "organiser",
     "secretary",
     "chair",
     "foreign_voter",
     "foreign_operator",
+    "foreign_organiser",
 ]
 # "operator": the screen that holds its hall (its kiosk session); "second_screen": another
 # screen with the same operator link, which only asks to take over: it may read what the link
-# shows, and act for the hall in nothing.
-ADMITTED = {"voter", "operator", "second_screen", "candidate", "observer", "secretary", "chair"}
+# shows, and act for the hall in nothing. "organiser": an organiser of the conference's round,
+# with exactly the observer's rights; "foreign_organiser": of another round, with none here.
+ADMITTED = {
+    "voter",
+    "operator",
+    "second_screen",
+    "candidate",
+    "observer",
+    "organiser",
+    "secretary",
+    "chair",
+}
 SCREENS = {"operator", "second_screen"}
-STAFF = {"observer", "secretary", "chair"}
+STAFF = {"observer", "organiser", "secretary", "chair"}
 MODERATORS = {"secretary", "chair"}
 CHAIR = {"chair"}
 
@@ -120,10 +133,29 @@ def test_every_endpoint_has_a_row():
     assert classified - documented == set(), "rows for endpoints that no longer exist"
 
 
+def organisers(conference, other):
+    """An organiser of the conference's round, and one of the other conference's round."""
+    mine = make_user("organiser")
+    theirs = make_user("foreign_organiser")
+    round_organiser_grant(round=conference.meeting.round, user=mine, actor=conference.actor)
+    round_organiser_grant(round=other.meeting.round, user=theirs, actor=other.actor)
+    return mine, theirs
+
+
+def test_the_organiser_is_an_observer():
+    """The table's premise: the organiser's rights are the observer's, row by row."""
+    for _method, _path, _body, allowed in MATRIX:
+        assert ("organiser" in allowed) == ("observer" in allowed)
+        assert "foreign_organiser" not in allowed
+    for allowed in WEBSOCKET.values():
+        assert ("organiser" in allowed) == ("observer" in allowed)
+
+
 @pytest.fixture
 def world():
-    conference = open_conference("matrix")
-    other = open_conference("other")
+    conference = open_conference("matrix", round=make_round("matrix-round"))
+    other = open_conference("other", round=make_round("other-round"))
+    organiser, foreign_organiser = organisers(conference, other)
     submitted = ask(conference, "Câu hỏi chờ duyệt", device=1)
     approved = moderation.question_approve(
         question=ask(conference, "Đã duyệt", device=2), actor=conference.actor
@@ -160,10 +192,12 @@ def world():
         ),
         "candidate": signed_in(conference.candidate_user),
         "observer": signed_in(conference.observer),
+        "organiser": signed_in(organiser),
         "secretary": signed_in(conference.secretary),
         "chair": signed_in(conference.chair),
         "foreign_voter": link(other, JoinLinkKind.VOTER),
         "foreign_operator": link(other, JoinLinkKind.OPERATOR),
+        "foreign_organiser": signed_in(foreign_organiser),
     }
     values = {
         "slug": "matrix",
@@ -223,8 +257,13 @@ async def test_websocket_actions_by_caller(settings):
 
     settings.MEDIA_WORKER = "thread"
     gateway._gateway = None
-    conference = await database_sync_to_async(open_conference)("matrix")
-    other = await database_sync_to_async(open_conference)("other")
+    conference = await database_sync_to_async(open_conference)(
+        "matrix", round=await database_sync_to_async(make_round)("matrix-round")
+    )
+    other = await database_sync_to_async(open_conference)(
+        "other", round=await database_sync_to_async(make_round)("other-round")
+    )
+    organiser, foreign_organiser = await database_sync_to_async(organisers)(conference, other)
     token = database_sync_to_async(lambda conf, kind: conf.token(conf.halls[0], kind))
 
     @database_sync_to_async
@@ -244,10 +283,12 @@ async def test_websocket_actions_by_caller(settings):
         },
         "candidate": {"user": conference.candidate_user},
         "observer": {"user": conference.observer},
+        "organiser": {"user": organiser},
         "secretary": {"user": conference.secretary},
         "chair": {"user": conference.chair},
         "foreign_voter": {"link": await token(other, JoinLinkKind.VOTER)},
         "foreign_operator": {"link": await token(other, JoinLinkKind.OPERATOR)},
+        "foreign_organiser": {"user": foreign_organiser},
     }
     for caller, credentials in callers.items():
         socket = await open_socket("matrix", **credentials)

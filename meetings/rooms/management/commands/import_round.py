@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from meetings.rooms.actors import Actor
 from meetings.rooms.round_import import ImportRefused, round_import
@@ -22,11 +23,11 @@ class Command(BaseCommand):
         parser.add_argument(
             "--language",
             choices=[code for code, _name in settings.LANGUAGES],
-            help="the language of the messages (default: the site's)",
+            help="the language of the messages (default: the site's, LANGUAGE_CODE)",
         )
 
     def handle(self, *args, file: str, language: str | None = None, **options):
-        with translation.override(language or translation.get_language()):
+        with translation.override(language or settings.LANGUAGE_CODE):
             self._import(Path(file))
 
     def _import(self, path: Path) -> None:
@@ -41,8 +42,14 @@ class Command(BaseCommand):
         except ImportRefused as refusal:
             for error in refusal.errors:
                 self.stderr.write(str(error))
+            count = len(refusal.errors)
             raise CommandError(
-                _("Nothing was imported: %(count)d errors.") % {"count": len(refusal.errors)}
+                ngettext(
+                    "Nothing was imported: %(count)d error.",
+                    "Nothing was imported: %(count)d errors.",
+                    count,
+                )
+                % {"count": count}
             ) from None
         self.stdout.write(
             _(
