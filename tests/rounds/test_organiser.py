@@ -107,3 +107,21 @@ async def test_a_revoked_organiser_screen_closes():
     assert await taken_away("organiser revoked", watched.socket, revoke) == 4403
     socket = await open_socket("hn-test", cookie_session=watched.session)
     assert await socket.closed_with(timeout=CLOSE_WAIT_SECONDS) == 4403
+
+
+def test_the_organiser_has_the_round_s_conferences_on_its_list_and_their_screens(round_of_two):
+    _round, first, second, elsewhere, organiser = round_of_two
+    client = Client()
+    client.force_login(organiser)
+    listing = client.get("/meetings/")
+    rows = {row["meeting"].slug: row for row in listing.context["rows"]}
+    assert set(rows) == {first.meeting.slug, second.meeting.slug}
+    for slug, row in rows.items():
+        assert row["roles"] == "Người tổ chức của đợt"
+        assert row["meeting"].halls == 4  # the studio and three halls, each counted once
+        assert row["is_staff"]
+        assert client.get(f"/meetings/{slug}/").status_code == 200
+        assert client.get(f"/meetings/{slug}/queue/").status_code == 200
+    hall = first.halls[0]
+    assert client.get(f"/meetings/{first.meeting.slug}/halls/{hall.pk}/poster/").status_code == 403
+    assert client.get(f"/meetings/{elsewhere.meeting.slug}/").status_code == 403

@@ -7,17 +7,25 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import cache_control, never_cache
 
 from meetings.headers import public, sends_media
 from meetings.rooms.links import absolute, hall_links, join_url, qr_svg
-from meetings.rooms.models import BridgePoint, JoinLinkKind, Meeting, Role
+from meetings.rooms.models import (
+    BridgePoint,
+    JoinLinkKind,
+    Meeting,
+    Role,
+    RoleGrant,
+    RoundGrant,
+)
 from meetings.rooms.services.join_links import JoinLinkRefused, join_link_resolve
-from meetings.rooms.viewers import ViewerKind, viewer_for_link, viewer_for_user
+from meetings.rooms.viewers import ORGANISER, ViewerKind, viewer_for_link, viewer_for_user
 
 # The minutes' downloads on the dashboard, in the order a secretary reaches for them.
 MINUTES_FORMATS = ("docx", "pdf", "csv", "xlsx")
@@ -31,7 +39,12 @@ def home(request: HttpRequest) -> HttpResponse:
 def meeting_list(request: HttpRequest) -> HttpResponse:
     meetings = Meeting.objects.annotate(halls=Count("bridge_points"))
     if not request.user.is_superuser:
-        meetings = meetings.filter(grants__user=request.user).distinct()
+        # The conferences where the account holds a role, and those of the rounds it organises.
+        # Subqueries, not joins: a join would multiply the halls counted.
+        meetings = meetings.filter(
+            Q(pk__in=RoleGrant.objects.filter(user=request.user).values("meeting"))
+            | Q(round__in=RoundGrant.objects.filter(user=request.user).values("round"))
+        )
     rows = []
     for meeting in meetings:
         viewer = viewer_for_user(request.user, meeting)
@@ -162,7 +175,12 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 def _role_labels(viewer) -> str:
-    return ", ".join(str(Role(role).label) for role in sorted(viewer.roles)) if viewer else ""
+    if viewer is None:
+        return ""
+    return ", ".join(
+        _("Organiser of the round") if role == ORGANISER else str(Role(role).label)
+        for role in sorted(viewer.roles)
+    )
 
 
 def _link_or_none(token: str, kind: JoinLinkKind):
