@@ -9,7 +9,8 @@ import of the same round (or of a conference that exists) is refused row by row.
 XLSX: one workbook with the sheets ``round``, ``conferences``, ``halls`` and ``candidates``,
 a header row, then one row per item. CSV: one file, its first column ``kind`` (``round``,
 ``conference``, ``hall``, ``candidate``) and the columns of all four, each row filling those
-of its kind; its errors name the sheet of the kind and the file's line.
+of its kind, separated by commas or semicolons; its errors name the sheet of the kind and the
+file's line.
 """
 
 import csv
@@ -177,7 +178,10 @@ def read_csv(data: bytes) -> tuple[list[Row], list[RowError]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return [], [RowError("-", 0, _("The CSV file is not in UTF-8."))]
-    lines = csv.reader(io.StringIO(text, newline=""))
+    first_line = text.split("\n", 1)[0]
+    # Spreadsheets set to Vietnamese save CSV with semicolons.
+    delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
+    lines = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     header = [name.strip().lower() for name in next(lines, [])]
     if "kind" not in header:
         return [], [RowError("csv", 1, _("Missing columns: %s") % "kind")]

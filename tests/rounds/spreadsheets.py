@@ -81,13 +81,13 @@ def workbook(sheets: Sheets) -> bytes:
     return out.getvalue()
 
 
-def csv_file(sheets: Sheets) -> bytes:
+def csv_file(sheets: Sheets, delimiter: str = ",") -> bytes:
     kind_of = {sheet: kind for kind, sheet in KINDS.items()}
     columns = ["kind"]
     for sheet in SHEETS:
         columns += [n for n, _r, _l in COLUMNS[sheet] if n not in columns]
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = csv.writer(out, delimiter=delimiter)
     writer.writerow(columns)
     for sheet in SHEETS:
         for row in sheets.get(sheet, []):

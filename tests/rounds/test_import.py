@@ -114,6 +114,14 @@ def test_a_round_of_14_conferences_from_csv(tmp_path):
     assert_lao_cai_landed_once(sheets)
 
 
+def test_a_csv_saved_with_semicolons(tmp_path):
+    sheets = lao_cai(conferences=2, halls=4, candidates=2)
+    data = csv_file(sheets, delimiter=";")
+    code, out, err = run(tmp_path, "round.csv", data)
+    assert code == 0, err
+    assert "2 conferences, 4 halls, 2 candidates" in out
+
+
 def test_the_same_round_is_imported_once(tmp_path):
     data = workbook(lao_cai())
     assert run(tmp_path, "round.xlsx", data)[0] == 0

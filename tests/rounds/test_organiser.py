@@ -6,7 +6,7 @@ import pytest
 from channels.db import database_sync_to_async
 from django.test import Client
 
-from meetings.rooms.models import Audience, Event, RoundGrant
+from meetings.rooms.models import Audience, Event, Round, RoundGrant
 from meetings.rooms.services.rounds import round_organiser_grant, round_organiser_revoke
 from tests.factories import make_conference, make_round, make_user
 from tests.questions.helpers import ask, open_conference
@@ -125,3 +125,47 @@ def test_the_organiser_has_the_round_s_conferences_on_its_list_and_their_screens
     hall = first.halls[0]
     assert client.get(f"/meetings/{first.meeting.slug}/halls/{hall.pk}/poster/").status_code == 403
     assert client.get(f"/meetings/{elsewhere.meeting.slug}/").status_code == 403
+
+
+def test_the_admin_sets_a_round_up_and_grants_and_revokes_organisers_through_the_services():
+    root = make_user("root", is_staff=True, is_superuser=True)
+    admin = Client()
+    admin.force_login(root)
+    response = admin.post(
+        "/admin/rooms/round/add/",
+        {
+            "slug": "dot-2",
+            "title": "Tiếp xúc cử tri sau kỳ họp",
+            "election": "HĐND huyện",
+            "level": "district",
+            "starts_on": "2026-07-01",
+            "ends_on": "2026-06-30",
+        },
+    )
+    assert response.status_code == 200  # ends before it starts: the form says so
+    assert "Đợt tiếp xúc không thể kết thúc trước khi bắt đầu." in response.content.decode()
+    response = admin.post(
+        "/admin/rooms/round/add/",
+        {
+            "slug": "dot-2",
+            "title": "Tiếp xúc cử tri sau kỳ họp",
+            "election": "HĐND huyện",
+            "level": "district",
+            "starts_on": "2026-07-01",
+            "ends_on": "2026-07-05",
+        },
+    )
+    assert response.status_code == 302
+    round = Round.objects.get(slug="dot-2")
+    conference = make_conference("dot-2-a", round=round)
+    organiser = make_user("organiser")
+    response = admin.post("/admin/rooms/roundgrant/add/", {"round": round.pk, "user": organiser.pk})
+    assert response.status_code == 302
+    grant = RoundGrant.objects.get(round=round, user=organiser)
+    granted = Event.objects.filter(meeting=conference.meeting, type="role.granted").last()
+    assert granted.payload["role"] == "organiser" and granted.actor_label == "root"
+    response = admin.post(f"/admin/rooms/roundgrant/{grant.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    assert not RoundGrant.objects.exists()
+    revoked = Event.objects.get(meeting=conference.meeting, type="role.revoked")
+    assert revoked.payload == {"user": "organiser", "role": "organiser"}
