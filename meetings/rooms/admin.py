@@ -30,7 +30,7 @@ from meetings.rooms.models import (
     Round,
     RoundGrant,
 )
-from meetings.rooms.round_import import ImportRefused, round_import
+from meetings.rooms.round_import import ImportRefused, round_import, size_errors
 from meetings.rooms.services import (
     accounts,
     agenda,
@@ -324,6 +324,8 @@ class RoundAdmin(ServiceAdmin):
         if request.method == "POST" and form.is_valid():
             upload = form.cleaned_data["file"]
             try:
+                if refused := size_errors(upload.size):  # not read at all
+                    raise ImportRefused(refused)
                 summary = round_import(
                     name=upload.name, data=upload.read(), actor=Actor.for_user(request.user)
                 )

@@ -163,12 +163,13 @@ def read_xlsx(data: bytes) -> tuple[list[Row], list[RowError]]:
             errors.append(RowError(sheet, 1, _("Missing columns: %s") % ", ".join(missing)))
             continue
         for number, line in enumerate(lines, start=2):
+            values = dict(zip(header, (_cell(v) for v in line), strict=False))
+            if all(v == "" for v in values.values()):
+                continue  # spreadsheets keep formatted empty rows
             if number > MAX_ROWS:
                 errors.append(RowError(sheet, number, _("Too many rows.")))
                 break
-            values = dict(zip(header, (_cell(v) for v in line), strict=False))
-            if any(v != "" for v in values.values()):
-                rows.append(Row(sheet, number, values))
+            rows.append(Row(sheet, number, values))
     workbook.close()
     return rows, errors
 
@@ -192,12 +193,12 @@ def read_csv(data: bytes) -> tuple[list[Row], list[RowError]]:
         return [], [RowError("csv", 1, _("Missing columns: %s") % ", ".join(missing))]
     rows: list[Row] = []
     for number, line in enumerate(lines, start=2):
-        if number > MAX_ROWS:
-            errors.append(RowError("csv", number, _("Too many rows.")))
-            break
         values = dict(zip(header, (v.strip() for v in line), strict=False))
         if not any(values.values()):
             continue
+        if number > MAX_ROWS:
+            errors.append(RowError("csv", number, _("Too many rows.")))
+            break
         kind = values.get("kind", "").lower()
         if kind not in KINDS:
             errors.append(
@@ -213,9 +214,16 @@ def read_csv(data: bytes) -> tuple[list[Row], list[RowError]]:
     return rows, errors
 
 
+def size_errors(size: int) -> list[RowError]:
+    """The refusal of a file of ``size`` bytes, before it is read: none if it may be read."""
+    if size > MAX_FILE_BYTES:
+        return [RowError("-", 0, _("The file is larger than 5 MB."))]
+    return []
+
+
 def read_file(name: str, data: bytes) -> tuple[list[Row], list[RowError]]:
-    if len(data) > MAX_FILE_BYTES:
-        return [], [RowError("-", 0, _("The file is larger than 5 MB."))]
+    if errors := size_errors(len(data)):
+        return [], errors
     if name.lower().endswith(".csv"):
         return read_csv(data)
     if name.lower().endswith(".xlsx"):

@@ -245,3 +245,14 @@ def _upload(name, data):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
     return SimpleUploadedFile(name, data)
+
+
+def test_empty_rows_are_skipped_and_a_large_file_is_not_read(tmp_path, admin_client):
+    sheets = lao_cai(conferences=2, halls=4, candidates=2)
+    sheets["halls"].insert(2, {})  # an empty row in the middle of a sheet
+    code, out, err = run(tmp_path, "round.xlsx", workbook(sheets))
+    assert code == 0, err
+    assert "2 conferences, 4 halls, 2 candidates" in out
+    big = _upload("round.xlsx", b"\0" * (5 * 1024 * 1024 + 1))
+    page = admin_client.post("/admin/rooms/round/import/", {"file": big}).content.decode()
+    assert "Tệp lớn hơn 5 MB." in page
