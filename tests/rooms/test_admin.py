@@ -191,3 +191,25 @@ def test_a_grant_the_rules_refuse_shows_why_on_the_form(admin_client):
     assert response.status_code == 200
     assert "errorlist" in response.content.decode()
     assert RoleGrant.objects.count() == count
+
+
+def test_a_hall_s_commune_and_district_are_set_in_the_admin_and_on_the_record(admin_client):
+    conference = make_conference()
+    response = admin_client.post(
+        "/admin/rooms/bridgepoint/add/",
+        {
+            "meeting": conference.meeting.pk,
+            "name": "Nhà văn hóa thôn Bản Vược",
+            "address": "",
+            "commune": "Xã Bản Vược",
+            "district": "Huyện Bát Xát",
+            "operator_name": "",
+            "operator_phone": "",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    hall = BridgePoint.objects.get(name="Nhà văn hóa thôn Bản Vược")
+    assert (hall.commune, hall.district) == ("Xã Bản Vược", "Huyện Bát Xát")
+    added = Event.objects.filter(meeting=conference.meeting, type="hall.added").last()
+    value = added.payload["patch"][0]["value"]
+    assert (value["commune"], value["district"]) == ("Xã Bản Vược", "Huyện Bát Xát")
