@@ -16,23 +16,24 @@ pytestmark = pytest.mark.django_db
 
 @contextmanager
 def tampering():
-    """Act as someone with write access to the database: lift the append-only triggers."""
+    """Act as someone with write access to the database: lift the record's triggers."""
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             # Replica mode skips triggers: what a database superuser can do.
             cursor.execute("SET session_replication_role = replica")
         else:
-            cursor.execute("DROP TRIGGER rooms_event_no_update")
+            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+            triggers = cursor.fetchall()
+            for name, _sql in triggers:
+                cursor.execute(f'DROP TRIGGER "{name}"')
         try:
             yield cursor
         finally:
             if connection.vendor == "postgresql":
                 cursor.execute("SET session_replication_role = DEFAULT")
             else:
-                cursor.execute(
-                    "CREATE TRIGGER rooms_event_no_update BEFORE UPDATE ON rooms_event "
-                    "BEGIN SELECT RAISE(ABORT, 'the event log is append-only'); END;"
-                )
+                for _name, sql in triggers:
+                    cursor.execute(sql)
 
 
 @pytest.fixture
