@@ -100,7 +100,7 @@ def verify_chain(
     meeting_slug: str,
     head_seq: int,
     head_hash: str,
-    checkpoints: Iterable[Checkpoint] = (),
+    checkpoints: Iterable[Checkpoint | tuple[int, str, str]] = (),
 ) -> Verification:
     """Walk the events in stored order and recompute every link.
 
@@ -111,10 +111,20 @@ def verify_chain(
     with the checkpoint's hash. The caller decides which checkpoints to trust (given by hand,
     or stored and signed). The first problem, in the order of the record, is reported.
     """
-    checkpoints = list(checkpoints)
+    checkpoints = [Checkpoint(*checkpoint) for checkpoint in checkpoints]
     expected: dict[int, list[Checkpoint]] = {}
     for checkpoint in checkpoints:
         expected.setdefault(checkpoint.seq, []).append(checkpoint)
+    for checkpoint in expected.get(0, ()):
+        if checkpoint.hash != GENESIS_HASH:
+            return Verification(
+                False,
+                0,
+                GENESIS_HASH,
+                0,
+                f"the record does not extend {checkpoint.label} (it starts from hash "
+                f"{GENESIS_HASH}, the checkpoint says {checkpoint.hash})",
+            )
     expected_seq = 1
     prev_hash = GENESIS_HASH
     # The hash of the entry before the last one, and of the entry at the head's seq.

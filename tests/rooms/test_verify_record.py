@@ -9,7 +9,15 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
-from meetings.rooms.models import Audience, CheckpointReason, Event, EventLogHead, RecordCheckpoint
+from meetings.rooms.models import (
+    GENESIS_HASH,
+    Audience,
+    CheckpointReason,
+    Event,
+    EventLogHead,
+    RecordCheckpoint,
+)
+from meetings.rooms.record import verify_chain
 from meetings.rooms.services.halls import hall_set_attendance
 from tests.factories import make_conference
 
@@ -322,3 +330,30 @@ def test_stored_checkpoints_are_checked_by_default(conference):
         f"BROKEN at seq 11: the record ends at seq 10, before the stored checkpoint "
         f"#{stored.pk} at seq 14 (live): it was truncated before the checkpoint"
     ) in str(broken.value)
+
+
+def test_verify_chain_takes_checkpoints_from_its_caller(conference):
+    """Where checkpoints come from (given by hand, stored and signed) is the caller's choice:
+    verify_chain matches whatever (seq, hash, label) it is given, the start of the record too."""
+    head = head_of(conference)
+    events = list(Event.objects.filter(meeting=conference.meeting).order_by("seq"))
+
+    def check(*checkpoints):
+        return verify_chain(
+            events,
+            meeting_slug="tamper",
+            head_seq=head.seq,
+            head_hash=head.hash,
+            checkpoints=checkpoints,
+        )
+
+    assert check((0, GENESIS_HASH, "the start"), (3, events[2].hash, "a note")).intact
+    wrong_start = check((0, "e" * 64, "a note of the start"))
+    assert (wrong_start.intact, wrong_start.broken_seq) == (False, 0)
+    assert wrong_start.problem == (
+        f"the record does not extend a note of the start (it starts from hash {GENESIS_HASH}, "
+        f"the checkpoint says {'e' * 64})"
+    )
+    wrong_third = check((3, "e" * 64, "a note"))
+    assert (wrong_third.intact, wrong_third.broken_seq, wrong_third.events) == (False, 3, 2)
+    assert wrong_third.final_hash == events[1].hash
