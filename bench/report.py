@@ -524,11 +524,166 @@ def writes_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+RECORD_DATABASES = {
+    "sqlite": "SQLite (embedded)",
+    "postgresql": "PostgreSQL + Redis",
+}
+RECORD_WRITES = {
+    "bare": "bare INSERT, same row size",
+    "append": "record_write + event_append",
+    "attendance": "a hall's attendance set",
+}
+
+
+def record_table(result: dict) -> str:
+    """Per database, each write's cost per entry in the "before" tree and the "after" tree,
+    measured side by side in the same run, their ratio, and each beside the bare INSERT
+    measured with it."""
+    lines = [f"Measured on {result['machine']}."]
+    # The plain runs first, then those kept under a label.
+    runs = sorted(result["databases"].items(), key=lambda item: bool(item[1].get("label")))
+    for name, run in runs:
+        trees, settings = run["trees_measured"], run["settings"]
+        pinned = (
+            f"the client pinned to core {settings['client_core']}, the database server not"
+            if settings.get("client_core")
+            else "nothing pinned"
+        )
+        env = ", ".join(f"{k}={v}" for k, v in settings.get("env", {}).items())
+        database = run.get("database", name)
+        label = f" ({run['label']})" if run.get("label") else ""
+        server = " (client + PostgreSQL backend)" if database == "postgresql" else ""
+        lines += [
+            "",
+            f"**{RECORD_DATABASES.get(database, database)}{label}**, {run['date']}: before = "
+            f"{_record_tree(trees['before'])}; after = {_record_tree(trees['after'])}. "
+            f"{settings['entries']:,} entries per write and per tree in batches of "
+            f"{settings['batch']}, {pinned}; a {run['payload_bytes']}-byte payload"
+            + (f"; settings: {env}" if env else "")
+            + ".",
+            "",
+            f"| write | tree | µs per entry, p50 / p95 of batches | CPU µs per entry{server} "
+            "| entries/s | × bare INSERT: wall p50 / CPU | slowest entry (ms) |",
+            "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+        ]
+        sides = {side: run["trees"][side]["writes"] for side in ("before", "after")}
+        for write in sides["before"]:
+            for side, writes in sides.items():
+                figures, bare = writes[write], writes["bare"]
+                cells = [
+                    RECORD_WRITES.get(write, write),
+                    side,
+                    f"{figures['wall_us_p50']:,.0f} / {figures['wall_us_p95']:,.0f}",
+                    _record_cpu(figures),
+                    f"{figures['entries_per_second']:,.0f}",
+                    "–"
+                    if write == "bare"
+                    else f"{_ratio2(figures['wall_us_p50'], bare['wall_us_p50'])} / "
+                    f"{_ratio2(_record_cpu_total(figures), _record_cpu_total(bare))}",
+                    figures["slowest_entry_ms"],
+                ]
+                lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+            old, new = sides["before"][write], sides["after"][write]
+            cells = [
+                "",
+                "**after / before**",
+                f"**{_ratio2(new['wall_us_p50'], old['wall_us_p50'])}** / "
+                f"{_ratio2(new['wall_us_p95'], old['wall_us_p95'])}",
+                f"**{_ratio2(_record_cpu_total(new), _record_cpu_total(old))}**",
+                _ratio2(new["entries_per_second"], old["entries_per_second"]),
+                "",
+                _ratio2(new["slowest_entry_ms"], old["slowest_entry_ms"]),
+            ]
+            lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
+        lines += ["", *(f"- {note}" for note in _record_notes(run))]
+    return "\n".join(lines)
+
+
+def _ratio2(ours, theirs) -> str:
+    return f"{ours / theirs:.2f}" if ours and theirs else "–"
+
+
+def _record_us(value) -> str:
+    return "–" if value is None else f"{value:,.0f}"
+
+
+def _record_tree(tree: dict) -> str:
+    commit = tree["commit"].split(" ", 1)[0]
+    where = "exported" if tree.get("exported") else tree["path"]
+    changes = ", with uncommitted changes" if tree.get("uncommitted_changes") else ""
+    return f"`{commit}` ({where}{changes})"
+
+
+def _record_cpu(figures: dict) -> str:
+    if figures.get("server_cpu_us") is None:
+        return f"{figures['cpu_us']:,.0f}"
+    return f"{figures['cpu_us']:,.0f} + {figures['server_cpu_us']:,.0f}"
+
+
+def _record_cpu_total(figures: dict) -> float:
+    return figures["cpu_us"] + (figures.get("server_cpu_us") or 0)
+
+
+def _record_notes(run: dict) -> list[str]:
+    notes = []
+    for side in ("before", "after"):
+        checks = run["trees"][side]["checks"]
+        wrote = []
+        if "entries_with_salt" in checks:
+            wrote.append(f"{checks['entries_with_salt']:,} with a payload salt (format 2)")
+        if "checkpoints" in checks:
+            wrote.append(f"{checks['checkpoints']:,} signed checkpoint(s)")
+        intact = " intact" in checks["verify_record"]
+        notes.append(
+            f"{side.capitalize()}: {checks['entries_appended']:,} entries appended of "
+            f"{checks['entries_expected']:,} expected (warm-up included)"
+            + (f", {', '.join(wrote)}" if wrote else "")
+            + f"; `verify_record`: {'intact' if intact else '**broken**'}."
+        )
+    before = run["trees"]["before"]["writes"]
+    halves = []
+    waited = []
+    for write, figures in run["trees"]["after"]["writes"].items():
+        name = RECORD_WRITES.get(write, write)
+        old, new = before[write]["wall_us_p50_by_half"], figures["wall_us_p50_by_half"]
+        halves.append(f"{name} {old[0]:,} → {old[1]:,} before, {new[0]:,} → {new[1]:,} after")
+        waited.append(f"{name} {before[write]['waited_us']:,.0f} / {figures['waited_us']:,.0f}")
+    notes.append(
+        "Drift: wall p50 (µs) of the first half of the rounds → the second: "
+        + "; ".join(halves)
+        + "."
+    )
+    signing = [
+        f"{RECORD_WRITES.get(write, write)}: {figures['signing_entries']} entries, "
+        f"{figures['signing_entry_us_p50']:,.0f} µs ({figures['signing_entry_cpu_us_p50']:,.0f} "
+        f"CPU) against {_record_us(figures['opening_entry_us_p50'])} "
+        f"({_record_us(figures['opening_entry_cpu_us_p50'])} CPU) for the other entries "
+        f"opening a batch and {figures['entry_us_p50']:,.0f} "
+        f"({figures['entry_cpu_us_p50']:,.0f} CPU) for all"
+        for write, figures in run["trees"]["after"]["writes"].items()
+        if figures.get("signing_entries")
+    ]
+    if signing:
+        notes.append(
+            "Entries that signed a checkpoint in their own transaction (after; medians of wall "
+            "time and of CPU time, client only): " + "; ".join(signing) + "."
+        )
+    load = run["load_average_1min"]
+    notes.append(
+        "Waiting for the client's core (µs per entry, before / after): "
+        + "; ".join(waited)
+        + f". 1-minute load average {load['before']} before, {load['after']} after; "
+        f"{run['seconds_taken']} s in all."
+    )
+    return notes
+
+
 RENDERERS = {
     "media": media_table,
     "weaklink": weaklink_table,
     "realtime": realtime_table,
     "writes": writes_table,
+    "record": record_table,
 }
 
 

@@ -5,6 +5,8 @@ Settings read everything through these so that a typo in a deployment (``DEBUG=t
 of silently running with a default.
 """
 
+import base64
+import binascii
 import json
 import os
 from pathlib import Path
@@ -18,6 +20,26 @@ _FALSE = {"0", "false", "no", "off", ""}
 
 def env_str(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
+
+
+def base64_bytes(text: str, length: int, where: str, how_to_make: str) -> bytes:
+    """``text`` as the standard base64 of exactly ``length`` bytes, or a message saying what
+    ``where`` must hold and how to make one."""
+    try:
+        value = base64.b64decode(text.strip(), validate=True)
+    except binascii.Error:
+        value = b""
+    if len(value) != length:
+        raise ImproperlyConfigured(
+            f"{where} must be the base64 of {length} bytes, for instance: {how_to_make}"
+        )
+    return value
+
+
+def env_base64_bytes(name: str, length: int, how_to_make: str) -> bytes | None:
+    """A key given in the environment as base64, or None when unset or empty."""
+    raw = os.environ.get(name, "")
+    return base64_bytes(raw, length, name, how_to_make) if raw.strip() else None
 
 
 def env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:

@@ -13,7 +13,16 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
-from meetings.env import env_bool, env_choice, env_int, env_json, env_list, env_path, env_str
+from meetings.env import (
+    env_base64_bytes,
+    env_bool,
+    env_choice,
+    env_int,
+    env_json,
+    env_list,
+    env_path,
+    env_str,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 # Writable state of a single-machine install: the SQLite file, the generated secret key, media.
@@ -38,6 +47,18 @@ def _local_secret_key() -> str:
 
 
 SECRET_KEY = env_str("SECRET_KEY") or _local_secret_key()
+RECORD_KEY_HOW_TO_MAKE = (
+    "python3 -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())'"
+)
+# The record's signing key (Ed25519): the standard base64 of its 32-byte private seed. Every
+# web node and worker of an installation shares it; empty on a single machine: generated once
+# into VAR_DIR/record-signing-key (meetings/rooms/checkpoints.py). Observers check the
+# checkpoints signed with it against the public key the site publishes (docs/record.md).
+RECORD_SIGNING_KEY = env_base64_bytes("RECORD_SIGNING_KEY", 32, RECORD_KEY_HOW_TO_MAKE)
+# While a conference is live, its head is signed again at its first entry after this many
+# seconds since the last checkpoint (and always at its end, its publication, and every entry
+# appended after the end).
+RECORD_CHECKPOINT_SECONDS = env_int("RECORD_CHECKPOINT_SECONDS", 300, minimum=1)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 # The public address used in join links and QR codes printed on posters, e.g.

@@ -44,6 +44,7 @@ urlpatterns = [
     path("archive/", public.archive, name="archive"),
     path("archive/<slug:slug>/", public.meeting_page, name="public-meeting"),
     path("archive/<slug:slug>/record.json", public.record, name="public-record"),
+    path("archive/<slug:slug>/checkpoints.json", public.checkpoints, name="public-checkpoints"),
     path("archive/<slug:slug>/clips/<int:clip_id>.webm", public.clip_file, name="clip-file"),
     path(
         "archive/<slug:slug>/recording/<int:part>.webm",

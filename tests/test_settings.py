@@ -99,6 +99,8 @@ def test_counts_are_announced_every_second_unless_set_under_either_name(tmp_path
             "LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL, not 'inof'",
         ),
         ("MEDIA_WORKER", "threads", "MEDIA_WORKER must be one of thread, worker, not 'threads'"),
+        ("RECORD_SIGNING_KEY", "c2hvcnQ=", "RECORD_SIGNING_KEY must be the base64 of 32 bytes"),
+        ("RECORD_SIGNING_KEY", "not base64!", "RECORD_SIGNING_KEY must be the base64 of 32 bytes"),
     ],
 )
 def test_bad_values_stop_the_process_with_a_clear_message(tmp_path, variable, value, message):

@@ -6,7 +6,7 @@ visible to their staff only."""
 from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Q
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import translation
 from django.views.decorators.http import require_GET
@@ -15,6 +15,7 @@ from meetings.headers import public
 from meetings.questions.merges import MergeTree
 from meetings.questions.minutes.export import FORMATS, export_minutes, file_name
 from meetings.questions.models import Question, QuestionStatus
+from meetings.questions.public_record import record_summary
 from meetings.questions.speaking import speaking_time
 from meetings.questions.state import meeting_tally
 from meetings.rooms.ids import query_id
@@ -22,16 +23,12 @@ from meetings.rooms.models import (
     Audience,
     Clip,
     ClipStatus,
-    Event,
-    EventLogHead,
     Meeting,
     Recording,
 )
-from meetings.rooms.services.events import record_entry
+from meetings.rooms.record_export import checkpoints_document, record_document
 from meetings.rooms.viewers import ViewerKind, viewer_for_user
 from meetings.rooms.views.files import inside, ranged_file_response
-
-RECORD_PAGE = 2000
 
 
 def _visible_meeting(request: HttpRequest, slug: str) -> Meeting:
@@ -97,7 +94,6 @@ def meeting_page(request: HttpRequest, slug: str) -> HttpResponse:
     for clip in Clip.objects.filter(meeting=meeting, status=ClipStatus.READY).order_by("pk"):
         clips[clip.question_id] = clip
     tally = meeting_tally(meeting)
-    head = EventLogHead.objects.get(meeting=meeting)
     language = translation.get_language()
     return render(
         request,
@@ -113,7 +109,7 @@ def meeting_page(request: HttpRequest, slug: str) -> HttpResponse:
             "candidates": candidates,
             "tally_rows": [(hall, tally.get(str(hall.pk))) for hall in halls],
             "speaking": speaking_time(meeting),
-            "head": head,
+            "record": record_summary(meeting),
             "recordings": Recording.objects.filter(meeting=meeting),
             "formats": sorted(FORMATS),
             "language": language,
@@ -180,27 +176,25 @@ def minutes_file(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
 
 @public
 @require_GET
-def record(request: HttpRequest, slug: str) -> JsonResponse:
-    """The whole record for checking its chain: public payloads in full, the others as their
-    digest only (docs/record.md)."""
+def record(request: HttpRequest, slug: str) -> StreamingHttpResponse:
+    """The whole record, streamed, for checking its chain (docs/record.md): public payloads in
+    full with their salts, the others as their commitment only; the conference's staff get
+    every payload and salt."""
     meeting = _visible_meeting(request, slug)
-    try:
-        since = max(0, int(request.GET.get("since", 0)))
-    except ValueError:
-        since = 0
-    rows = list(
-        Event.objects.filter(meeting=meeting, seq__gt=since).order_by("seq")[: RECORD_PAGE + 1]
+    staff = _is_staff(request, meeting)
+    return StreamingHttpResponse(
+        record_document(meeting, readable=lambda row: staff or row.audience == Audience.PUBLIC),
+        content_type="application/json; charset=utf-8",
     )
-    head = EventLogHead.objects.get(meeting=meeting)
+
+
+@public
+@require_GET
+def checkpoints(request: HttpRequest, slug: str) -> JsonResponse:
+    """The conference's signed checkpoints, the key that signed them and the current head; with
+    ``?since=<seq>``, only those after it. For observers to poll and keep."""
+    meeting = _visible_meeting(request, slug)
     return JsonResponse(
-        {
-            "entries": [
-                record_entry(row, readable=row.audience == Audience.PUBLIC)
-                for row in rows[:RECORD_PAGE]
-            ],
-            "head_seq": head.seq,
-            "head_hash": head.hash,
-            "more": len(rows) > RECORD_PAGE,
-        },
+        checkpoints_document(meeting, since=query_id(request.GET.get("since")) or 0),
         json_dumps_params={"ensure_ascii": False},
     )

@@ -32,6 +32,7 @@ class ErrorCode(StrEnum):
     UNKNOWN_DEVICE = "unknown_device"  # a phone's device id the server did not issue for its hall
     HALL_HELD_ELSEWHERE = "hall_held_elsewhere"  # an operator link's screen that does not hold it
     EMPTY_TEXT = "empty_text"  # a question with nothing visible: empty, spaces, zero-width marks
+    MEETING_ENDED = "meeting_ended"  # the conference has ended: its record takes no more of this
 
 
 HTTP_STATUS: dict[ErrorCode, int | None] = {
@@ -53,6 +54,7 @@ HTTP_STATUS: dict[ErrorCode, int | None] = {
     ErrorCode.UNKNOWN_DEVICE: 403,
     ErrorCode.HALL_HELD_ELSEWHERE: 403,
     ErrorCode.EMPTY_TEXT: 400,
+    ErrorCode.MEETING_ENDED: 409,
 }
 
 DEFAULT_MESSAGES: dict[ErrorCode, Promise] = {
@@ -81,6 +83,7 @@ DEFAULT_MESSAGES: dict[ErrorCode, Promise] = {
         "session has ended. Ask the studio to let this screen take over."
     ),
     ErrorCode.EMPTY_TEXT: _("Please write your question."),
+    ErrorCode.MEETING_ENDED: _("The conference has ended; this can no longer be done."),
 }
 
 

@@ -48,6 +48,13 @@ class Conflict(DomainError):
     code = ErrorCode.CONFLICT
 
 
+class MeetingEnded(Conflict):
+    """The conference has ended (or is archived): its record is closed to everything but what
+    docs/record.md ("After the end: a closed record") lists, and this is not one of them."""
+
+    code = ErrorCode.MEETING_ENDED
+
+
 class RateLimited(DomainError):
     status = 429
     code = ErrorCode.RATE_LIMITED

@@ -4,17 +4,22 @@ Each event's hash is SHA-256 over the UTF-8 bytes of the canonical JSON (sorted 
 spaces, non-ASCII characters kept as they are) of::
 
     {"actor": {"id": <user id or null>, "kind": "...", "label": "..."},
-     "audience": "...", "created": "<UTC ISO 8601, microseconds>", "meeting": "<slug>",
-     "payload_sha256": "<SHA-256 of the payload's canonical JSON>",
+     "audience": "...", "created": "<UTC ISO 8601, microseconds>", "format": 2,
+     "meeting": "<slug>", "payload_commitment": "<HMAC-SHA256 of the payload, keyed by its salt>",
      "prev": "<previous event's hash, or 64 zeros>", "seq": <n>, "type": "..."}
 
-The payload enters through its own digest so that the chain of a meeting can be checked by
-anyone from the published entries, while payloads meant for staff (askers' names, rejected
-texts) stay unpublished. docs/record.md repeats this so it can be checked without our code.
+The payload enters through a commitment so that the chain of a meeting can be checked by
+anyone from the published entries while payloads meant for staff (askers' names, an operator's
+phone number) stay unpublished, and cannot be confirmed by guessing: the commitment is keyed by
+a random 128-bit salt per entry, published only with the payload itself. Entries appended
+before salts existed (format 1) have no "format" key and commit to the bare SHA-256 of their
+payload as "payload_sha256". docs/record.md repeats this so it can be checked without our code.
 """
 
 import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,7 +40,36 @@ def payload_digest(payload: Any) -> str:
     return hashlib.sha256(canonical_json(payload).encode("utf-8")).hexdigest()
 
 
-def event_digest(
+# The format of the entries appended now: 2, a salted commitment to the payload. Format 1
+# (the bare SHA-256 of the payload) is still verified, for the entries appended before.
+RECORD_FORMAT = 2
+SALT_BYTES = 16
+
+
+def new_salt() -> str:
+    """A fresh secret for one entry's commitment: 128 random bits, as 32 hex digits."""
+    return secrets.token_hex(SALT_BYTES)
+
+
+def payload_commitment(payload: Any, salt: str) -> str:
+    """HMAC-SHA256 of the payload's canonical JSON, keyed by the salt's bytes: without the
+    salt, a guessed payload cannot be checked against it."""
+    return hmac.new(
+        bytes.fromhex(salt), canonical_json(payload).encode("utf-8"), hashlib.sha256
+    ).hexdigest()
+
+
+def payload_seal(payload: Any, salt: str | None) -> str:
+    """What an entry's hash covers in place of its payload: the commitment (format 2), or the
+    bare digest for an entry without a salt (format 1)."""
+    return payload_digest(payload) if salt is None else payload_commitment(payload, salt)
+
+
+def entry_format(salt: str | None) -> int:
+    return 1 if salt is None else RECORD_FORMAT
+
+
+def chain_digest(
     *,
     meeting_slug: str,
     seq: int,
@@ -44,25 +78,32 @@ def event_digest(
     actor_id: int | None,
     actor_kind: str,
     actor_label: str,
-    payload: Any,
+    seal: str,
+    format: int,
     created_at: datetime,
     prev_hash: str,
 ) -> str:
-    body = {
+    """An entry's hash from what is published of it: ``seal`` is its payload's commitment
+    (format 2) or digest (format 1)."""
+    body: dict[str, Any] = {
         "actor": {"id": actor_id, "kind": actor_kind, "label": actor_label},
         "audience": audience,
         "created": format_time(created_at),
         "meeting": meeting_slug,
-        "payload_sha256": payload_digest(payload),
         "prev": prev_hash,
         "seq": seq,
         "type": type,
     }
+    if format == 1:
+        body["payload_sha256"] = seal
+    else:
+        body["format"] = format
+        body["payload_commitment"] = seal
     return hashlib.sha256(canonical_json(body).encode("utf-8")).hexdigest()
 
 
 def digest_of(event: Event, *, meeting_slug: str, prev_hash: str) -> str:
-    return event_digest(
+    return chain_digest(
         meeting_slug=meeting_slug,
         seq=event.seq,
         type=event.type,
@@ -70,7 +111,8 @@ def digest_of(event: Event, *, meeting_slug: str, prev_hash: str) -> str:
         actor_id=event.actor_id,
         actor_kind=event.actor_kind,
         actor_label=event.actor_label,
-        payload=event.payload,
+        seal=payload_seal(event.payload, event.payload_salt),
+        format=entry_format(event.payload_salt),
         created_at=event.created_at,
         prev_hash=prev_hash,
     )

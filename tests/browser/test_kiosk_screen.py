@@ -396,7 +396,8 @@ def test_after_the_end_the_kiosk_says_so_and_invites_no_questions(
         headers={"X-Join-Link": token, "X-Device-Id": issued.json()["device"]},
     )
     assert refused.status == 409, refused.text()
-    assert refused.json()["message"] == "The conference is not taking questions at the moment."
+    assert refused.json()["code"] == "meeting_ended"
+    assert refused.json()["message"] == "The conference has ended; it takes no more questions."
     # Nor paper questions from the kiosk's clerk.
     kiosk_token = halls[0]["kiosk"].rstrip("/").rsplit("/", 1)[1]
     session = kiosks[0].evaluate(
@@ -409,6 +410,7 @@ def test_after_the_end_the_kiosk_says_so_and_invites_no_questions(
         headers={"X-Join-Link": kiosk_token, "X-Kiosk-Session": session},
     )
     assert paper.status == 409, paper.text()
+    assert paper.json()["code"] == "meeting_ended"
     phone.screenshot(path=artifacts / "phone-ended.png", full_page=True)
     browsing.assert_no_errors()
 

@@ -1,7 +1,7 @@
 """The public pages on a 390 px phone: a published conference with many halls of long
-Vietnamese names, its tally, long questions and answers, the archive, and a voter's phone page.
-Nothing may be wider than the screen: the page does not scroll sideways and every element
-stays inside it.
+Vietnamese names, its tally, long questions and answers, the record's signed checkpoints and
+the entries appended after the end, the archive, and a voter's phone page. Nothing may be
+wider than the screen: the page does not scroll sideways and every element stays inside it.
 
 The conference is made in the server's database (``manage.py shell``), apart from the demo
 conference the other browser tests share."""
@@ -35,10 +35,12 @@ LONG_QUESTION = (
     "cơ chế giám sát của người dân; đồng thời xem văn bản tại "
     "https://vanban.example.vn/quy-hoach-su-dung-dat-giai-doan-2026-2030-tinh-yen-bai.pdf"
 )
-# Run in the server's database: the conference, answered, merged, rejected and published.
+# Run in the server's database: the conference, answered (the first question with a written
+# answer promised), merged, rejected, ended, the written answer attached after the end, and
+# published.
 MAKE_CONFERENCE = """
-import json
-from meetings.questions.services import air, merge, moderation
+import datetime, json
+from meetings.questions.services import air, followups, merge, moderation
 from meetings.rooms.models import Meeting
 from meetings.rooms.services import halls, meetings
 from tests.questions.helpers import ask, open_conference
@@ -52,13 +54,20 @@ if not Meeting.objects.filter(slug={slug!r}).exists():
         question = ask(conference, {question!r} + f" ({{index}})", hall=hall, device=index + 1)
         question = moderation.question_approve(question=question, actor=actor)
         air.question_put_on_air(question=question, actor=actor)
-        air.question_answer(
-            question=question, kind="live", summary=({question!r} + " ") * 2, actor=actor
-        )
+        summary = ({question!r} + " ") * 2
+        if index == 0:
+            promised = air.question_answer(
+                question=question, kind="written", due_date=datetime.date(2027, 1, 15),
+                summary=summary, actor=actor,
+            )
+        else:
+            air.question_answer(question=question, kind="live", summary=summary, actor=actor)
         duplicate = ask(conference, "Bao giờ sửa đường?", hall=added[index - 1], device=50 + index)
         merge.question_merge(question=duplicate, into=question, actor=actor)
         other = ask(conference, "Không liên quan", hall=hall, device=80 + index)
         moderation.question_reject(question=other, reason="off_topic", actor=actor)
+    meetings.meeting_transition(meeting=meeting, to_status="ended", actor=actor)
+    followups.answer_attach_written(question=promised, text={question!r}, actor=actor)
     meetings.meeting_publish(meeting=conference.meeting, actor=actor)
 print(json.dumps({{"ok": True}}))
 """
@@ -123,6 +132,26 @@ def test_the_public_pages_fit_a_390_px_phone(
     visitor.screenshot(path=str(artifacts / f"public-390-{language}.png"), full_page=True)
     visitor.get_by_test_id("tally").scroll_into_view_if_needed()
     visitor.screenshot(path=str(artifacts / f"public-390-tally-{language}.png"))
+    # The record: the end checkpoint, the head now (signed at publication), and the entries
+    # after the end, each explained: the written answer (staff and public) and the publication.
+    end = visitor.get_by_test_id("end-checkpoint")
+    expect(end).to_be_visible()
+    expect(end.locator('[data-field="signature"]')).to_have_text(
+        re.compile(r"^[A-Za-z0-9+/]{86}==$")
+    )
+    expect(visitor.get_by_test_id("current-head")).to_be_visible()
+    expect(visitor.get_by_test_id("head-checkpoint")).to_be_visible()
+    later = visitor.get_by_test_id("after-end").locator("li")
+    expect(later).to_have_count(3)
+    expect(later.last).to_contain_text("meeting.published")
+    expect(visitor.get_by_test_id("public-key")).to_be_visible()
+    expect(visitor.get_by_test_id("checkpoints-link")).to_have_attribute(
+        "href", f"/archive/{wide_conference}/checkpoints.json"
+    )
+    visitor.get_by_test_id("record").scroll_into_view_if_needed()
+    visitor.get_by_test_id("record").screenshot(
+        path=str(artifacts / f"public-390-record-{language}.png")
+    )
 
     # Filtered by the hall with the longest name: still inside.
     visitor.get_by_test_id("filters").locator("select[name=hall]").select_option(label=HALLS[1])

@@ -186,6 +186,13 @@ def test_an_answer_is_published_with_its_clip_and_its_written_answer(
     )
     assert video.evaluate("video => video.error") is None
     expect(by_id(visitor, "final-hash")).to_have_text(re.compile(r"^[0-9a-f]{64}$"))
+    # Published while live: no end checkpoint yet; the head is signed by the publication.
+    expect(by_id(visitor, "end-checkpoint")).to_contain_text(
+        re.compile("chưa có điểm mốc kết thúc|no end checkpoint")
+    )
+    expect(by_id(visitor, "head-checkpoint")).to_contain_text(
+        re.compile("Khi công bố|At publication")
+    )
     visitor.screenshot(path=str(artifacts / "public-meeting.png"), full_page=True)
 
     # Withdrawn: the page and its clips are gone again.

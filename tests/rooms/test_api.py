@@ -200,6 +200,7 @@ def test_the_whole_chain_can_be_checked_from_the_record_endpoint_without_private
     """A voter gets every entry, staff payloads replaced by their digest, and can recompute
     every hash with the standard library alone (the snippet in docs/record.md)."""
     import hashlib
+    import hmac
     import json
 
     def canonical(value):
@@ -210,12 +211,18 @@ def test_the_whole_chain_can_be_checked_from_the_record_endpoint_without_private
     entries = body["entries"]
     assert any(e["payload"] is None for e in entries)  # staff entries stay private
     assert all(e["payload"] is not None for e in entries if e["audience"] == "public")
+    assert all(e["payload_salt"] is None for e in entries if e["payload"] is None)
     prev = "0" * 64
     for entry in entries:
+        assert entry["format"] == 2 and entry["payload_sha256"] is None
         if entry["payload"] is not None:
             assert (
-                hashlib.sha256(canonical(entry["payload"]).encode()).hexdigest()
-                == entry["payload_sha256"]
+                hmac.new(
+                    bytes.fromhex(entry["payload_salt"]),
+                    canonical(entry["payload"]).encode(),
+                    hashlib.sha256,
+                ).hexdigest()
+                == entry["payload_commitment"]
             )
         digest = hashlib.sha256(
             canonical(
@@ -227,8 +234,9 @@ def test_the_whole_chain_can_be_checked_from_the_record_endpoint_without_private
                     },
                     "audience": entry["audience"],
                     "created": entry["created"],
+                    "format": 2,
                     "meeting": "hn-test",
-                    "payload_sha256": entry["payload_sha256"],
+                    "payload_commitment": entry["payload_commitment"],
                     "prev": prev,
                     "seq": entry["seq"],
                     "type": entry["type"],

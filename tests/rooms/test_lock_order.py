@@ -129,9 +129,13 @@ def fine(meeting):
     ]
 
 
-def append(meeting, type: str = "test.append") -> Event:
+def append(meeting) -> Event:
     return event_append(
-        meeting=meeting, type=type, audience=Audience.STAFF, payload={}, actor=Actor.system()
+        meeting=meeting,
+        type="role.revoked",
+        audience=Audience.STAFF,
+        payload={},
+        actor=Actor.system(),
     )
 
 

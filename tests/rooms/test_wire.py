@@ -6,6 +6,8 @@ others up, then catches up."""
 import asyncio
 import json
 import secrets
+import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 
@@ -255,3 +257,30 @@ async def test_a_socket_that_stops_reading_is_left_behind_then_catches_up(server
     await stalled.close()
     for client in others:
         await client.stop()
+
+
+def test_record_json_streams_from_daphne_and_checks_out(server, tmp_path):
+    """The export as Daphne serves it: streamed (no length known in advance), the same
+    entries as the paged API, and accepted by the verifier printed in docs/record.md."""
+    from tests.rooms.test_record_docs import _verifier_source
+
+    chair = Account(server.base, "chair", PASSWORD)
+    set_attendance(server, range(100, 103))  # something staff-only and public in the record
+    response = chair.http.get(f"{server.base}/archive/{SLUG}/record.json", stream=True, timeout=60)
+    response.raise_for_status()
+    assert "Content-Length" not in response.headers
+    assert response.headers.get("Transfer-Encoding") == "chunked"
+    exported = tmp_path / "record.json"
+    exported.write_bytes(response.content)
+    record = json.loads(exported.read_text(encoding="utf-8"))
+    paged = server.record(chair)
+    assert [e["hash"] for e in record["entries"]][: len(paged)] == [e["hash"] for e in paged]
+    # The chair is the conference's staff: every payload and salt is there.
+    assert all(e["payload"] is not None and e["payload_salt"] for e in record["entries"])
+    verifier = tmp_path / "verify_record_json.py"
+    verifier.write_text(_verifier_source(), encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(verifier), str(exported)], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"final hash {record['head']['hash']}" in result.stdout

@@ -29,6 +29,7 @@ PUBLIC_ROUTES = {
     "archive/",
     "archive/<slug:slug>/",
     "archive/<slug:slug>/record.json",
+    "archive/<slug:slug>/checkpoints.json",
     "archive/<slug:slug>/minutes.<str:fmt>",
     "v/sw.js",
 }

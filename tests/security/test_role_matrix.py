@@ -49,6 +49,7 @@ MATRIX = [
     ("GET", "/api/meetings/{slug}/snapshot", None, ADMITTED),
     ("GET", "/api/meetings/{slug}/events", None, ADMITTED),
     ("GET", "/api/meetings/{slug}/record", None, ADMITTED),
+    ("GET", "/api/meetings/{slug}/checkpoints", None, ADMITTED),
     ("GET", "/api/meetings/{slug}/tally", None, ADMITTED),
     ("GET", "/api/meetings/{slug}/speaking-time", None, ADMITTED),
     ("GET", "/api/meetings/{slug}/programme", None, ADMITTED),

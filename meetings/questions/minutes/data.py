@@ -18,7 +18,16 @@ from meetings.questions.models import (
 )
 from meetings.questions.speaking import speaking_time
 from meetings.questions.state import meeting_tally
-from meetings.rooms.models import EventLogHead, Meeting, Role
+from meetings.rooms.checkpoints import checkpoint_at, checkpoint_note, public_key_for_client
+from meetings.rooms.models import (
+    CheckpointReason,
+    EventLogHead,
+    Meeting,
+    RecordCheckpoint,
+    Role,
+)
+from meetings.rooms.record import format_time
+from meetings.rooms.state import consistent_read
 
 
 @dataclass
@@ -56,6 +65,23 @@ class Unconsidered:
 
 
 @dataclass
+class Checkpoint:
+    """The platform's signed checkpoint the minutes print: the one of the head they were made
+    at, or else the latest signed before it (``at_head`` says which)."""
+
+    seq: int
+    hash: str
+    reason: str  # in the minutes' language
+    reason_code: str  # as signed
+    signed: str  # in the minutes' language and time zone
+    signed_utc: str  # exactly as signed
+    key_id: str
+    signature: str  # Ed25519, base64
+    note: str  # the signed statement and its signature line: what the QR code holds
+    at_head: bool
+
+
+@dataclass
 class Minutes:
     language: str
     title: str
@@ -75,8 +101,11 @@ class Minutes:
     listed: int  # the questions taken up (approved, on air, answered), each an entry
     rejected: int
     speaking: list[dict]
-    record_seq: int
+    record_seq: int  # the record's head when the minutes were made, read with everything else
     record_hash: str
+    checkpoint: Checkpoint | None  # None while no checkpoint of the record is signed yet
+    site_key_id: str  # the key the site signs with now (docs/record.md, "Signed checkpoints")
+    site_public_key: str  # base64
     generated: str
     follow_ups: list[Entry] = field(default_factory=list)
     unconsidered: list[Unconsidered] = field(default_factory=list)
@@ -85,8 +114,10 @@ class Minutes:
 def gather(meeting: Meeting, language: str = "vi", *, staff: bool = False) -> Minutes:
     """``staff``: the copy for the conference's staff, which prints the text of the questions
     no moderator read (``Unconsidered``)."""
-    with translation.override(language):
-        return _gather(meeting, language, staff)
+    # One moment of the database: the head printed is the one the questions and counts were
+    # read at (every write moves the head in its own transaction).
+    with translation.override(language), consistent_read():
+        return _gather(Meeting.objects.get(pk=meeting.pk), language, staff)
 
 
 def _format(moment: datetime | None) -> str:
@@ -145,6 +176,7 @@ def _gather(meeting: Meeting, language: str, staff: bool) -> Minutes:
         for reason, n in counts["rejected_by_reason"].items():
             rejected[reason] = rejected.get(reason, 0) + n
     head = EventLogHead.objects.get(meeting=meeting)
+    site_key = public_key_for_client()
     return Minutes(
         language=language,
         title=meeting.title,
@@ -168,9 +200,39 @@ def _gather(meeting: Meeting, language: str, staff: bool) -> Minutes:
         speaking=[time.as_dict() for time in speaking_time(meeting)],
         record_seq=head.seq,
         record_hash=head.hash,
+        checkpoint=_checkpoint(meeting, head.seq),
+        site_key_id=site_key["key_id"],
+        site_public_key=site_key["public_key"],
         generated=_format(timezone.now()),
         follow_ups=follow_ups,
         unconsidered=unconsidered,
+    )
+
+
+def _checkpoint(meeting: Meeting, seq: int) -> Checkpoint | None:
+    signed = checkpoint_at(meeting, seq) or checkpoint_before(meeting, seq)
+    if signed is None:
+        return None
+    return Checkpoint(
+        seq=signed.seq,
+        hash=signed.hash,
+        reason=str(CheckpointReason(signed.reason).label),
+        reason_code=signed.reason,
+        signed=_format(signed.signed_at),
+        signed_utc=format_time(signed.signed_at),
+        key_id=signed.key_id,
+        signature=signed.signature,
+        note=checkpoint_note(signed, meeting.slug),
+        at_head=signed.seq == seq,
+    )
+
+
+def checkpoint_before(meeting: Meeting, seq: int) -> RecordCheckpoint | None:
+    """The newest checkpoint signed before entry ``seq``."""
+    return (
+        RecordCheckpoint.objects.filter(meeting=meeting, seq__lt=seq)
+        .order_by("-seq", "-pk")
+        .first()
     )
 
 

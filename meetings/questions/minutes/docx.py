@@ -13,10 +13,14 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Pt, RGBColor
 
 from meetings.questions.minutes.data import Entry, Minutes
+from meetings.questions.minutes.qr import PRINTED_CM, qr_png
 from meetings.questions.minutes.words import (
     answer_details,
+    checkpoint_lines,
+    checkpoint_sentence,
     count_lines,
     hall_label,
+    record_lines,
     speaking_header,
     speaking_rows,
     unconsidered_rows,
@@ -129,12 +133,7 @@ def render_docx(minutes: Minutes) -> bytes:
     document.add_heading(w["speaking"], level=2)
     _table(document, speaking_header(w), speaking_rows(minutes.speaking), WIDTHS_CM["speaking"])
 
-    document.add_heading(w["record"], level=2)
-    document.add_paragraph(w["record_text"] % {"n": minutes.record_seq})
-    paragraph = document.add_paragraph()
-    paragraph.add_run(f"{w['final_hash']}: ").bold = True
-    run = paragraph.add_run(minutes.record_hash)
-    run.font.name, run.font.size = "Courier New", Pt(10)
+    _record(document, minutes, w)
     document.add_paragraph(f"{w['generated']}: {minutes.generated}")
 
     signatures = document.add_table(rows=2, cols=2)
@@ -167,11 +166,38 @@ def _centred(document, text: str, *, bold: bool = False, size: int | None = None
         run.font.size = Pt(size)
 
 
-def _facts(document, pairs: list[tuple[str, str]]) -> None:
+def _facts(document, pairs: list[tuple[str, str | int]], *, mono: bool = False) -> None:
     for label, value in pairs:
         paragraph = document.add_paragraph()
         paragraph.add_run(f"{label}: ").bold = True
-        paragraph.add_run(value)
+        run = paragraph.add_run(str(value))
+        if mono:
+            _mono(run)
+
+
+def _record(document, minutes: Minutes, w: dict[str, str]) -> None:
+    """The record's head the minutes were made at, the signed checkpoint printed with it, and
+    its note as a QR code and as text."""
+    document.add_heading(w["record"], level=2)
+    document.add_paragraph(w["record_text"] % {"n": minutes.record_seq})
+    _facts(document, record_lines(minutes, w), mono=True)
+    document.add_heading(w["checkpoint"], level=3)
+    document.add_paragraph(checkpoint_sentence(minutes, w))
+    _facts(document, checkpoint_lines(minutes, w, printed=True), mono=True)
+    checkpoint = minutes.checkpoint
+    if checkpoint is None:
+        return
+    document.add_picture(BytesIO(qr_png(checkpoint.note)), width=Cm(PRINTED_CM))
+    document.add_paragraph(w["qr_note"])
+    note = document.add_paragraph()
+    for number, line in enumerate(checkpoint.note.splitlines()):
+        if number:
+            note.add_run().add_break()
+        _mono(note.add_run(line))
+
+
+def _mono(run) -> None:
+    run.font.name, run.font.size = "Courier New", Pt(9)
 
 
 def _table(document, header: list[str], rows: list[list[str]], widths_cm: list[float]) -> None:

@@ -10,15 +10,19 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import cm
-from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Image, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from meetings.questions.minutes.data import Entry, Minutes
 from meetings.questions.minutes.docx import WIDTHS_CM, words_in
 from meetings.questions.minutes.pdf_fonts import mark_up, needs_shaping, register_fonts
+from meetings.questions.minutes.qr import PRINTED_CM, qr_png
 from meetings.questions.minutes.words import (
     answer_details,
+    checkpoint_lines,
+    checkpoint_sentence,
     count_lines,
     hall_label,
+    record_lines,
     speaking_header,
     speaking_rows,
     unconsidered_rows,
@@ -163,10 +167,7 @@ def render_pdf(minutes: Minutes) -> bytes:
         _table(s, speaking_header(w), speaking_rows(minutes.speaking), WIDTHS_CM["speaking"])
     )
 
-    story.append(p(w["record"], "h2"))
-    story.append(p(w["record_text"] % {"n": minutes.record_seq}))
-    story.append(para(s["base"], bold=f"{w['final_hash']}:"))
-    story.append(p(minutes.record_hash, "mono"))
+    story.extend(_record(minutes, w, s))
     story.append(p(f"{w['generated']}: {minutes.generated}"))
     story.append(Spacer(1, 0.8 * cm))
     signatures = Table(
@@ -182,6 +183,44 @@ def render_pdf(minutes: Minutes) -> bytes:
     story.append(signatures)
     document.build(story)
     return out.getvalue()
+
+
+def _record(minutes: Minutes, w: dict[str, str], s) -> list:
+    """The record's head the minutes were made at, the signed checkpoint printed with it, and
+    its note as a QR code and as text."""
+    parts = [
+        para(s["h2"], w["record"]),
+        para(s["base"], w["record_text"] % {"n": minutes.record_seq}),
+    ]
+    parts.append(_facts(s, record_lines(minutes, w)))
+    parts.append(para(s["h3"], w["checkpoint"]))
+    parts.append(para(s["base"], checkpoint_sentence(minutes, w)))
+    parts.append(_facts(s, checkpoint_lines(minutes, w, printed=True)))
+    checkpoint = minutes.checkpoint
+    if checkpoint is None:
+        return parts
+    size = PRINTED_CM * cm
+    code = Image(BytesIO(qr_png(checkpoint.note)), width=size, height=size)
+    beside = Table(
+        [[code, para(s["cell"], w["qr_note"])]],
+        colWidths=[size + 0.3 * cm, 16 * cm - size - 0.3 * cm],
+    )
+    beside.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
+    parts.append(Spacer(1, 0.2 * cm))
+    parts.append(beside)
+    parts += [para(s["mono"], line) for line in checkpoint.note.splitlines()]
+    parts.append(Spacer(1, 0.3 * cm))
+    return parts
+
+
+def _facts(s, lines: list[tuple[str, str | int]]) -> Table:
+    """Label and value in two columns; a long value (a hash, a signature) breaks anywhere."""
+    table = Table(
+        [[para(s["cell"], bold=label), para(s["mono"], str(value))] for label, value in lines],
+        colWidths=[5 * cm, 11 * cm],
+    )
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return table
 
 
 def _table(s, header, rows, widths_cm, *, show_header: bool = True):

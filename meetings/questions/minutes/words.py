@@ -57,11 +57,41 @@ def words() -> dict[str, str]:
         "answers": _("Answers"),
         "record": _("The record"),
         "record_text": _(
-            "This meeting's record has %(n)s entries, chained by SHA-256. Its final hash is "
-            "printed below; anyone can recompute it from the published record (see "
-            "docs/record.md) and compare."
+            "These minutes were made from the conference's record as it stood at its entry "
+            "%(n)s. Each entry is chained to the one before it by SHA-256, so the hash of entry "
+            "%(n)s, printed below, pins every entry up to it: anyone can recompute the chain "
+            "from the published record (docs/record.md) and check that it passes through this "
+            "hash."
         ),
-        "final_hash": _("Final hash"),
+        "record_seq": _("Entry the minutes were made at (seq)"),
+        "record_hash": _("Hash of that entry"),
+        "checkpoint": _("Signed checkpoint"),
+        "checkpoint_at_head": _(
+            "The platform signed the record at this very entry: its checkpoint is below."
+        ),
+        "checkpoint_before": _(
+            "The platform had not signed the record at this entry when the minutes were made; "
+            "below is its latest signed checkpoint before it, at entry %(seq)s."
+        ),
+        "checkpoint_none": _(
+            "The platform had signed no checkpoint of this record when the minutes were made."
+        ),
+        "checkpoint_seq": _("Entry (seq)"),
+        "checkpoint_hash": _("Hash"),
+        "checkpoint_reason": _("Signed"),
+        "checkpoint_signed": _("Signed at"),
+        "key_id": _("Key id"),
+        "signature": _("Signature (Ed25519, base64)"),
+        "site_key_id": _("The site's public key id"),
+        "site_key": _("The site's public key (Ed25519, base64)"),
+        "statement": _("Signed statement and signature"),
+        "qr_note": _(
+            "The QR code holds the checkpoint's signed statement and its signature line, "
+            "printed below. To check it: verify the signature with the site's public key "
+            "(Ed25519, over the statement's lines as UTF-8), then check that the published "
+            "record still passes through the checkpoint's hash at its entry (docs/record.md, "
+            '"Signed checkpoints").'
+        ),
         "generated": _("Generated"),
         "signature_chair": _("THE CHAIR"),
         "signature_secretary": _("THE SECRETARY"),
@@ -72,6 +102,62 @@ def words() -> dict[str, str]:
         "source": _("Came in by"),
         "minutes_csv_answer_kind": _("How it was answered"),
     }
+
+
+def record_lines(minutes, w: dict[str, str]) -> list[tuple[str, str | int]]:
+    """The record's head the minutes were made at, as label and value (a seq as a number, for
+    the spreadsheets)."""
+    return [(w["record_seq"], minutes.record_seq), (w["record_hash"], minutes.record_hash)]
+
+
+# The labels of a signed checkpoint's fields, in the order checkpoint_values gives them.
+CHECKPOINT_FIELDS = (
+    "checkpoint_seq",
+    "checkpoint_hash",
+    "checkpoint_reason",
+    "checkpoint_signed",
+    "key_id",
+    "signature",
+)
+
+
+def checkpoint_values(checkpoint, *, printed: bool) -> list[str | int]:
+    """``printed``: the time in the minutes' time zone beside the exact time signed (DOCX and
+    PDF), rather than the exact time alone (the spreadsheets)."""
+    signed = checkpoint.signed_utc
+    if printed:
+        signed = f"{checkpoint.signed} ({signed})"
+    return [
+        checkpoint.seq,
+        checkpoint.hash,
+        f"{checkpoint.reason} ({checkpoint.reason_code})",
+        signed,
+        checkpoint.key_id,
+        checkpoint.signature,
+    ]
+
+
+def site_key_lines(minutes, w: dict[str, str]) -> list[tuple[str, str]]:
+    return [(w["site_key_id"], minutes.site_key_id), (w["site_key"], minutes.site_public_key)]
+
+
+def checkpoint_lines(minutes, w: dict[str, str], *, printed: bool) -> list[tuple[str, str | int]]:
+    """The signed checkpoint's fields, if there is one, then the site's key, as label and
+    value."""
+    lines = []
+    if minutes.checkpoint is not None:
+        values = checkpoint_values(minutes.checkpoint, printed=printed)
+        lines += [(w[field], value) for field, value in zip(CHECKPOINT_FIELDS, values, strict=True)]
+    return lines + site_key_lines(minutes, w)
+
+
+def checkpoint_sentence(minutes, w: dict[str, str]) -> str:
+    checkpoint = minutes.checkpoint
+    if checkpoint is None:
+        return w["checkpoint_none"]
+    if checkpoint.at_head:
+        return w["checkpoint_at_head"]
+    return w["checkpoint_before"] % {"seq": checkpoint.seq}
 
 
 def answer_details(entry, w: dict[str, str]) -> list[str]:

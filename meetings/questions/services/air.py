@@ -15,7 +15,7 @@ from meetings.questions.text import clean_line, clean_text
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid
 from meetings.rooms.models import Meeting, MeetingStatus
-from meetings.rooms.services.events import record_write
+from meetings.rooms.services.events import record_write, refuse_after_end
 
 
 def question_put_on_air(
@@ -23,6 +23,7 @@ def question_put_on_air(
 ) -> Question:
     """Put a queued question on air: every screen shows it. One at a time per conference."""
     with record_write(meeting=question.meeting):
+        refuse_after_end(question.meeting)
         if Meeting.objects.get(pk=question.meeting_id).status != MeetingStatus.LIVE:
             raise Conflict(_("Questions go on air only while the conference is live."))
         on_air = Question.objects.filter(
@@ -56,6 +57,7 @@ def question_back_to_queue(
 ) -> Question:
     """Take a question off air without an answer; it goes back to the head of the queue."""
     with record_write(meeting=question.meeting):
+        refuse_after_end(question.meeting)
         order = queue_order(question.meeting_id)
         question = move(
             question,
@@ -107,6 +109,7 @@ def question_answer(
         if candidate is None:
             raise Invalid(_("There is no such candidate at this conference."))
     with record_write(meeting=question.meeting):
+        refuse_after_end(question.meeting)
         before = Question.objects.get(pk=question.pk)
         question = move(
             question,

@@ -10,6 +10,12 @@ most every COUNTS_PUBLISH_SECONDS per conference. Snapshots show the announced c
 (``Question.votes_published`` and ``supports_published``, ``AnnouncedTally``), so a screen's
 copy and a fresh snapshot always agree; the public page, the API's tally and the minutes count
 the questions.
+
+The record closes when the conference ends (docs/record.md, "After the end"): the counts still
+pending then are announced in the transaction that ends it, before its status changes
+(``meeting_ending``), and no batch is appended after it. Votes are refused once it has ended,
+so there is nothing left to announce; a count that still differs afterwards (a vote that
+committed while the end was being written) is left unannounced, with a line in the log.
 """
 
 import asyncio
@@ -29,8 +35,13 @@ from meetings.questions.state import announced_tally, live_supports, meeting_tal
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
 from meetings.rooms.models import Audience, Meeting
-from meetings.rooms.services.events import event_append, record_write
-from meetings.rooms.signals import stream_round
+from meetings.rooms.services.events import (
+    ENDED_STATUSES,
+    event_append,
+    meeting_has_ended,
+    record_write,
+)
+from meetings.rooms.signals import meeting_ending, stream_round
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +64,15 @@ def counts_publish(*, meeting: Meeting) -> CountsAnnounced:
         # read and its announcement.
         votes = _votes_to_announce(meeting, Question.objects.select_for_update())
         tallies = _tallies_to_announce(meeting)
+        if (votes or tallies) and meeting_has_ended(meeting):
+            logger.info(
+                "counts of meeting %s not announced: it has ended, its record is closed "
+                "(%s questions, %s halls)",
+                meeting.pk,
+                len(votes),
+                len(tallies),
+            )
+            return CountsAnnounced(questions=0, halls=0)
         if votes:
             # The counts were read with their rows locked (_votes_to_announce): no vote for
             # these questions can commit before this transaction does, so the votes by hall
@@ -127,7 +147,8 @@ def counts_publish_pending(*, meeting_ids: Iterable[int]) -> dict[int, CountsAnn
     a timer armed (its changes were committed, their announcement never made). A conference
     with nothing pending costs three reads and takes no lock."""
     announced = {}
-    for meeting in Meeting.objects.filter(pk__in=list(meeting_ids)).order_by("pk"):
+    meetings = Meeting.objects.filter(pk__in=list(meeting_ids)).exclude(status__in=ENDED_STATUSES)
+    for meeting in meetings.order_by("pk"):
         if counts_pending(meeting=meeting):
             result = counts_publish(meeting=meeting)
             if result:
@@ -211,6 +232,11 @@ def _publish_by_id(meeting_id: int) -> CountsAnnounced:
 
 
 publisher = CountsPublisher()
+
+
+@receiver(meeting_ending, dispatch_uid="meetings.questions.counts_at_the_end")
+def _announce_what_is_pending_at_the_end(sender, *, meeting: Meeting, **kwargs) -> None:
+    counts_publish(meeting=meeting)
 
 
 @receiver(stream_round, dispatch_uid="meetings.questions.counts_pending")

@@ -16,7 +16,7 @@ from meetings.questions.similarity import MERGE_TARGETS
 from meetings.questions.state import live_supports
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Invalid
-from meetings.rooms.services.events import record_write
+from meetings.rooms.services.events import record_write, refuse_after_end
 
 
 def question_merge(
@@ -27,6 +27,7 @@ def question_merge(
     if into.pk == question.pk:
         raise Invalid(_("A question cannot be merged into itself."))
     with record_write(meeting=question.meeting):
+        refuse_after_end(question.meeting)
         target = Question.objects.select_for_update().get(pk=into.pk)
         if target.status not in MERGE_TARGETS:
             raise conflict(target.pk, _("That question can no longer take in others."))
@@ -64,6 +65,7 @@ def question_unmerge(
 ) -> Question:
     """Undo a merge: the question returns to the status it had, the other loses its votes."""
     with record_write(meeting=question.meeting):
+        refuse_after_end(question.meeting)
         current = Question.objects.get(pk=question.pk)
         if current.status != QuestionStatus.MERGED:
             raise conflict(question.pk, _("This question is not merged."))

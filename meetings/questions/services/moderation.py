@@ -11,7 +11,7 @@ from meetings.questions.services.record import announce
 from meetings.questions.text import clean_line, match_form, question_text
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Forbidden, Invalid
-from meetings.rooms.services.events import record_write
+from meetings.rooms.services.events import record_write, refuse_after_end
 
 EDITABLE = frozenset({QuestionStatus.SUBMITTED, QuestionStatus.APPROVED, QuestionStatus.ON_AIR})
 
@@ -39,6 +39,7 @@ def question_approve(
 ) -> Question:
     """Accept a question into the queue, at its end."""
     with record_write(meeting=question.meeting):
+        refuse_after_end(question.meeting)
         question = move(
             question,
             to=QuestionStatus.APPROVED,
@@ -72,6 +73,7 @@ def question_reject(
     if len(note) > 500:
         raise Invalid(_("The note can be at most 500 characters."))
     with record_write(meeting=question.meeting):
+        refuse_after_end(question.meeting)
         question = move(
             question,
             to=QuestionStatus.REJECTED,
@@ -96,6 +98,7 @@ def question_withdraw(*, question: Question, device_hash: str, actor: Actor) -> 
     if not device_hash or question.device_hash != device_hash:
         raise Forbidden(_("Only the phone that sent a question can withdraw it."))
     with record_write(meeting=question.meeting):
+        refuse_after_end(question.meeting)
         question = move(question, to=QuestionStatus.WITHDRAWN)
         announce(
             action="withdrawn",
@@ -115,6 +118,7 @@ def question_edit(
     if len(text) > MAX_TEXT:
         raise Invalid(_("A question can be at most %(max)s characters.") % {"max": MAX_TEXT})
     with record_write(meeting=question.meeting):
+        refuse_after_end(question.meeting)
         question = touch(
             question,
             only_in=EDITABLE,
@@ -135,6 +139,7 @@ def question_set_topic(
         if topic is None:
             raise Invalid(_("Unknown topic: %s") % topic_code)
     with record_write(meeting=question.meeting):
+        refuse_after_end(question.meeting)
         question = touch(question, only_in=EDITABLE, expected_version=expected_version, topic=topic)
         announce(
             action="topic_set",
@@ -160,6 +165,7 @@ def question_address(
         if candidate is None:
             raise Invalid(_("There is no such candidate at this conference."))
     with record_write(meeting=question.meeting):
+        refuse_after_end(question.meeting)
         question = touch(
             question, only_in=EDITABLE, expected_version=expected_version, candidate=candidate
         )

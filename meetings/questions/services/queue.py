@@ -10,7 +10,7 @@ from meetings.rooms import patch
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Invalid
 from meetings.rooms.models import Audience, Meeting
-from meetings.rooms.services.events import event_append, record_write
+from meetings.rooms.services.events import event_append, record_write, refuse_after_end
 
 
 def queue_order(meeting_id: int) -> list[int]:
@@ -39,6 +39,7 @@ def queue_move(*, question: Question, index: int, actor: Actor) -> list[int]:
     Relative to the queue as it is now, so two moderators reordering at once both take
     effect, one after the other."""
     with record_write(meeting=question.meeting):
+        refuse_after_end(question.meeting)
         order = queue_order(question.meeting_id)
         if question.pk not in order:
             raise conflict(question.pk, _("Only questions waiting in the queue can be moved."))
@@ -54,6 +55,7 @@ def queue_set_order(*, meeting: Meeting, order: list[int], actor: Actor) -> list
     """Put the whole queue in the given order (e.g. the round-robin suggestion). The ids must
     be exactly the questions waiting now; otherwise Conflict with the current order."""
     with record_write(meeting=meeting):
+        refuse_after_end(meeting)
         current = queue_order(meeting.pk)
         if sorted(current) != sorted(order) or len(set(order)) != len(order):
             raise Conflict(

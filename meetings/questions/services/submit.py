@@ -23,9 +23,9 @@ from meetings.questions.models.question import MAX_NAME, MAX_TEXT
 from meetings.questions.services.record import announce, with_merged
 from meetings.questions.text import clean_line, match_form, question_text
 from meetings.rooms.actors import Actor
-from meetings.rooms.errors import Conflict, Invalid, RateLimited
+from meetings.rooms.errors import Conflict, Invalid, MeetingEnded, RateLimited
 from meetings.rooms.models import BridgePoint, Candidate, Meeting, MeetingStatus
-from meetings.rooms.services.events import record_write
+from meetings.rooms.services.events import ENDED_STATUSES, note_meeting_status, record_write
 
 OPEN_STATUSES = (MeetingStatus.SCHEDULED, MeetingStatus.LIVE)
 
@@ -84,9 +84,9 @@ def question_submit(
             # Under the lock, so the intake cannot close between this check and the insert.
             # The intake governs phones; paper handed in and questions spoken from the floor
             # are recorded while the conference runs.
-            _check_intake(
-                Meeting.objects.only("status", "questions_open").get(pk=meeting.pk), source
-            )
+            current = Meeting.objects.only("status", "questions_open").get(pk=meeting.pk)
+            note_meeting_status(meeting, current.status)
+            _check_intake(current, source)
             question = Question.objects.create(
                 meeting=meeting,
                 hall=hall,
@@ -162,6 +162,8 @@ def _hall_busy() -> str:
 
 
 def _check_intake(meeting: Meeting, source: QuestionSource) -> None:
+    if meeting.status in ENDED_STATUSES:
+        raise MeetingEnded(_("The conference has ended; it takes no more questions."))
     intake_closed = source == QuestionSource.PHONE and not meeting.questions_open
     if intake_closed or meeting.status not in OPEN_STATUSES:
         raise Conflict(_("The conference is not taking questions at the moment."))

@@ -22,10 +22,22 @@ from meetings.questions import limits
 from meetings.questions.devices import Device
 from meetings.questions.models import Question, QuestionStatus, Vote
 from meetings.questions.services.counts import publisher
-from meetings.rooms.errors import Conflict, DomainError, NotFound
+from meetings.rooms.errors import Conflict, DomainError, MeetingEnded, NotFound
 from meetings.rooms.models import Meeting
+from meetings.rooms.services.events import ENDED_STATUSES
 
 VOTABLE = (QuestionStatus.APPROVED, QuestionStatus.ON_AIR)
+
+
+def _running(meeting: Meeting):
+    """The conference, if it has not ended, as a subquery a vote's statement checks itself: a
+    vote is refused once the end has committed, whatever the caller's copy of the meeting says
+    (a phone's websocket keeps the one it connected with)."""
+    return Meeting.objects.filter(pk=meeting.pk).exclude(status__in=ENDED_STATUSES).values("pk")
+
+
+def _ended() -> MeetingEnded:
+    return MeetingEnded(_("The conference has ended; it takes no more votes."))
 
 
 def question_vote(*, meeting: Meeting, question_id: int, device: Device) -> bool:
@@ -36,6 +48,8 @@ def question_vote(*, meeting: Meeting, question_id: int, device: Device) -> bool
     the question's row, which every phone voting for it updates), then the count, only if the
     question is this conference's and open to votes. Otherwise nothing is kept and the reason
     is looked up."""
+    if meeting.status in ENDED_STATUSES:  # the caller's copy knows already: no allowance used
+        raise _ended()
     _take_vote_allowance(device)
     return _question_vote_unlimited(meeting, question_id, device)
 
@@ -52,7 +66,9 @@ def _question_vote_unlimited(meeting: Meeting, question_id: int, device: Device)
     lowest, highest = connection.ops.integer_field_range(Question._meta.pk.get_internal_type())
     if not lowest <= question_id <= highest:  # no question has it; the insert would overflow
         raise _refusal(meeting, question_id)
-    votable = Question.objects.filter(pk=question_id, meeting=meeting, status__in=VOTABLE)
+    votable = Question.objects.filter(
+        pk=question_id, meeting=meeting, status__in=VOTABLE, meeting_id__in=_running(meeting)
+    )
     try:
         with transaction.atomic():
             Vote.objects.create(
@@ -83,6 +99,8 @@ def question_votes(*, meeting: Meeting, votes: list[VoteRequest]) -> list[bool |
     The votable questions are locked first, so none leaves the queue before its count moves;
     a vote that another process stored meanwhile (a phone sending twice at once) makes the
     batch fall back to one vote at a time."""
+    if meeting.status in ENDED_STATUSES:
+        return [_ended() for _vote in votes]
     outcomes: list[bool | DomainError | None] = [None] * len(votes)
     accepted: list[int] = []  # indexes of the votes within the rate limits
     for index, vote in enumerate(votes):
@@ -98,7 +116,12 @@ def question_votes(*, meeting: Meeting, votes: list[VoteRequest]) -> list[bool |
         with transaction.atomic():
             votable = set(
                 Question.objects.select_for_update()
-                .filter(pk__in=asked, meeting=meeting, status__in=VOTABLE)
+                .filter(
+                    pk__in=asked,
+                    meeting=meeting,
+                    status__in=VOTABLE,
+                    meeting_id__in=_running(meeting),
+                )
                 .order_by("pk")  # every batch locks its questions in one order
                 .values_list("pk", flat=True)
             )
@@ -148,6 +171,13 @@ def _vote_alone(meeting: Meeting, vote: VoteRequest) -> bool | DomainError:
 
 
 def _refusal(meeting: Meeting, question_id: int) -> DomainError:
-    if not Question.objects.filter(pk=question_id, meeting=meeting).exists():
+    status = (
+        Question.objects.filter(pk=question_id, meeting=meeting)
+        .values_list("meeting__status", flat=True)
+        .first()
+    )
+    if status is None:
         return NotFound(_("There is no such question at this conference."))
+    if status in ENDED_STATUSES:
+        return _ended()
     return Conflict(_("Only questions in the queue or on air can be supported."))

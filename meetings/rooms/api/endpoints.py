@@ -10,6 +10,7 @@ from meetings.rooms.api.auth import caller_auth, viewer_of
 from meetings.rooms.api.schemas import (
     AgendaItemOut,
     AttendanceIn,
+    CheckpointsOut,
     ErrorOut,
     EventsOut,
     HallLinksOut,
@@ -22,6 +23,7 @@ from meetings.rooms.api.schemas import (
 from meetings.rooms.ids import Id, Seq
 from meetings.rooms.links import hall_links
 from meetings.rooms.models import AgendaItem, BridgePoint, Event, EventLogHead, JoinLinkKind
+from meetings.rooms.record_export import checkpoints_document
 from meetings.rooms.services import agenda, halls, join_links, meetings
 from meetings.rooms.services.events import event_for_client, record_entry
 from meetings.rooms.state import agenda_item_view, hall_view, meeting_snapshot, meeting_view
@@ -90,6 +92,15 @@ def record(
         "head_hash": head.hash,
         "more": len(rows) > limit,
     }
+
+
+@router.get("/meetings/{slug}/checkpoints", response={200: CheckpointsOut, **ERRORS})
+def checkpoints(request: HttpRequest, slug: str, since: Seq = 0):
+    """The record's signed checkpoints after ``since`` (a seq), the key that signed them and the
+    head: for anyone admitted to the conference to poll while it is live, and keep
+    (docs/record.md)."""
+    meeting, _viewer = viewer_of(request, slug)
+    return checkpoints_document(meeting, since=since)
 
 
 @router.post("/meetings/{slug}/status", response={200: MeetingOut, **ERRORS})

@@ -48,7 +48,18 @@ class RecordEntryOut(Schema):
     actor: str
     actor_kind: str
     actor_id: int | None
-    payload_sha256: str
+    format: int = Field(
+        description="2: the hash covers payload_commitment; 1 (entries appended before "
+        "salts existed): it covers payload_sha256."
+    )
+    payload_commitment: str | None = Field(
+        description="Format 2: HMAC-SHA256 of the payload's canonical JSON keyed by its salt."
+    )
+    payload_salt: str | None = Field(
+        description="Format 2, when the caller may read the payload: the salt (32 hex digits) "
+        "that opens the commitment; otherwise null."
+    )
+    payload_sha256: str | None = Field(description="Format 1: SHA-256 of the payload.")
     payload: dict[str, Any] | None = Field(
         description="The payload, when the caller may see this entry; otherwise null."
     )
@@ -61,6 +72,35 @@ class RecordOut(Schema):
     head_seq: int
     head_hash: str
     more: bool
+
+
+class CheckpointOut(Schema):
+    seq: int
+    hash: str
+    reason: Literal["live", "ended", "published", "after_end"]
+    signed: str
+    key_id: str
+    signature: str = Field(description="Ed25519 over the UTF-8 bytes of `statement`, base64.")
+    statement: str
+
+
+class SigningKeyOut(Schema):
+    algorithm: Literal["Ed25519"]
+    key_id: str = Field(description="The first 16 hex digits of the public key's SHA-256.")
+    public_key: str = Field(description="The raw 32-byte public key, base64.")
+
+
+class HeadOut(Schema):
+    seq: int
+    hash: str
+
+
+class CheckpointsOut(Schema):
+    format: str
+    meeting: str
+    head: HeadOut
+    signing_key: SigningKeyOut
+    checkpoints: list[CheckpointOut]
 
 
 class StatusIn(Schema):

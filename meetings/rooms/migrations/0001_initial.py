@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,193 +14,483 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='Meeting',
+            name="Meeting",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('slug', models.SlugField(max_length=64, unique=True, verbose_name='public identifier')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('electoral_unit', models.CharField(max_length=200, verbose_name='electoral unit')),
-                ('scheduled_start', models.DateTimeField(verbose_name='scheduled start')),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('scheduled', 'Scheduled'), ('live', 'Live'), ('ended', 'Ended'), ('archived', 'Archived')], default='draft', max_length=16, verbose_name='status')),
-                ('presentation_minutes', models.PositiveSmallIntegerField(default=10, help_text='Every candidate gets the same allowance unless an agenda item says otherwise.', verbose_name='presentation time per candidate (minutes)')),
-                ('created_at', models.DateTimeField(auto_now_add=True, verbose_name='created')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "slug",
+                    models.SlugField(max_length=64, unique=True, verbose_name="public identifier"),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                ("electoral_unit", models.CharField(max_length=200, verbose_name="electoral unit")),
+                ("scheduled_start", models.DateTimeField(verbose_name="scheduled start")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("scheduled", "Scheduled"),
+                            ("live", "Live"),
+                            ("ended", "Ended"),
+                            ("archived", "Archived"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                        verbose_name="status",
+                    ),
+                ),
+                (
+                    "presentation_minutes",
+                    models.PositiveSmallIntegerField(
+                        default=10,
+                        help_text="Every candidate gets the same allowance unless an agenda item says otherwise.",
+                        verbose_name="presentation time per candidate (minutes)",
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created")),
             ],
             options={
-                'verbose_name': 'conference',
-                'verbose_name_plural': 'conferences',
-                'ordering': ['-scheduled_start', 'title'],
+                "verbose_name": "conference",
+                "verbose_name_plural": "conferences",
+                "ordering": ["-scheduled_start", "title"],
             },
         ),
         migrations.CreateModel(
-            name='EventLogHead',
+            name="EventLogHead",
             fields=[
-                ('meeting', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, primary_key=True, related_name='log_head', serialize=False, to='rooms.meeting')),
-                ('seq', models.PositiveBigIntegerField(default=0)),
-                ('hash', models.CharField(default='0000000000000000000000000000000000000000000000000000000000000000', max_length=64)),
-                ('last_public', models.PositiveBigIntegerField(default=0)),
-                ('last_halls', models.PositiveBigIntegerField(default=0)),
-                ('last_candidates', models.PositiveBigIntegerField(default=0)),
-                ('last_staff', models.PositiveBigIntegerField(default=0)),
+                (
+                    "meeting",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        primary_key=True,
+                        related_name="log_head",
+                        serialize=False,
+                        to="rooms.meeting",
+                    ),
+                ),
+                ("seq", models.PositiveBigIntegerField(default=0)),
+                (
+                    "hash",
+                    models.CharField(
+                        default="0000000000000000000000000000000000000000000000000000000000000000",
+                        max_length=64,
+                    ),
+                ),
+                ("last_public", models.PositiveBigIntegerField(default=0)),
+                ("last_halls", models.PositiveBigIntegerField(default=0)),
+                ("last_candidates", models.PositiveBigIntegerField(default=0)),
+                ("last_staff", models.PositiveBigIntegerField(default=0)),
             ],
             options={
-                'verbose_name': 'record head',
-                'verbose_name_plural': 'record heads',
+                "verbose_name": "record head",
+                "verbose_name_plural": "record heads",
             },
         ),
         migrations.CreateModel(
-            name='Candidate',
+            name="Candidate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='full name')),
-                ('current_position', models.CharField(blank=True, max_length=300, verbose_name='current position')),
-                ('bio', models.TextField(blank=True, max_length=2000, verbose_name='short biography')),
-                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='order')),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='candidates', to='rooms.meeting')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="full name")),
+                (
+                    "current_position",
+                    models.CharField(blank=True, max_length=300, verbose_name="current position"),
+                ),
+                (
+                    "bio",
+                    models.TextField(blank=True, max_length=2000, verbose_name="short biography"),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="order")),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="candidates",
+                        to="rooms.meeting",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'candidate',
-                'verbose_name_plural': 'candidates',
-                'ordering': ['meeting', 'position', 'id'],
+                "verbose_name": "candidate",
+                "verbose_name_plural": "candidates",
+                "ordering": ["meeting", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='BridgePoint',
+            name="BridgePoint",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200, verbose_name='name')),
-                ('is_studio', models.BooleanField(default=False, verbose_name='central studio')),
-                ('address', models.CharField(blank=True, max_length=300, verbose_name='address')),
-                ('operator_name', models.CharField(blank=True, max_length=200, verbose_name='operator')),
-                ('operator_phone', models.CharField(blank=True, max_length=40, verbose_name="operator's phone")),
-                ('position', models.PositiveSmallIntegerField(default=0, verbose_name='order')),
-                ('attendance', models.PositiveIntegerField(blank=True, help_text='Voters present, entered on the day.', null=True, verbose_name='attendance')),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bridge_points', to='rooms.meeting')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200, verbose_name="name")),
+                ("is_studio", models.BooleanField(default=False, verbose_name="central studio")),
+                ("address", models.CharField(blank=True, max_length=300, verbose_name="address")),
+                (
+                    "operator_name",
+                    models.CharField(blank=True, max_length=200, verbose_name="operator"),
+                ),
+                (
+                    "operator_phone",
+                    models.CharField(blank=True, max_length=40, verbose_name="operator's phone"),
+                ),
+                ("position", models.PositiveSmallIntegerField(default=0, verbose_name="order")),
+                (
+                    "attendance",
+                    models.PositiveIntegerField(
+                        blank=True,
+                        help_text="Voters present, entered on the day.",
+                        null=True,
+                        verbose_name="attendance",
+                    ),
+                ),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="bridge_points",
+                        to="rooms.meeting",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'bridge point',
-                'verbose_name_plural': 'bridge points',
-                'ordering': ['meeting', '-is_studio', 'position', 'id'],
+                "verbose_name": "bridge point",
+                "verbose_name_plural": "bridge points",
+                "ordering": ["meeting", "-is_studio", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='AgendaItem',
+            name="AgendaItem",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(verbose_name='order')),
-                ('kind', models.CharField(choices=[('opening', 'Opening'), ('presentation', "Candidate's presentation"), ('questions', "Voters' questions"), ('closing', 'Closing'), ('other', 'Other')], max_length=16, verbose_name='kind')),
-                ('title', models.CharField(max_length=200, verbose_name='title')),
-                ('allowance_seconds', models.PositiveIntegerField(default=0, verbose_name='time allowance (seconds)')),
-                ('started_at', models.DateTimeField(blank=True, null=True, verbose_name='started')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='ended')),
-                ('candidate', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='agenda_items', to='rooms.candidate', verbose_name='candidate')),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='agenda', to='rooms.meeting')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(verbose_name="order")),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("opening", "Opening"),
+                            ("presentation", "Candidate's presentation"),
+                            ("questions", "Voters' questions"),
+                            ("closing", "Closing"),
+                            ("other", "Other"),
+                        ],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("title", models.CharField(max_length=200, verbose_name="title")),
+                (
+                    "allowance_seconds",
+                    models.PositiveIntegerField(default=0, verbose_name="time allowance (seconds)"),
+                ),
+                ("started_at", models.DateTimeField(blank=True, null=True, verbose_name="started")),
+                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="ended")),
+                (
+                    "candidate",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="agenda_items",
+                        to="rooms.candidate",
+                        verbose_name="candidate",
+                    ),
+                ),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="agenda",
+                        to="rooms.meeting",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'agenda item',
-                'verbose_name_plural': 'agenda items',
-                'ordering': ['meeting', 'position', 'id'],
+                "verbose_name": "agenda item",
+                "verbose_name_plural": "agenda items",
+                "ordering": ["meeting", "position", "id"],
             },
         ),
         migrations.CreateModel(
-            name='JoinLink',
+            name="JoinLink",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('operator', 'Operator (kiosk)'), ('voter', 'Voter (phone)')], max_length=16, verbose_name='kind')),
-                ('nonce', models.CharField(max_length=32)),
-                ('created_at', models.DateTimeField(verbose_name='created')),
-                ('expires_at', models.DateTimeField(verbose_name='expires')),
-                ('revoked_at', models.DateTimeField(blank=True, null=True, verbose_name='revoked')),
-                ('hall', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links', to='rooms.bridgepoint')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[("operator", "Operator (kiosk)"), ("voter", "Voter (phone)")],
+                        max_length=16,
+                        verbose_name="kind",
+                    ),
+                ),
+                ("nonce", models.CharField(max_length=32)),
+                ("created_at", models.DateTimeField(verbose_name="created")),
+                ("expires_at", models.DateTimeField(verbose_name="expires")),
+                ("revoked_at", models.DateTimeField(blank=True, null=True, verbose_name="revoked")),
+                (
+                    "hall",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="links",
+                        to="rooms.bridgepoint",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'join link',
-                'verbose_name_plural': 'join links',
+                "verbose_name": "join link",
+                "verbose_name_plural": "join links",
             },
         ),
         migrations.CreateModel(
-            name='KioskSession',
+            name="KioskSession",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('channel_name', models.CharField(max_length=200, unique=True)),
-                ('opened_at', models.DateTimeField()),
-                ('last_seen_at', models.DateTimeField()),
-                ('hall', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='kiosk_sessions', to='rooms.bridgepoint')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("channel_name", models.CharField(max_length=200, unique=True)),
+                ("opened_at", models.DateTimeField()),
+                ("last_seen_at", models.DateTimeField()),
+                (
+                    "hall",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="kiosk_sessions",
+                        to="rooms.bridgepoint",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'kiosk connection',
-                'verbose_name_plural': 'kiosk connections',
+                "verbose_name": "kiosk connection",
+                "verbose_name_plural": "kiosk connections",
             },
         ),
         migrations.CreateModel(
-            name='RoleGrant',
+            name="RoleGrant",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('role', models.CharField(choices=[('chair', 'Chair'), ('secretary', 'Secretary'), ('candidate', 'Candidate'), ('bridge_operator', 'Bridge-point operator'), ('observer', 'Observer')], max_length=20, verbose_name='role')),
-                ('granted_at', models.DateTimeField(auto_now_add=True, verbose_name='granted')),
-                ('candidate', models.ForeignKey(blank=True, help_text='Only for the candidate role: which candidate this account is.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='grants', to='rooms.candidate', verbose_name='candidate')),
-                ('hall', models.ForeignKey(blank=True, help_text='Only for bridge-point operators.', null=True, on_delete=django.db.models.deletion.CASCADE, related_name='grants', to='rooms.bridgepoint', verbose_name='bridge point')),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grants', to='rooms.meeting')),
-                ('user', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='meeting_grants', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "role",
+                    models.CharField(
+                        choices=[
+                            ("chair", "Chair"),
+                            ("secretary", "Secretary"),
+                            ("candidate", "Candidate"),
+                            ("bridge_operator", "Bridge-point operator"),
+                            ("observer", "Observer"),
+                        ],
+                        max_length=20,
+                        verbose_name="role",
+                    ),
+                ),
+                ("granted_at", models.DateTimeField(auto_now_add=True, verbose_name="granted")),
+                (
+                    "candidate",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Only for the candidate role: which candidate this account is.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grants",
+                        to="rooms.candidate",
+                        verbose_name="candidate",
+                    ),
+                ),
+                (
+                    "hall",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="Only for bridge-point operators.",
+                        null=True,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grants",
+                        to="rooms.bridgepoint",
+                        verbose_name="bridge point",
+                    ),
+                ),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="grants",
+                        to="rooms.meeting",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="meeting_grants",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'role grant',
-                'verbose_name_plural': 'role grants',
+                "verbose_name": "role grant",
+                "verbose_name_plural": "role grants",
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveBigIntegerField(verbose_name='sequence number')),
-                ('type', models.CharField(max_length=64, verbose_name='type')),
-                ('audience', models.CharField(choices=[('public', 'Public'), ('halls', 'Halls'), ('candidates', 'Candidates'), ('staff', 'Staff')], max_length=16, verbose_name='audience')),
-                ('actor_kind', models.CharField(max_length=16, verbose_name='actor kind')),
-                ('actor_label', models.CharField(max_length=200, verbose_name='actor')),
-                ('payload', models.JSONField(verbose_name='payload')),
-                ('created_at', models.DateTimeField(verbose_name='time')),
-                ('prev_hash', models.CharField(max_length=64, verbose_name='previous hash')),
-                ('hash', models.CharField(max_length=64, verbose_name='hash')),
-                ('actor', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL, verbose_name='actor account')),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='rooms.meeting')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("seq", models.PositiveBigIntegerField(verbose_name="sequence number")),
+                ("type", models.CharField(max_length=64, verbose_name="type")),
+                (
+                    "audience",
+                    models.CharField(
+                        choices=[
+                            ("public", "Public"),
+                            ("halls", "Halls"),
+                            ("candidates", "Candidates"),
+                            ("staff", "Staff"),
+                        ],
+                        max_length=16,
+                        verbose_name="audience",
+                    ),
+                ),
+                ("actor_kind", models.CharField(max_length=16, verbose_name="actor kind")),
+                ("actor_label", models.CharField(max_length=200, verbose_name="actor")),
+                ("payload", models.JSONField(verbose_name="payload")),
+                ("created_at", models.DateTimeField(verbose_name="time")),
+                ("prev_hash", models.CharField(max_length=64, verbose_name="previous hash")),
+                ("hash", models.CharField(max_length=64, verbose_name="hash")),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                        verbose_name="actor account",
+                    ),
+                ),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="events",
+                        to="rooms.meeting",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'record entry',
-                'verbose_name_plural': 'record entries',
-                'ordering': ['meeting', 'seq'],
-                'indexes': [models.Index(fields=['meeting', 'audience', 'seq'], name='event_audience_seq')],
-                'constraints': [models.UniqueConstraint(fields=('meeting', 'seq'), name='one_event_per_seq')],
+                "verbose_name": "record entry",
+                "verbose_name_plural": "record entries",
+                "ordering": ["meeting", "seq"],
+                "indexes": [
+                    models.Index(fields=["meeting", "audience", "seq"], name="event_audience_seq")
+                ],
+                "constraints": [
+                    models.UniqueConstraint(fields=("meeting", "seq"), name="one_event_per_seq")
+                ],
             },
         ),
         migrations.AddConstraint(
-            model_name='candidate',
-            constraint=models.UniqueConstraint(fields=('meeting', 'name'), name='unique_candidate_name'),
+            model_name="candidate",
+            constraint=models.UniqueConstraint(
+                fields=("meeting", "name"), name="unique_candidate_name"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bridgepoint',
-            constraint=models.UniqueConstraint(condition=models.Q(('is_studio', True)), fields=('meeting',), name='one_studio_per_meeting', violation_error_message='A conference has exactly one central studio.'),
+            model_name="bridgepoint",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("is_studio", True)),
+                fields=("meeting",),
+                name="one_studio_per_meeting",
+                violation_error_message="A conference has exactly one central studio.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='bridgepoint',
-            constraint=models.UniqueConstraint(fields=('meeting', 'name'), name='unique_hall_name'),
+            model_name="bridgepoint",
+            constraint=models.UniqueConstraint(fields=("meeting", "name"), name="unique_hall_name"),
         ),
         migrations.AddConstraint(
-            model_name='agendaitem',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('candidate__isnull', False), ('kind', 'presentation')), models.Q(('kind', 'presentation'), _negated=True), _connector='OR'), name='presentation_names_its_candidate', violation_error_message='A presentation belongs to a candidate.'),
+            model_name="agendaitem",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("candidate__isnull", False), ("kind", "presentation")),
+                    models.Q(("kind", "presentation"), _negated=True),
+                    _connector="OR",
+                ),
+                name="presentation_names_its_candidate",
+                violation_error_message="A presentation belongs to a candidate.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='joinlink',
-            constraint=models.UniqueConstraint(condition=models.Q(('revoked_at__isnull', True)), fields=('hall', 'kind'), name='one_active_link_per_hall_and_kind'),
+            model_name="joinlink",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("revoked_at__isnull", True)),
+                fields=("hall", "kind"),
+                name="one_active_link_per_hall_and_kind",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rolegrant',
-            constraint=models.UniqueConstraint(fields=('meeting', 'user', 'role'), name='one_grant_per_role'),
+            model_name="rolegrant",
+            constraint=models.UniqueConstraint(
+                fields=("meeting", "user", "role"), name="one_grant_per_role"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rolegrant',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('hall__isnull', False), ('role', 'bridge_operator')), models.Q(models.Q(('role', 'bridge_operator'), _negated=True), ('hall__isnull', True)), _connector='OR'), name='operator_grant_names_its_hall', violation_error_message='A bridge-point operator grant names exactly one hall.'),
+            model_name="rolegrant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("hall__isnull", False), ("role", "bridge_operator")),
+                    models.Q(
+                        models.Q(("role", "bridge_operator"), _negated=True), ("hall__isnull", True)
+                    ),
+                    _connector="OR",
+                ),
+                name="operator_grant_names_its_hall",
+                violation_error_message="A bridge-point operator grant names exactly one hall.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='rolegrant',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('candidate__isnull', False), ('role', 'candidate')), models.Q(models.Q(('role', 'candidate'), _negated=True), ('candidate__isnull', True)), _connector='OR'), name='candidate_grant_names_its_candidate', violation_error_message='A candidate grant names exactly one candidate.'),
+            model_name="rolegrant",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("candidate__isnull", False), ("role", "candidate")),
+                    models.Q(
+                        models.Q(("role", "candidate"), _negated=True), ("candidate__isnull", True)
+                    ),
+                    _connector="OR",
+                ),
+                name="candidate_grant_names_its_candidate",
+                violation_error_message="A candidate grant names exactly one candidate.",
+            ),
         ),
     ]

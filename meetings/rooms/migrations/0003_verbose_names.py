@@ -6,56 +6,95 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('rooms', '0002_event_log_append_only'),
+        ("rooms", "0002_event_log_append_only"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='agendaitem',
-            name='meeting',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='agenda', to='rooms.meeting', verbose_name='conference'),
+            model_name="agendaitem",
+            name="meeting",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="agenda",
+                to="rooms.meeting",
+                verbose_name="conference",
+            ),
         ),
         migrations.AlterField(
-            model_name='bridgepoint',
-            name='meeting',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='bridge_points', to='rooms.meeting', verbose_name='conference'),
+            model_name="bridgepoint",
+            name="meeting",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="bridge_points",
+                to="rooms.meeting",
+                verbose_name="conference",
+            ),
         ),
         migrations.AlterField(
-            model_name='bridgepoint',
-            name='operator_name',
+            model_name="bridgepoint",
+            name="operator_name",
             field=models.CharField(blank=True, max_length=200, verbose_name="operator's name"),
         ),
         migrations.AlterField(
-            model_name='candidate',
-            name='meeting',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='candidates', to='rooms.meeting', verbose_name='conference'),
+            model_name="candidate",
+            name="meeting",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="candidates",
+                to="rooms.meeting",
+                verbose_name="conference",
+            ),
         ),
         migrations.AlterField(
-            model_name='event',
-            name='meeting',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='events', to='rooms.meeting', verbose_name='conference'),
+            model_name="event",
+            name="meeting",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="events",
+                to="rooms.meeting",
+                verbose_name="conference",
+            ),
         ),
         migrations.AlterField(
-            model_name='joinlink',
-            name='hall',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='links', to='rooms.bridgepoint', verbose_name='bridge point'),
+            model_name="joinlink",
+            name="hall",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="links",
+                to="rooms.bridgepoint",
+                verbose_name="bridge point",
+            ),
         ),
         migrations.AlterField(
-            model_name='kiosksession',
-            name='hall',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='kiosk_sessions', to='rooms.bridgepoint', verbose_name='bridge point'),
+            model_name="kiosksession",
+            name="hall",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="kiosk_sessions",
+                to="rooms.bridgepoint",
+                verbose_name="bridge point",
+            ),
         ),
         migrations.AlterField(
-            model_name='rolegrant',
-            name='meeting',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='grants', to='rooms.meeting', verbose_name='conference'),
+            model_name="rolegrant",
+            name="meeting",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="grants",
+                to="rooms.meeting",
+                verbose_name="conference",
+            ),
         ),
         migrations.AlterField(
-            model_name='rolegrant',
-            name='user',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='meeting_grants', to=settings.AUTH_USER_MODEL, verbose_name='account'),
+            model_name="rolegrant",
+            name="user",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.CASCADE,
+                related_name="meeting_grants",
+                to=settings.AUTH_USER_MODEL,
+                verbose_name="account",
+            ),
         ),
     ]

@@ -4,15 +4,18 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('rooms', '0003_verbose_names'),
+        ("rooms", "0003_verbose_names"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='meeting',
-            name='questions_open',
-            field=models.BooleanField(default=False, help_text="Whether voters' questions are accepted now; the moderators open and close it.", verbose_name='accepting questions'),
+            model_name="meeting",
+            name="questions_open",
+            field=models.BooleanField(
+                default=False,
+                help_text="Whether voters' questions are accepted now; the moderators open and close it.",
+                verbose_name="accepting questions",
+            ),
         ),
     ]

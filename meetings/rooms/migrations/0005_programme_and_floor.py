@@ -12,42 +12,93 @@ def programme_for_every_meeting(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('rooms', '0004_questions_open'),
+        ("rooms", "0004_questions_open"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='bridgepoint',
-            name='pinned_tier',
-            field=models.CharField(blank=True, help_text="Empty: the hub chooses by the link's quality.", max_length=8, verbose_name='pinned quality tier'),
+            model_name="bridgepoint",
+            name="pinned_tier",
+            field=models.CharField(
+                blank=True,
+                help_text="Empty: the hub chooses by the link's quality.",
+                max_length=8,
+                verbose_name="pinned quality tier",
+            ),
         ),
         migrations.CreateModel(
-            name='FloorRequest',
+            name="FloorRequest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('requested_at', models.DateTimeField()),
-                ('hall', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='floor_request', to='rooms.bridgepoint')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("requested_at", models.DateTimeField()),
+                (
+                    "hall",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="floor_request",
+                        to="rooms.bridgepoint",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'floor request',
-                'verbose_name_plural': 'floor requests',
-                'ordering': ['requested_at'],
+                "verbose_name": "floor request",
+                "verbose_name_plural": "floor requests",
+                "ordering": ["requested_at"],
             },
         ),
         migrations.CreateModel(
-            name='Programme',
+            name="Programme",
             fields=[
-                ('meeting', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, primary_key=True, related_name='programme', serialize=False, to='rooms.meeting')),
-                ('layout', models.CharField(choices=[('studio', 'Studio only'), ('inset', 'Studio with the hall inset'), ('hall', 'The hall full screen'), ('side_by_side', 'Side by side')], default='inset', max_length=16, verbose_name='layout')),
-                ('floor_granted_at', models.DateTimeField(blank=True, null=True)),
-                ('floor_until', models.DateTimeField(blank=True, null=True, verbose_name='floor time ends')),
-                ('floor_hall', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='rooms.bridgepoint', verbose_name='hall holding the floor')),
+                (
+                    "meeting",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        primary_key=True,
+                        related_name="programme",
+                        serialize=False,
+                        to="rooms.meeting",
+                    ),
+                ),
+                (
+                    "layout",
+                    models.CharField(
+                        choices=[
+                            ("studio", "Studio only"),
+                            ("inset", "Studio with the hall inset"),
+                            ("hall", "The hall full screen"),
+                            ("side_by_side", "Side by side"),
+                        ],
+                        default="inset",
+                        max_length=16,
+                        verbose_name="layout",
+                    ),
+                ),
+                ("floor_granted_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "floor_until",
+                    models.DateTimeField(blank=True, null=True, verbose_name="floor time ends"),
+                ),
+                (
+                    "floor_hall",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="rooms.bridgepoint",
+                        verbose_name="hall holding the floor",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'programme',
-                'verbose_name_plural': 'programmes',
+                "verbose_name": "programme",
+                "verbose_name_plural": "programmes",
             },
         ),
         migrations.RunPython(programme_for_every_meeting, migrations.RunPython.noop),

@@ -5,57 +5,133 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('questions', '0002_wording'),
-        ('rooms', '0005_programme_and_floor'),
+        ("questions", "0002_wording"),
+        ("rooms", "0005_programme_and_floor"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Recording',
+            name="Recording",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('part', models.PositiveIntegerField(verbose_name='part')),
-                ('file', models.CharField(help_text='Relative to MEDIA_ROOT.', max_length=300, verbose_name='file')),
-                ('status', models.CharField(choices=[('recording', 'Recording'), ('complete', 'Complete'), ('interrupted', 'Interrupted (the hub stopped without closing it)')], default='recording', max_length=12, verbose_name='status')),
-                ('started_at', models.DateTimeField(verbose_name='started')),
-                ('ended_at', models.DateTimeField(blank=True, null=True, verbose_name='ended')),
-                ('seconds', models.FloatField(blank=True, null=True, verbose_name='length (s)')),
-                ('size', models.PositiveBigIntegerField(blank=True, null=True, verbose_name='size (bytes)')),
-                ('sha256', models.CharField(blank=True, max_length=64, verbose_name='SHA-256')),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='recordings', to='rooms.meeting', verbose_name='conference')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("part", models.PositiveIntegerField(verbose_name="part")),
+                (
+                    "file",
+                    models.CharField(
+                        help_text="Relative to MEDIA_ROOT.", max_length=300, verbose_name="file"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("recording", "Recording"),
+                            ("complete", "Complete"),
+                            ("interrupted", "Interrupted (the hub stopped without closing it)"),
+                        ],
+                        default="recording",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                ("started_at", models.DateTimeField(verbose_name="started")),
+                ("ended_at", models.DateTimeField(blank=True, null=True, verbose_name="ended")),
+                ("seconds", models.FloatField(blank=True, null=True, verbose_name="length (s)")),
+                (
+                    "size",
+                    models.PositiveBigIntegerField(
+                        blank=True, null=True, verbose_name="size (bytes)"
+                    ),
+                ),
+                ("sha256", models.CharField(blank=True, max_length=64, verbose_name="SHA-256")),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="recordings",
+                        to="rooms.meeting",
+                        verbose_name="conference",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'recording part',
-                'verbose_name_plural': 'recording parts',
-                'ordering': ['meeting', 'part'],
+                "verbose_name": "recording part",
+                "verbose_name_plural": "recording parts",
+                "ordering": ["meeting", "part"],
             },
         ),
         migrations.CreateModel(
-            name='Clip',
+            name="Clip",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start_seconds', models.FloatField(verbose_name='from (s into the part)')),
-                ('end_seconds', models.FloatField(blank=True, null=True, verbose_name='to (s into the part)')),
-                ('status', models.CharField(choices=[('open', 'On air'), ('ready', 'Ready'), ('failed', 'Could not be cut')], default='open', max_length=8)),
-                ('file', models.CharField(blank=True, max_length=300)),
-                ('seconds', models.FloatField(blank=True, null=True)),
-                ('size', models.PositiveBigIntegerField(blank=True, null=True)),
-                ('sha256', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('meeting', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='clips', to='rooms.meeting')),
-                ('question', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='clips', to='questions.question')),
-                ('recording', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='clips', to='rooms.recording')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("start_seconds", models.FloatField(verbose_name="from (s into the part)")),
+                (
+                    "end_seconds",
+                    models.FloatField(blank=True, null=True, verbose_name="to (s into the part)"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("open", "On air"),
+                            ("ready", "Ready"),
+                            ("failed", "Could not be cut"),
+                        ],
+                        default="open",
+                        max_length=8,
+                    ),
+                ),
+                ("file", models.CharField(blank=True, max_length=300)),
+                ("seconds", models.FloatField(blank=True, null=True)),
+                ("size", models.PositiveBigIntegerField(blank=True, null=True)),
+                ("sha256", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "meeting",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="clips",
+                        to="rooms.meeting",
+                    ),
+                ),
+                (
+                    "question",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="clips",
+                        to="questions.question",
+                    ),
+                ),
+                (
+                    "recording",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="clips",
+                        to="rooms.recording",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'answer clip',
-                'verbose_name_plural': 'answer clips',
-                'ordering': ['meeting', 'created_at'],
+                "verbose_name": "answer clip",
+                "verbose_name_plural": "answer clips",
+                "ordering": ["meeting", "created_at"],
             },
         ),
         migrations.AddConstraint(
-            model_name='recording',
-            constraint=models.UniqueConstraint(fields=('meeting', 'part'), name='one_recording_per_part'),
+            model_name="recording",
+            constraint=models.UniqueConstraint(
+                fields=("meeting", "part"), name="one_recording_per_part"
+            ),
         ),
     ]

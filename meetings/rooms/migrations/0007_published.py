@@ -4,15 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('rooms', '0006_recordings'),
+        ("rooms", "0006_recordings"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='meeting',
-            name='published_at',
-            field=models.DateTimeField(blank=True, help_text="Once published by the chair, the meeting's page and archive are public.", null=True, verbose_name='published'),
+            model_name="meeting",
+            name="published_at",
+            field=models.DateTimeField(
+                blank=True,
+                help_text="Once published by the chair, the meeting's page and archive are public.",
+                null=True,
+                verbose_name="published",
+            ),
         ),
     ]

@@ -8,6 +8,7 @@ class CheckpointReason(models.TextChoices):
     LIVE = "live", _("While live")
     ENDED = "ended", _("At the end")
     PUBLISHED = "published", _("At publication")
+    AFTER_END = "after_end", _("After the end")
 
 
 class RecordCheckpoint(models.Model):

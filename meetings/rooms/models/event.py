@@ -119,6 +119,9 @@ class EventLogHead(models.Model):
     last_halls = models.PositiveBigIntegerField(default=0)
     last_candidates = models.PositiveBigIntegerField(default=0)
     last_staff = models.PositiveBigIntegerField(default=0)
+    # When the head was last signed (meetings.rooms.checkpoints): read under the head's lock,
+    # so a live conference decides whether to sign again without another query.
+    checkpointed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         verbose_name = _("record head")

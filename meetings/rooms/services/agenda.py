@@ -15,7 +15,7 @@ from meetings.rooms.models import (
     Meeting,
     MeetingStatus,
 )
-from meetings.rooms.services.events import event_append, record_write
+from meetings.rooms.services.events import event_append, record_write, refuse_after_end
 from meetings.rooms.state import agenda_item_view
 
 MAX_ALLOWANCE_SECONDS = 4 * 60 * 60
@@ -46,6 +46,7 @@ def agenda_item_add(
     if not 0 <= allowance_seconds <= MAX_ALLOWANCE_SECONDS:
         raise Invalid(_("The time allowance must be between 0 and 4 hours."))
     with record_write(meeting=meeting):
+        refuse_after_end(meeting)
         item = AgendaItem.objects.create(
             meeting=meeting,
             position=meeting.agenda.count(),
@@ -71,6 +72,7 @@ def agenda_build_default(*, meeting: Meeting, actor: Actor) -> list[AgendaItem]:
     """The usual running order: opening, each candidate's presentation with equal time,
     voters' questions, closing."""
     with record_write(meeting=meeting):
+        refuse_after_end(meeting)
         if meeting.agenda.exists():
             raise Conflict(_("This conference already has an agenda."))
         items = [
@@ -111,6 +113,7 @@ def agenda_build_default(*, meeting: Meeting, actor: Actor) -> list[AgendaItem]:
 def agenda_item_start(*, item: AgendaItem, actor: Actor) -> AgendaItem:
     """Start an item's timer; the item that was running ends at the same moment."""
     with record_write(meeting=item.meeting):
+        refuse_after_end(item.meeting)
         item = AgendaItem.objects.select_related("meeting").get(pk=item.pk)
         if item.meeting.status != MeetingStatus.LIVE:
             raise Conflict(_("The conference must be live to start an agenda item."))
@@ -142,6 +145,7 @@ def agenda_item_start(*, item: AgendaItem, actor: Actor) -> AgendaItem:
 
 def agenda_item_end(*, item: AgendaItem, actor: Actor) -> AgendaItem:
     with record_write(meeting=item.meeting):
+        refuse_after_end(item.meeting)
         item = AgendaItem.objects.select_related("meeting").get(pk=item.pk)
         if item.started_at is None or item.ended_at is not None:
             raise Conflict(_("This item is not running."), detail=agenda_item_view(item))
@@ -176,6 +180,7 @@ def agenda_item_update(
 ) -> AgendaItem:
     """Retitle an item or change its allowance, while it has not started."""
     with record_write(meeting=item.meeting):
+        refuse_after_end(item.meeting)
         item = AgendaItem.objects.select_related("meeting").get(pk=item.pk)
         if item.started_at is not None:
             raise Conflict(_("An item that has started cannot be changed."))

@@ -5,9 +5,9 @@ from django.utils.translation import gettext as _
 
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
-from meetings.rooms.errors import Conflict, Invalid
+from meetings.rooms.errors import Conflict, Invalid, MeetingEnded
 from meetings.rooms.models import Audience, Candidate, Meeting, MeetingStatus
-from meetings.rooms.services.events import event_append, record_write
+from meetings.rooms.services.events import event_append, record_write, refuse_after_end
 from meetings.rooms.state import candidate_view
 
 _EDITABLE = ("name", "current_position", "bio")
@@ -20,8 +20,9 @@ def candidate_add(
     if not name:
         raise Invalid(_("A candidate needs a name."))
     if meeting.status in (MeetingStatus.ENDED, MeetingStatus.ARCHIVED):
-        raise Conflict(_("Candidates cannot be added to a conference that has ended."))
+        raise MeetingEnded(_("Candidates cannot be added to a conference that has ended."))
     with record_write(meeting=meeting):
+        refuse_after_end(meeting)
         try:
             with transaction.atomic():
                 candidate = Candidate.objects.create(
@@ -51,6 +52,7 @@ def candidate_update(*, candidate: Candidate, actor: Actor, **changes: str) -> C
     if unknown:
         raise Invalid(_("These fields cannot be changed: %s") % ", ".join(sorted(unknown)))
     with record_write(meeting=candidate.meeting):
+        refuse_after_end(candidate.meeting)
         candidate = Candidate.objects.select_related("meeting").get(pk=candidate.pk)
         changed = {
             field: value.strip()

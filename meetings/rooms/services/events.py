@@ -12,9 +12,20 @@ from django.db import transaction
 from django.utils import timezone
 
 from meetings.rooms.actors import Actor
-from meetings.rooms.models import Audience, Event, EventLogHead, Meeting
+from meetings.rooms.checkpoints import checkpoint_reason, checkpoint_sign
+from meetings.rooms.errors import MeetingEnded
+from meetings.rooms.event_types import event_type
+from meetings.rooms.models import Audience, Event, EventLogHead, Meeting, MeetingStatus
 from meetings.rooms.realtime import frames, groups
-from meetings.rooms.record import canonical_json, event_digest, format_time, payload_digest
+from meetings.rooms.record import (
+    canonical_json,
+    chain_digest,
+    entry_format,
+    format_time,
+    new_salt,
+    payload_commitment,
+    payload_digest,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +90,8 @@ class _Write:
         self.meeting_id = meeting_id
         self._head: EventLogHead | None = None
         self._marker = None
+        # The conference's status as read under the lock (meeting_has_ended), once per write.
+        self.status: str | None = None
 
     def locked(self, head: EventLogHead) -> None:
         self._head = head
@@ -101,6 +114,38 @@ def record_writing() -> bool:
     return transaction.get_connection().__dict__.get(_WRITE) is not None
 
 
+# Once a conference is in one of these, its record is closed (docs/record.md, "After the end").
+ENDED_STATUSES = frozenset({MeetingStatus.ENDED, MeetingStatus.ARCHIVED})
+
+
+def meeting_has_ended(meeting: Meeting) -> bool:
+    """Whether the conference has ended (or is archived), as the database says inside this
+    write: read under the record's lock, so no end can commit between this answer and the
+    write's own commit. The caller's copy of the meeting may be older than that; it is not
+    trusted. Read once per write (note_meeting_status)."""
+    write = _open_write(meeting.pk)
+    if write is None:
+        raise RuntimeError("meeting_has_ended runs inside record_write(meeting=...)")
+    if write.status is None:
+        write.status = Meeting.objects.filter(pk=meeting.pk).values_list("status", flat=True).get()
+    return write.status in ENDED_STATUSES
+
+
+def refuse_after_end(meeting: Meeting, message: str | None = None) -> None:
+    """Raise MeetingEnded if the conference has ended: the service changes nothing. Called
+    first thing inside a service's record_write, before anything is changed."""
+    if meeting_has_ended(meeting):
+        raise MeetingEnded(message)
+
+
+def note_meeting_status(meeting: Meeting, status: str) -> None:
+    """The conference's status as this write read it under the lock, or as it just changed it
+    (meeting_transition): meeting_has_ended then need not read it again."""
+    write = _open_write(meeting.pk)
+    if write is not None:
+        write.status = status
+
+
 def _open_write(meeting_id: int) -> _Write | None:
     connection = transaction.get_connection()
     write = connection.__dict__.get(_WRITE)
@@ -118,17 +163,28 @@ def event_append(
     actor: Actor,
 ) -> Event:
     """Append one entry to the conference's record, in the transaction of the change it
-    records: only inside ``record_write`` for this conference, which holds the head's lock."""
+    records: only inside ``record_write`` for this conference, which holds the head's lock.
+
+    ``type`` must be registered (rooms/event_types.py) with this audience: RuntimeError
+    otherwise, a bug. Once the conference has ended, a type not allowed after the end is
+    refused with MeetingEnded (the write is rolled back as a whole): services refuse such
+    changes themselves before making them; this is the rule's last line."""
     write = _open_write(meeting.pk)
     if write is None:
         raise RuntimeError(
             "event_append runs inside record_write(meeting=...) of the conference it records"
         )
+    kind = event_type(type)
+    if audience not in kind.audiences:
+        raise RuntimeError(f"event type {type} is not for the {audience.value} audience")
+    if not kind.after_end and meeting_has_ended(meeting):
+        raise MeetingEnded(detail={"type": type})
     payload = _normalised(payload)
     head = write.head()
     seq = head.seq + 1
     created_at = timezone.now()
-    digest = event_digest(
+    salt = new_salt()
+    digest = chain_digest(
         meeting_slug=meeting.slug,
         seq=seq,
         type=type,
@@ -136,7 +192,8 @@ def event_append(
         actor_id=actor.user_id,
         actor_kind=actor.kind.value,
         actor_label=actor.label,
-        payload=payload,
+        seal=payload_commitment(payload, salt),
+        format=entry_format(salt),
         created_at=created_at,
         prev_hash=head.hash,
     )
@@ -149,19 +206,30 @@ def event_append(
         actor_kind=actor.kind.value,
         actor_label=actor.label,
         payload=payload,
+        payload_salt=salt,
         created_at=created_at,
         prev_hash=head.hash,
         hash=digest,
     )
-    EventLogHead.objects.filter(pk=head.pk).update(
-        seq=seq, hash=digest, **{f"last_{audience.value}": seq}
+    moved = {"seq": seq, "hash": digest, f"last_{audience.value}": seq}
+    reason = checkpoint_reason(
+        type=type,
+        payload=payload,
+        ended=meeting_has_ended(meeting),
+        head=head,
+        now=created_at,
     )
+    if reason is not None:
+        moved["checkpointed_at"] = created_at
+    EventLogHead.objects.filter(pk=head.pk).update(**moved)
     transaction.on_commit(lambda: publish_event(event))
     # The head as it is now; the publishing callback just registered tells whether it still
     # is (_Write.head).
-    head.seq, head.hash = seq, digest
-    setattr(head, f"last_{audience.value}", seq)
+    for field, value in moved.items():
+        setattr(head, field, value)
     write.appended(transaction.get_connection().run_on_commit[-1][1])
+    if reason is not None:
+        checkpoint_sign(meeting=meeting, head=head, reason=reason, now=created_at)
     return event
 
 
@@ -182,10 +250,14 @@ def event_for_client(event: Event) -> dict[str, Any]:
 
 
 def record_entry(event: Event, *, readable: bool) -> dict[str, Any]:
-    """An entry of the record for someone checking the chain: the payload only if ``readable``,
-    its digest always."""
+    """An entry of the record for someone checking the chain: its format and the seal its hash
+    covers always; the payload, and the salt that opens its commitment, only if ``readable``."""
     entry = event_for_client(event)
-    entry["payload_sha256"] = payload_digest(event.payload)
+    salt = event.payload_salt
+    entry["format"] = entry_format(salt)
+    entry["payload_commitment"] = None if salt is None else payload_commitment(event.payload, salt)
+    entry["payload_salt"] = salt if readable else None
+    entry["payload_sha256"] = payload_digest(event.payload) if salt is None else None
     if not readable:
         entry["payload"] = None
     return entry

@@ -19,7 +19,7 @@ from meetings.rooms.models import (
     Programme,
     ProgrammeLayout,
 )
-from meetings.rooms.services.events import event_append, record_write
+from meetings.rooms.services.events import event_append, record_write, refuse_after_end
 from meetings.rooms.state import iso, programme_view
 
 MAX_FLOOR_SECONDS = 30 * 60
@@ -31,6 +31,7 @@ def floor_request(*, hall: BridgePoint, actor: Actor) -> FloorRequest:
     if hall.is_studio:
         raise Invalid(_("The studio is always heard; it does not ask for the floor."))
     with record_write(meeting=hall.meeting):
+        refuse_after_end(hall.meeting)
         existing = FloorRequest.objects.filter(hall=hall).first()
         if existing is not None:
             return existing
@@ -56,6 +57,7 @@ def floor_request(*, hall: BridgePoint, actor: Actor) -> FloorRequest:
 
 def floor_withdraw_request(*, hall: BridgePoint, actor: Actor) -> None:
     with record_write(meeting=hall.meeting):
+        refuse_after_end(hall.meeting)
         deleted, _count = FloorRequest.objects.filter(hall=hall).delete()
         if deleted:
             event_append(
@@ -75,6 +77,7 @@ def floor_grant(*, hall: BridgePoint, actor: Actor, seconds: int | None = None) 
     if seconds is not None and not 10 <= seconds <= MAX_FLOOR_SECONDS:
         raise Invalid(_("The time limit must be between 10 seconds and 30 minutes."))
     with record_write(meeting=hall.meeting):
+        refuse_after_end(hall.meeting)
         meeting = Meeting.objects.get(pk=hall.meeting_id)
         if meeting.status != MeetingStatus.LIVE:
             raise Conflict(_("The floor can be given only while the conference is live."))
@@ -102,6 +105,7 @@ def floor_grant(*, hall: BridgePoint, actor: Actor, seconds: int | None = None) 
 
 def floor_revoke(*, meeting: Meeting, actor: Actor, reason: str = "moderator") -> Programme:
     with record_write(meeting=meeting):
+        refuse_after_end(meeting)
         programme = Programme.objects.get(meeting=meeting)
         if programme.floor_hall_id is None:
             raise Conflict(_("No hall has the floor."))
@@ -155,6 +159,7 @@ def programme_set_layout(*, meeting: Meeting, layout: str, actor: Actor) -> Prog
     if layout not in ProgrammeLayout.values:
         raise Invalid(_("Unknown layout: %s") % layout)
     with record_write(meeting=meeting):
+        refuse_after_end(meeting)
         programme = Programme.objects.get(meeting=meeting)
         if programme.layout == layout:
             return programme
@@ -178,6 +183,7 @@ def hall_pin_tier(*, hall: BridgePoint, tier: str | None, actor: Actor) -> Bridg
     if tier is not None and tier not in TIERS:
         raise Invalid(_("Unknown quality tier: %s") % tier)
     with record_write(meeting=hall.meeting):
+        refuse_after_end(hall.meeting)
         hall = BridgePoint.objects.select_related("meeting").get(pk=hall.pk)
         if (hall.pinned_tier or None) == tier:
             return hall

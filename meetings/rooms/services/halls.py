@@ -5,9 +5,9 @@ from django.utils.translation import gettext as _
 
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
-from meetings.rooms.errors import Conflict, Invalid
+from meetings.rooms.errors import Conflict, Invalid, MeetingEnded
 from meetings.rooms.models import Audience, BridgePoint, JoinLinkKind, Meeting, MeetingStatus
-from meetings.rooms.services.events import event_append, record_write
+from meetings.rooms.services.events import event_append, record_write, refuse_after_end
 from meetings.rooms.services.join_links import join_link_issue
 from meetings.rooms.state import hall_contact_view, hall_view
 
@@ -29,8 +29,9 @@ def hall_add(
     if not name:
         raise Invalid(_("A bridge point needs a name."))
     if meeting.status in (MeetingStatus.ENDED, MeetingStatus.ARCHIVED):
-        raise Conflict(_("Halls cannot be added to a conference that has ended."))
+        raise MeetingEnded(_("Halls cannot be added to a conference that has ended."))
     with record_write(meeting=meeting):
+        refuse_after_end(meeting)
         position = meeting.bridge_points.count()
         try:
             with transaction.atomic():
@@ -76,6 +77,7 @@ def hall_update(
     public = {"name": name, "address": address}
     contact = {"operator_name": operator_name, "operator_phone": operator_phone}
     with record_write(meeting=hall.meeting):
+        refuse_after_end(hall.meeting)
         hall = BridgePoint.objects.select_related("meeting").get(pk=hall.pk)
         public_changes = _changes(hall, public)
         contact_changes = _changes(hall, contact)
@@ -140,9 +142,10 @@ def hall_set_attendance(*, hall: BridgePoint, count: int, actor: Actor) -> Bridg
             _("Attendance must be a whole number from 0 to %(max)s.") % {"max": MAX_ATTENDANCE}
         )
     with record_write(meeting=hall.meeting):
+        refuse_after_end(
+            hall.meeting, _("The conference has ended; its attendance can no longer be changed.")
+        )
         hall = BridgePoint.objects.select_related("meeting").get(pk=hall.pk)
-        if hall.meeting.status == MeetingStatus.ARCHIVED:
-            raise Conflict(_("This conference is archived; its record is closed."))
         previous = hall.attendance
         if previous == count:
             return hall

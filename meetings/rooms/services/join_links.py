@@ -25,7 +25,7 @@ from meetings.rooms.models import (
     KioskEndReason,
     Meeting,
 )
-from meetings.rooms.services.events import event_append, record_write
+from meetings.rooms.services.events import event_append, record_write, refuse_after_end
 from meetings.rooms.services.kiosk_sessions import kiosk_sessions_end_for_hall
 
 logger = logging.getLogger(__name__)
@@ -72,6 +72,7 @@ def join_link_rotate(*, hall: BridgePoint, kind: JoinLinkKind, actor: Actor) -> 
     operator link ends every kiosk session of the hall: the first screen to open the new link
     holds the hall."""
     with record_write(meeting=hall.meeting):
+        refuse_after_end(hall.meeting)
         revoked = list(
             JoinLink.objects.select_for_update().filter(
                 hall=hall, kind=kind, revoked_at__isnull=True

@@ -34,7 +34,12 @@ from meetings.rooms.models import (
     KioskSessionState,
     Meeting,
 )
-from meetings.rooms.services.events import event_append, record_write
+from meetings.rooms.services.events import (
+    event_append,
+    meeting_has_ended,
+    record_write,
+    refuse_after_end,
+)
 from meetings.rooms.state import iso, kiosk_session_own_view, kiosk_session_view
 
 # Screens asking for one hall at once; beyond that a new one is refused, so that a script with
@@ -154,7 +159,7 @@ def kiosk_session_claim(
             since=now,
             last_seen_at=now,
         )
-        event_append(
+        _append_unless_ended(
             meeting=hall.meeting,
             type="kiosk.session_started",
             audience=Audience.STAFF,
@@ -188,7 +193,7 @@ def _resume(
         setattr(session, field, value)
     if changes:
         view = kiosk_session_view(session)
-        event_append(
+        _append_unless_ended(
             meeting=hall.meeting,
             type="kiosk.session_resumed",
             audience=Audience.STAFF,
@@ -216,6 +221,7 @@ def kiosk_session_allow(*, session: KioskSession, actor: Actor) -> KioskSession:
     is ended, this one holds the hall."""
     hall = session.hall
     with record_write(meeting=hall.meeting):
+        refuse_after_end(hall.meeting)
         session = KioskSession.objects.get(pk=session.pk)
         if session.state != ASKING:
             raise Conflict(
@@ -257,6 +263,7 @@ def kiosk_session_end(*, session: KioskSession, actor: Actor) -> KioskSession:
     free), one that asks is refused."""
     hall = session.hall
     with record_write(meeting=hall.meeting):
+        refuse_after_end(hall.meeting)
         session = KioskSession.objects.get(pk=session.pk)
         if session.state == ENDED:
             raise Conflict(
@@ -306,7 +313,7 @@ def kiosk_sessions_reap(*, meeting: Meeting) -> int:
 def _end(session: KioskSession, *, hall: BridgePoint, reason: KioskEndReason, actor: Actor) -> None:
     was = session.state
     _mark_ended(session, reason=reason, actor=actor, now=timezone.now())
-    event_append(
+    _append_unless_ended(
         meeting=hall.meeting,
         type="kiosk.session_ended",
         audience=Audience.STAFF,
@@ -319,6 +326,14 @@ def _end(session: KioskSession, *, hall: BridgePoint, reason: KioskEndReason, ac
         },
         actor=actor,
     )
+
+
+def _append_unless_ended(*, meeting: Meeting, **entry) -> None:
+    """A screen's coming and going is on the record while the conference runs. Once it has
+    ended, the record is closed to it (docs/record.md, "After the end"): a screen that reloads,
+    or stops asking, is not refused for that; its session changes, and nothing is appended."""
+    if not meeting_has_ended(meeting):
+        event_append(meeting=meeting, **entry)
 
 
 def _mark_ended(session: KioskSession, *, reason: KioskEndReason, actor: Actor, now) -> None:

@@ -18,10 +18,15 @@ from meetings.rooms.models import (
     MeetingStatus,
     Programme,
 )
-from meetings.rooms.services.events import event_append, record_write
+from meetings.rooms.services.events import (
+    event_append,
+    note_meeting_status,
+    record_write,
+    refuse_after_end,
+)
 from meetings.rooms.services.halls import hall_add
 from meetings.rooms.services.join_links import join_link_expiry
-from meetings.rooms.signals import meeting_created
+from meetings.rooms.signals import meeting_created, meeting_ending
 from meetings.rooms.state import meeting_view
 
 
@@ -82,6 +87,7 @@ def meeting_update(*, meeting: Meeting, actor: Actor, **changes) -> Meeting:
     if unknown:
         raise Invalid(_("These fields cannot be changed: %s") % ", ".join(sorted(unknown)))
     with record_write(meeting=meeting):
+        refuse_after_end(meeting)
         meeting = Meeting.objects.get(pk=meeting.pk)
         changed = {k: v for k, v in changes.items() if getattr(meeting, k) != v}
         if not changed:
@@ -124,6 +130,15 @@ def meeting_transition(*, meeting: Meeting, to_status: str, actor: Actor) -> Mee
                 },
                 detail={"status": current.status},
             )
+        if to_status == MeetingStatus.ENDED:
+            # Before the status changes: what ending closes (the running item, the floor, the
+            # counts not yet announced) goes on the record before the end, which closes it
+            # (docs/record.md, "After the end: a closed record").
+            _end_running_items(meeting=current, actor=actor)
+            from meetings.rooms.services.floor import floor_end_for_meeting
+
+            floor_end_for_meeting(meeting=current, actor=actor)
+            meeting_ending.send(sender=Meeting, meeting=current, actor=actor)
         won = Meeting.objects.filter(pk=meeting.pk, status=current.status).update(status=to_status)
         if not won:
             latest = Meeting.objects.get(pk=meeting.pk)
@@ -131,15 +146,11 @@ def meeting_transition(*, meeting: Meeting, to_status: str, actor: Actor) -> Mee
                 _("Someone else changed the conference's status first."),
                 detail={"status": latest.status},
             )
+        note_meeting_status(current, to_status)
         changes = {"status": to_status}
         if to_status in QUESTIONS_CLOSED:
             Meeting.objects.filter(pk=meeting.pk).update(questions_open=False)
             changes["questions_open"] = False
-        if to_status == MeetingStatus.ENDED:
-            _end_running_items(meeting=current, actor=actor)
-            from meetings.rooms.services.floor import floor_end_for_meeting
-
-            floor_end_for_meeting(meeting=current, actor=actor)
         event_append(
             meeting=current,
             type="meeting.status_changed",

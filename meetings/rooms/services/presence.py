@@ -15,7 +15,7 @@ from django.utils import timezone
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
 from meetings.rooms.models import Audience, BridgePoint, KioskConnection, Meeting
-from meetings.rooms.services.events import event_append, record_write
+from meetings.rooms.services.events import event_append, meeting_has_ended, record_write
 
 
 def kiosk_connected(*, hall: BridgePoint, channel_name: str) -> None:
@@ -70,6 +70,10 @@ def kiosk_reap_stale(*, meeting: Meeting) -> int:
 
 
 def _append_presence(*, hall: BridgePoint, connected: bool, reason: str = "") -> None:
+    if meeting_has_ended(hall.meeting):
+        # After the end the record is closed (docs/record.md, "After the end"): a kiosk
+        # still connected, or leaving, changes its connection and appends nothing.
+        return
     payload = {
         "hall": hall.pk,
         "patch": [
