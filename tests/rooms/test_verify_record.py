@@ -357,3 +357,18 @@ def test_verify_chain_takes_checkpoints_from_its_caller(conference):
     wrong_third = check((3, "e" * 64, "a note"))
     assert (wrong_third.intact, wrong_third.broken_seq, wrong_third.events) == (False, 3, 2)
     assert wrong_third.final_hash == events[1].hash
+
+
+def test_a_head_whose_seq_is_not_a_number_is_an_error(conference):
+    if connection.vendor != "sqlite":
+        pytest.skip("only SQLite stores text in an integer column")
+    with tampering() as cursor:
+        cursor.execute(
+            "UPDATE rooms_eventloghead SET seq = 'many' WHERE meeting_id = %s",
+            [conference.meeting.pk],
+        )
+    with pytest.raises(CommandError) as damaged:
+        verify("tamper")
+    assert str(damaged.value) == (
+        "the record of tamper has a damaged head: its seq 'many' is not a whole number"
+    )
