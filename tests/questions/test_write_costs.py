@@ -67,11 +67,10 @@ def test_a_phone_sends_the_same_question_again(conference, django_assert_max_num
 def test_a_moderator_approves(conference, django_assert_max_num_queries):
     question = ask(conference, "Trạm y tế thiếu bác sĩ")
     chair = signed_in(conference.chair)
-    # Session and account; the grants with their meeting; the question; BEGIN; the lock; has
-    # the conference ended (read under the lock); the conditional UPDATE (its place at the end
-    # of the queue computed in it); the question as it is now; staff and public entries, each
-    # with the head; COMMIT.
-    with django_assert_max_num_queries(14):
+    # Session and account; the grants with their meeting; the question; BEGIN; the lock; the
+    # conditional UPDATE (its place at the end of the queue computed in it); the question as it
+    # is now; staff and public entries, each with the head; COMMIT.
+    with django_assert_max_num_queries(13):
         response = post(chair, f"questions/{question.pk}/approve")
     assert response.status_code == 200
     assert response.json()["status"] == "approved"
@@ -81,7 +80,7 @@ def test_a_moderator_approves(conference, django_assert_max_num_queries):
 def test_a_moderator_rejects(conference, django_assert_max_num_queries):
     question = ask(conference, "Câu hỏi lạc đề")
     chair = signed_in(conference.chair)
-    with django_assert_max_num_queries(14):  # as approving
+    with django_assert_max_num_queries(13):  # as approving
         response = post(chair, f"questions/{question.pk}/reject", {"reason": "off_topic"})
     assert response.status_code == 200 and response.json()["status"] == "rejected"
 
@@ -91,8 +90,8 @@ def test_the_slower_of_two_moderators_costs_little_more(conference, django_asser
     chair, secretary = signed_in(conference.chair), signed_in(conference.secretary)
     assert post(chair, f"questions/{question.pk}/approve").status_code == 200
     # Its copy is stale: the UPDATE finds nothing, the question is read again under the lock,
-    # and the answer carries it as it is now (after asking whether the conference has ended).
-    with django_assert_max_num_queries(10):
+    # and the answer carries it as it is now.
+    with django_assert_max_num_queries(9):
         response = post(secretary, f"questions/{question.pk}/approve")
     assert response.status_code == 409
     assert response.json()["detail"]["question"]["status"] == "approved"
@@ -122,11 +121,10 @@ def test_announcing_a_batch_of_counts(conference, django_assert_max_num_queries)
         assert post(phone_client(conference, device=device), f"questions/{question.pk}/vote")
     for hall in (1, 2):
         send_question(phone_client(conference, hall=hall, device=5), "Câu hỏi của hội trường")
-    # BEGIN; the lock; votes to announce; the tallies announced and the live ones; has the
-    # conference ended; the merged questions and the votes by hall (for staff); the votes and
-    # supports marked announced; public.votes and moderation.supports, each with the head; the
-    # tallies stored; public.tally with the head; COMMIT. However many questions and halls
-    # changed.
-    with django_assert_max_num_queries(17):
+    # BEGIN; the lock; votes to announce; the tallies announced and the live ones; the merged
+    # questions and the votes by hall (for staff); the votes and supports marked announced;
+    # public.votes and moderation.supports, each with the head; the tallies stored;
+    # public.tally with the head; COMMIT. However many questions and halls changed.
+    with django_assert_max_num_queries(16):
         announced = counts.counts_publish(meeting=conference.meeting)
     assert announced == counts.CountsAnnounced(questions=1, halls=3)

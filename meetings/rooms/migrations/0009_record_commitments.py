@@ -4,6 +4,12 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
+def close_ended_records(apps, schema_editor):
+    """The records of conferences that have already ended are closed."""
+    EventLogHead = apps.get_model("rooms", "EventLogHead")
+    EventLogHead.objects.filter(meeting__status__in=["ended", "archived"]).update(closed=True)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("rooms", "0008_kiosk_sessions"),
@@ -66,4 +72,10 @@ class Migration(migrations.Migration):
                 "indexes": [models.Index(fields=["meeting", "seq"], name="checkpoint_meeting_seq")],
             },
         ),
-    ]
+        migrations.AddField(
+        model_name="eventloghead",
+        name="closed",
+        field=models.BooleanField(default=False),
+    ),
+    migrations.RunPython(close_ended_records, migrations.RunPython.noop),
+]

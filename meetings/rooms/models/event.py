@@ -122,6 +122,11 @@ class EventLogHead(models.Model):
     # When the head was last signed (meetings.rooms.checkpoints): read under the head's lock,
     # so a live conference decides whether to sign again without another query.
     checkpointed_at = models.DateTimeField(null=True, blank=True)
+    # The conference has ended: from here on, only the types allowed after the end are
+    # appended (rooms/event_types.py). Set by the entry that ends it, in the same update that
+    # moves the head, and read with the head's lock, so a write never needs the meeting row
+    # to know, and cannot miss an end that committed while it waited for the lock.
+    closed = models.BooleanField(default=False)
 
     class Meta:
         verbose_name = _("record head")

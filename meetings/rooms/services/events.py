@@ -90,7 +90,8 @@ class _Write:
         self.meeting_id = meeting_id
         self._head: EventLogHead | None = None
         self._marker = None
-        # The conference's status as read under the lock (meeting_has_ended), once per write.
+        # The conference's status as this write read or set it (note_meeting_status), if it
+        # did: meeting_has_ended follows it rather than the head's ``closed``.
         self.status: str | None = None
 
     def locked(self, head: EventLogHead) -> None:
@@ -119,16 +120,16 @@ ENDED_STATUSES = frozenset({MeetingStatus.ENDED, MeetingStatus.ARCHIVED})
 
 
 def meeting_has_ended(meeting: Meeting) -> bool:
-    """Whether the conference has ended (or is archived), as the database says inside this
-    write: read under the record's lock, so no end can commit between this answer and the
-    write's own commit. The caller's copy of the meeting may be older than that; it is not
-    trusted. Read once per write (note_meeting_status)."""
+    """Whether the conference has ended (or is archived), as its record's head, locked by
+    this write, says: no end can commit between this answer and the write's own commit. The
+    caller's copy of the meeting may be older than that; it is not trusted. Within the write
+    that ends the conference, it is ended from the moment meeting_transition notes it."""
     write = _open_write(meeting.pk)
     if write is None:
         raise RuntimeError("meeting_has_ended runs inside record_write(meeting=...)")
-    if write.status is None:
-        write.status = Meeting.objects.filter(pk=meeting.pk).values_list("status", flat=True).get()
-    return write.status in ENDED_STATUSES
+    if write.status is not None:
+        return write.status in ENDED_STATUSES
+    return write.head().closed
 
 
 def refuse_after_end(meeting: Meeting, message: str | None = None) -> None:
@@ -140,7 +141,8 @@ def refuse_after_end(meeting: Meeting, message: str | None = None) -> None:
 
 def note_meeting_status(meeting: Meeting, status: str) -> None:
     """The conference's status as this write read it under the lock, or as it just changed it
-    (meeting_transition): meeting_has_ended then need not read it again."""
+    (meeting_transition): meeting_has_ended follows it, and the next append closes the head
+    if it is an end."""
     write = _open_write(meeting.pk)
     if write is not None:
         write.status = status
@@ -212,13 +214,10 @@ def event_append(
         hash=digest,
     )
     moved = {"seq": seq, "hash": digest, f"last_{audience.value}": seq}
-    reason = checkpoint_reason(
-        type=type,
-        payload=payload,
-        ended=meeting_has_ended(meeting),
-        head=head,
-        now=created_at,
-    )
+    ended = meeting_has_ended(meeting)
+    if ended and not head.closed:
+        moved["closed"] = True
+    reason = checkpoint_reason(type=type, payload=payload, ended=ended, head=head, now=created_at)
     if reason is not None:
         moved["checkpointed_at"] = created_at
     EventLogHead.objects.filter(pk=head.pk).update(**moved)
