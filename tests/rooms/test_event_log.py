@@ -15,9 +15,11 @@ from meetings.rooms.models import (
     CheckpointReason,
     Event,
     EventLogHead,
+    MeetingStatus,
     RecordCheckpoint,
 )
 from meetings.rooms.record import chain_digest, payload_commitment
+from meetings.rooms.services import meetings
 from meetings.rooms.services.events import event_append, record_write
 from meetings.rooms.services.halls import hall_set_attendance
 from tests.factories import make_conference
@@ -337,6 +339,20 @@ def test_the_head_never_moves_back_nor_changes_its_hash_in_place(change, match):
         head.last_public,
         head.last_staff,
     )
+
+
+def test_a_closed_record_is_never_reopened():
+    conference = make_conference()
+    meetings.meeting_transition(
+        meeting=conference.meeting, to_status=MeetingStatus.ENDED, actor=conference.actor
+    )
+    assert EventLogHead.objects.get(meeting=conference.meeting).closed
+    refused(
+        "UPDATE rooms_eventloghead SET closed = %s WHERE meeting_id = %s",
+        [False, conference.meeting.pk],
+        match="only moves forward",
+    )
+    assert EventLogHead.objects.get(meeting=conference.meeting).closed
 
 
 def test_the_head_moves_forward_with_every_append():

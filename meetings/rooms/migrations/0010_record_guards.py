@@ -1,8 +1,8 @@
 """The database keeps the record's head moving forward and the signed checkpoints unchanged.
 
 On both databases: an UPDATE of a record head (rooms_eventloghead) that lowers ``seq`` or any
-``last_<audience>``, changes ``hash`` while keeping ``seq``, or gives the head to another
-conference is refused, and so is any UPDATE of a signed checkpoint (rooms_recordcheckpoint).
+``last_<audience>``, changes ``hash`` while keeping ``seq``, reopens a closed record, or gives
+the head to another conference is refused, and so is any UPDATE of a signed checkpoint (rooms_recordcheckpoint).
 Deleting a head, a checkpoint or (on SQLite, where 0002 left it allowed) an entry of the record
 is refused too. Emptying every table stays possible: TRUNCATE on PostgreSQL, and on SQLite the
 project's ``flush`` command, which lifts the DELETE guards for the one transaction that empties
@@ -31,6 +31,7 @@ BEGIN
         OR NEW.last_halls < OLD.last_halls
         OR NEW.last_candidates < OLD.last_candidates
         OR NEW.last_staff < OLD.last_staff
+        OR (OLD.closed AND NOT NEW.closed)
     THEN
         RAISE EXCEPTION 'the record head only moves forward';
     END IF;
@@ -81,7 +82,8 @@ BEGIN
         OR NEW.last_public < OLD.last_public
         OR NEW.last_halls < OLD.last_halls
         OR NEW.last_candidates < OLD.last_candidates
-        OR NEW.last_staff < OLD.last_staff;
+        OR NEW.last_staff < OLD.last_staff
+        OR (OLD.closed AND NOT NEW.closed);
 END
 """,
     """
