@@ -23,7 +23,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from meetings.rooms.models import GENESIS_HASH, Event
 
@@ -118,6 +118,15 @@ def digest_of(event: Event, *, meeting_slug: str, prev_hash: str) -> str:
     )
 
 
+class Checkpoint(NamedTuple):
+    """A (seq, hash) the record must extend: its entry ``seq`` must have this hash. ``label``
+    names it in a report ("the checkpoint at seq 12 given with --checkpoint")."""
+
+    seq: int
+    hash: str
+    label: str
+
+
 @dataclass(frozen=True)
 class Verification:
     intact: bool
@@ -128,16 +137,40 @@ class Verification:
 
 
 def verify_chain(
-    events: Iterable[Event], *, meeting_slug: str, head_seq: int, head_hash: str
+    events: Iterable[Event],
+    *,
+    meeting_slug: str,
+    head_seq: int,
+    head_hash: str,
+    checkpoints: Iterable[Checkpoint | tuple[int, str, str]] = (),
 ) -> Verification:
     """Walk the events in stored order and recompute every link.
 
     A changed row breaks its own hash; a removed row leaves a gap in ``seq``; reordered rows
     break the hash of the first moved row. The head recorded beside the log catches rows cut
-    off the end.
+    off the end, and rows added past it. A checkpoint kept outside the database catches what
+    its owner can do to both: the record must still hold, at the checkpoint's seq, the entry
+    with the checkpoint's hash. The caller decides which checkpoints to trust (given by hand,
+    or stored and signed). The first problem, in the order of the record, is reported.
     """
+    checkpoints = [Checkpoint(*checkpoint) for checkpoint in checkpoints]
+    expected: dict[int, list[Checkpoint]] = {}
+    for checkpoint in checkpoints:
+        expected.setdefault(checkpoint.seq, []).append(checkpoint)
+    for checkpoint in expected.get(0, ()):
+        if checkpoint.hash != GENESIS_HASH:
+            return Verification(
+                False,
+                0,
+                GENESIS_HASH,
+                0,
+                f"the record does not extend {checkpoint.label} (it starts from hash "
+                f"{GENESIS_HASH}, the checkpoint says {checkpoint.hash})",
+            )
     expected_seq = 1
     prev_hash = GENESIS_HASH
+    # The hash of the entry before the last one, and of the entry at the head's seq.
+    before_last = at_head = GENESIS_HASH
     for event in events:
         if event.seq != expected_seq:
             return Verification(
@@ -163,15 +196,59 @@ def verify_chain(
                 event.seq,
                 "its content does not match its hash: the entry was altered",
             )
-        prev_hash = event.hash
+        for checkpoint in expected.get(event.seq, ()):
+            if checkpoint.hash != event.hash:
+                return Verification(
+                    False,
+                    expected_seq - 1,
+                    prev_hash,
+                    event.seq,
+                    f"the record does not extend {checkpoint.label} (its entry {event.seq} "
+                    f"has hash {event.hash}, the checkpoint says {checkpoint.hash})",
+                )
+        before_last, prev_hash = prev_hash, event.hash
+        if event.seq == head_seq:
+            at_head = event.hash
         expected_seq += 1
     count = expected_seq - 1
-    if count != head_seq or prev_hash != head_hash:
+    beyond = sorted(
+        (checkpoint for checkpoint in checkpoints if checkpoint.seq > count),
+        key=lambda checkpoint: checkpoint.seq,
+    )
+    if beyond:
+        return Verification(
+            False,
+            count,
+            prev_hash,
+            count + 1,
+            f"the record ends at seq {count}, before {beyond[0].label}: "
+            "it was truncated before the checkpoint",
+        )
+    if count < head_seq:
         return Verification(
             False,
             count,
             prev_hash,
             count + 1,
             f"the record ends at seq {count} but its head says {head_seq}: entries were removed",
+        )
+    if count > head_seq:
+        return Verification(
+            False,
+            head_seq,
+            at_head,
+            head_seq + 1,
+            f"the record goes on to seq {count} but its head says {head_seq}: "
+            f"it has {count - head_seq} entries more than its head",
+        )
+    if prev_hash != head_hash:
+        return Verification(
+            False,
+            count - 1,
+            before_last,
+            count,
+            f"the record ends at seq {count} as its head says, but its last hash differs from "
+            f"the head's hash ({prev_hash}, the head says {head_hash}): "
+            "the last entry or the head was rewritten",
         )
     return Verification(True, count, prev_hash)

@@ -1,13 +1,25 @@
 import itertools
+from io import StringIO
 
 import pytest
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
-from meetings.rooms.models import GENESIS_HASH, Audience, Event, EventLogHead
+from meetings.rooms.models import (
+    GENESIS_HASH,
+    Audience,
+    CheckpointReason,
+    Event,
+    EventLogHead,
+    MeetingStatus,
+    RecordCheckpoint,
+)
 from meetings.rooms.record import chain_digest, payload_commitment
+from meetings.rooms.services import meetings
 from meetings.rooms.services.events import event_append, record_write
 from meetings.rooms.services.halls import hall_set_attendance
 from tests.factories import make_conference
@@ -220,3 +232,170 @@ def test_a_transaction_rolled_back_after_appending_leaves_the_chain_whole():
         after = append(conference.meeting, "after")
     assert after.seq == last.seq + 1 and after.prev_hash == last.hash
     assert chain_is_whole(conference.meeting)
+
+
+# The triggers that keep the record append-only and its head moving forward (migrations 0002,
+# 0010), by database, as (table, trigger).
+RECORD_GUARDS = {
+    "postgresql": {
+        ("rooms_event", "rooms_event_no_update"),
+        ("rooms_event", "rooms_event_no_delete"),
+        ("rooms_eventloghead", "rooms_eventloghead_forward_only"),
+        ("rooms_eventloghead", "rooms_eventloghead_no_delete"),
+        ("rooms_recordcheckpoint", "rooms_recordcheckpoint_no_update"),
+        ("rooms_recordcheckpoint", "rooms_recordcheckpoint_no_delete"),
+    },
+}
+RECORD_GUARDS["sqlite"] = RECORD_GUARDS["postgresql"]
+
+
+def record_guards() -> set[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "SELECT tgrelid::regclass::text, tgname FROM pg_trigger "
+                "WHERE NOT tgisinternal AND tgenabled <> 'D'"
+            )
+        else:
+            cursor.execute("SELECT tbl_name, name FROM sqlite_master WHERE type = 'trigger'")
+        return {(table, name) for table, name in cursor.fetchall() if table.startswith("rooms_")}
+
+
+def test_the_record_guards_are_in_place_after_migrating():
+    assert record_guards() == RECORD_GUARDS[connection.vendor]
+
+
+@pytest.mark.services
+def test_the_record_guards_are_in_place_on_postgresql():
+    """The services tier runs the test above on PostgreSQL; this one makes sure it did."""
+    assert connection.vendor == "postgresql"
+    assert record_guards() == RECORD_GUARDS["postgresql"]
+
+
+def refused(sql: str, params=(), match: str = "") -> None:
+    """The statement, run behind the ORM, is refused by the database and changes nothing."""
+    with (
+        pytest.raises(DatabaseError, match=match),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(sql, list(params))
+
+
+def test_the_database_refuses_to_cut_the_record_and_move_its_head_back():
+    """The outside reviewers' attack, in two ordinary statements: remove the last entries, then
+    move the head back to the entry that is now last. Each is refused, on either database."""
+    conference = make_conference()
+    meeting = conference.meeting
+    hall_set_attendance(hall=conference.halls[0], count=10, actor=conference.actor)
+    hall_set_attendance(hall=conference.halls[0], count=20, actor=conference.actor)
+    head = EventLogHead.objects.get(meeting=meeting)
+    kept = Event.objects.get(meeting=meeting, seq=head.seq - 2)
+    refused(
+        "DELETE FROM rooms_event WHERE meeting_id = %s AND seq > %s",
+        [meeting.pk, kept.seq],
+        match="append-only",
+    )
+    refused(
+        "UPDATE rooms_eventloghead SET seq = %s, hash = %s WHERE meeting_id = %s",
+        [kept.seq, kept.hash, meeting.pk],
+        match="only moves forward",
+    )
+    # Nor can the head be removed and made again where the attacker wants it.
+    refused(
+        "DELETE FROM rooms_eventloghead WHERE meeting_id = %s",
+        [meeting.pk],
+        match="never deleted",
+    )
+    assert Event.objects.filter(meeting=meeting).count() == head.seq
+    assert EventLogHead.objects.get(meeting=meeting).seq == head.seq
+    call_command("verify_record", meeting.slug, stdout=StringIO())
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (f"hash = '{'f' * 64}'", "only moves forward"),
+        ("seq = seq - 1", "only moves forward"),
+        ("last_staff = last_staff - 1", "only moves forward"),
+        ("last_public = 0", "only moves forward"),
+        ("meeting_id = meeting_id + 1000", "stays with its conference"),
+    ],
+)
+def test_the_head_never_moves_back_nor_changes_its_hash_in_place(change, match):
+    conference = make_conference()
+    head = EventLogHead.objects.get(meeting=conference.meeting)
+    assert head.last_public > 0
+    assert head.last_staff > 0
+    refused(
+        f"UPDATE rooms_eventloghead SET {change} WHERE meeting_id = %s",
+        [conference.meeting.pk],
+        match=match,
+    )
+    after = EventLogHead.objects.get(meeting=conference.meeting)
+    assert (after.seq, after.hash, after.last_public, after.last_staff) == (
+        head.seq,
+        head.hash,
+        head.last_public,
+        head.last_staff,
+    )
+
+
+def test_a_closed_record_is_never_reopened():
+    conference = make_conference()
+    meetings.meeting_transition(
+        meeting=conference.meeting, to_status=MeetingStatus.ENDED, actor=conference.actor
+    )
+    assert EventLogHead.objects.get(meeting=conference.meeting).closed
+    refused(
+        "UPDATE rooms_eventloghead SET closed = %s WHERE meeting_id = %s",
+        [False, conference.meeting.pk],
+        match="only moves forward",
+    )
+    assert EventLogHead.objects.get(meeting=conference.meeting).closed
+
+
+def test_the_head_moves_forward_with_every_append():
+    """What the application does never trips the guards: each append moves the head on."""
+    conference = make_conference()
+    before = EventLogHead.objects.get(meeting=conference.meeting)
+    hall_set_attendance(hall=conference.halls[0], count=33, actor=conference.actor)
+    after = EventLogHead.objects.get(meeting=conference.meeting)
+    assert after.seq == before.seq + 1
+    assert after.hash == Event.objects.get(meeting=conference.meeting, seq=after.seq).hash
+
+
+def test_signed_checkpoints_are_never_changed_nor_deleted():
+    conference = make_conference()
+    head = EventLogHead.objects.get(meeting=conference.meeting)
+    checkpoint = RecordCheckpoint.objects.create(
+        meeting=conference.meeting,
+        seq=head.seq,
+        hash=head.hash,
+        reason=CheckpointReason.LIVE,
+        signed_at=timezone.now(),
+        key_id="test-key",
+        signature="00" * 64,
+    )
+    refused(
+        "UPDATE rooms_recordcheckpoint SET hash = %s WHERE id = %s",
+        ["f" * 64, checkpoint.pk],
+        match="never changed",
+    )
+    refused(
+        "DELETE FROM rooms_recordcheckpoint WHERE id = %s",
+        [checkpoint.pk],
+        match="never deleted",
+    )
+    assert RecordCheckpoint.objects.get(pk=checkpoint.pk).hash == head.hash
+
+
+@pytest.mark.django_db(transaction=True)
+def test_flush_still_empties_the_record_and_keeps_its_guards():
+    """Test runs empty every table after each transactional test (TRUNCATE on PostgreSQL, and
+    on SQLite our flush, which lifts the DELETE guards for its one transaction)."""
+    make_conference()
+    call_command("flush", interactive=False, verbosity=0)
+    assert not Event.objects.exists()
+    assert not EventLogHead.objects.exists()
+    assert record_guards() == RECORD_GUARDS[connection.vendor]
