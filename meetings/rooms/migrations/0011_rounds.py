@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('rooms', '0009_record_commitments'),
+        ('rooms', '0010_record_guards'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
