@@ -1,14 +1,17 @@
 """verify_record: exit 0 and the final hash when intact; exit 1 naming the first broken seq."""
 
+import base64
 from contextlib import contextmanager
 from io import StringIO
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 from django.utils import timezone
 
+from meetings.rooms import checkpoints
 from meetings.rooms.models import (
     GENESIS_HASH,
     Audience,
@@ -307,17 +310,43 @@ def test_a_malformed_checkpoint_is_an_error(conference, value):
         verify("tamper", "--checkpoint", value)
 
 
-def store_checkpoint(conference, seq: int) -> RecordCheckpoint:
-    entry = row(conference, seq)
+def store_checkpoint(conference, seq: int, *, signed: bool = True) -> RecordCheckpoint:
+    """A checkpoint of entry ``seq`` as the platform signs one (or with a made-up signature)."""
+    entry, now = row(conference, seq), timezone.now()
+    text = checkpoints.statement(
+        slug=conference.meeting.slug, seq=seq, hash=entry.hash, reason="live", signed_at=now
+    )
+    signature = checkpoints.signing_key().sign(text.encode()) if signed else bytes(64)
     return RecordCheckpoint.objects.create(
         meeting=conference.meeting,
         seq=seq,
         hash=entry.hash,
         reason=CheckpointReason.LIVE,
-        signed_at=timezone.now(),
-        key_id="test-key",
-        signature="00" * 64,
+        signed_at=now,
+        key_id=checkpoints.key_id(),
+        signature=base64.b64encode(signature).decode(),
     )
+
+
+def test_a_stored_checkpoint_not_signed_by_the_key_is_broken(conference):
+    forged = store_checkpoint(conference, 12, signed=False)
+    with pytest.raises(CommandError) as broken:
+        verify("tamper")
+    assert (
+        f"record of tamper is BROKEN: the stored checkpoint #{forged.pk} at seq 12 (live) is "
+        f"not signed by the key {checkpoints.key_id()}"
+    ) in str(broken.value)
+
+
+def test_stored_checkpoints_are_checked_against_the_key_given(conference):
+    store_checkpoint(conference, 12)
+    own = base64.b64encode(checkpoints.public_key_bytes()).decode()
+    assert "is intact" in verify("tamper", "--public-key", own)
+    other = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+    with pytest.raises(CommandError, match="is not signed by the key"):
+        verify("tamper", "--public-key", base64.b64encode(other).decode())
+    with pytest.raises(CommandError, match="--public-key must be the base64 of 32 bytes"):
+        verify("tamper", "--public-key", "c2hvcnQ=")
 
 
 def test_stored_checkpoints_are_checked_by_default(conference):

@@ -1,7 +1,10 @@
 import re
 
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from meetings.env import base64_bytes
+from meetings.rooms.checkpoints import key_id_of, public_key_bytes, signature_valid
 from meetings.rooms.models import Event, EventLogHead, Meeting, RecordCheckpoint
 from meetings.rooms.record import Checkpoint, verify_chain
 
@@ -20,19 +23,26 @@ def checkpoint_argument(value: str) -> Checkpoint:
     return Checkpoint(int(seq), digest, f"the checkpoint at seq {int(seq)} given with --checkpoint")
 
 
-def stored_checkpoints(meeting: Meeting) -> list[Checkpoint]:
-    """The signed checkpoints kept beside the record: each must be one the record extends.
+def stored_checkpoints(meeting: Meeting, public_key: bytes) -> list[Checkpoint]:
+    """The signed checkpoints kept beside the record, each signed with ``public_key``'s
+    private half (a CommandError names the first that is not): the record must extend each."""
+    checkpoints = []
+    for stored in RecordCheckpoint.objects.filter(meeting=meeting).order_by("seq", "pk"):
+        label = f"the stored checkpoint #{stored.pk} at seq {stored.seq} ({stored.reason})"
+        if not signature_valid(stored, meeting.slug, public_key):
+            raise CommandError(
+                f"record of {meeting.slug} is BROKEN: {label} is not signed by the key "
+                f"{key_id_of(public_key)} (its signature names the key {stored.key_id}): "
+                "it was changed, or signed elsewhere"
+            )
+        checkpoints.append(Checkpoint(stored.seq, stored.hash, label))
+    return checkpoints
 
-    Their signatures are not checked here: meetings.rooms.checkpoints will verify them (and
-    report a forged one) before they are matched against the chain."""
-    return [
-        Checkpoint(
-            stored.seq,
-            stored.hash,
-            f"the stored checkpoint #{stored.pk} at seq {stored.seq} ({stored.reason})",
-        )
-        for stored in RecordCheckpoint.objects.filter(meeting=meeting).order_by("seq", "pk")
-    ]
+
+def public_key_argument(value: str) -> bytes:
+    return base64_bytes(
+        value, 32, "--public-key", "the public_key of /archive/<slug>/checkpoints.json"
+    )
 
 
 class Command(BaseCommand):
@@ -56,8 +66,21 @@ class Command(BaseCommand):
             ),
         )
 
-    def handle(self, *args, slug: str, checkpoint: list[str], **options):
+        parser.add_argument(
+            "--public-key",
+            metavar="BASE64",
+            help=(
+                "the key the stored checkpoints must be signed with (base64 of its 32 bytes); "
+                "by default this installation's"
+            ),
+        )
+
+    def handle(self, *args, slug: str, checkpoint: list[str], public_key: str | None, **options):
         given = [checkpoint_argument(value) for value in checkpoint]
+        try:
+            key = public_key_argument(public_key) if public_key else public_key_bytes()
+        except ImproperlyConfigured as error:
+            raise CommandError(str(error)) from None
         meeting = Meeting.objects.filter(slug=slug).first()
         if meeting is None:
             raise CommandError(f"no conference with the identifier {slug!r}")
@@ -78,7 +101,7 @@ class Command(BaseCommand):
                 f"the record of {slug} has a damaged head: its hash {head.hash!r} is not 64 "
                 "hexadecimal digits"
             )
-        checkpoints = stored_checkpoints(meeting) + given
+        checkpoints = stored_checkpoints(meeting, key) + given
         result = verify_chain(
             Event.objects.filter(meeting=meeting).order_by("seq").iterator(chunk_size=2000),
             meeting_slug=meeting.slug,
