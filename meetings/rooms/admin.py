@@ -246,19 +246,23 @@ class CandidateAdmin(ServiceAdmin):
             )
 
 
-@admin.register(RoleGrant)
-class RoleGrantAdmin(ServiceAdmin):
-    list_display = ["user", "role", "meeting", "hall", "candidate", "granted_at"]
-    list_filter = ["meeting", "role"]
-    search_fields = ["user__username", "user__first_name", "user__last_name"]
-    fields = ["meeting", "user", "role", "hall", "candidate"]
-    autocomplete_fields = ["user"]
+class GrantAdmin(ServiceAdmin):
+    """A grant is added or revoked (deleted, through its service), never edited."""
 
     def has_change_permission(self, request, obj=None):
         return obj is None and super().has_change_permission(request, obj)
 
     def has_delete_permission(self, request, obj=None):
         return admin.ModelAdmin.has_delete_permission(self, request, obj)
+
+
+@admin.register(RoleGrant)
+class RoleGrantAdmin(GrantAdmin):
+    list_display = ["user", "role", "meeting", "hall", "candidate", "granted_at"]
+    list_filter = ["meeting", "role"]
+    search_fields = ["user__username", "user__first_name", "user__last_name"]
+    fields = ["meeting", "user", "role", "hall", "candidate"]
+    autocomplete_fields = ["user"]
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data
@@ -361,18 +365,12 @@ class RoundAdmin(ServiceAdmin):
 
 
 @admin.register(RoundGrant)
-class RoundGrantAdmin(ServiceAdmin):
+class RoundGrantAdmin(GrantAdmin):
     list_display = ["user", "round", "granted_at"]
     list_filter = ["round"]
     search_fields = ["user__username", "user__first_name", "user__last_name"]
     fields = ["round", "user"]
     autocomplete_fields = ["user"]
-
-    def has_change_permission(self, request, obj=None):
-        return obj is None and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return admin.ModelAdmin.has_delete_permission(self, request, obj)
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

@@ -9,19 +9,11 @@ from django.test import Client
 from meetings.rooms.models import Audience, Event, Round, RoundGrant
 from meetings.rooms.services.rounds import round_organiser_grant, round_organiser_revoke
 from tests.factories import make_conference, make_round, make_user
-from tests.questions.helpers import ask, open_conference
+from tests.questions.helpers import ask, open_conference, signed_in
 from tests.realtime import open_socket
 from tests.rooms.test_revocation import CLOSE_WAIT_SECONDS, Watched, taken_away
 
 pytestmark = pytest.mark.django_db
-
-
-def signed_in(user) -> Client:
-    client = Client()
-    client.force_login(user)
-    client.get("/meetings/")
-    client.defaults["HTTP_X_CSRFTOKEN"] = client.cookies["csrftoken"].value
-    return client
 
 
 @pytest.fixture
