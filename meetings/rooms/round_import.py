@@ -13,8 +13,6 @@ of its kind, separated by commas or semicolons; its errors name the sheet of the
 file's line.
 """
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -24,7 +22,6 @@ from django.core.validators import validate_slug
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from openpyxl import load_workbook
 
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import DomainError
@@ -33,6 +30,7 @@ from meetings.rooms.services.candidates import candidate_add
 from meetings.rooms.services.halls import hall_add
 from meetings.rooms.services.meetings import meeting_create
 from meetings.rooms.services.rounds import round_create
+from meetings.spreadsheets import NotAWorkbook, read_csv_rows, read_workbook
 
 # A spreadsheet larger than this is refused before it is opened (a round of 150 halls is a
 # few tens of kilobytes).
@@ -146,17 +144,17 @@ def _cell(value) -> str | datetime | date:
 
 def read_xlsx(data: bytes) -> tuple[list[Row], list[RowError]]:
     try:
-        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception:  # openpyxl raises many kinds for a file that is not a workbook
+        workbook = read_workbook(data)
+    except NotAWorkbook:
         return [], [RowError("-", 0, _("The file is not an XLSX workbook."))]
     rows: list[Row] = []
     errors: list[RowError] = []
-    names = {name.strip().lower(): name for name in workbook.sheetnames}
+    names = {name.strip().lower(): name for name in workbook}
     for sheet in SHEETS:
         if sheet not in names:
             errors.append(RowError(sheet, 0, _("The workbook has no sheet named “%s”.") % sheet))
             continue
-        lines = workbook[names[sheet]].iter_rows(values_only=True)
+        lines = iter(workbook[names[sheet]])
         header = [str(_cell(v)).lower() for v in next(lines, ())]
         missing = [name for name, required, _len in COLUMNS[sheet] if name not in header]
         if missing:
@@ -170,7 +168,6 @@ def read_xlsx(data: bytes) -> tuple[list[Row], list[RowError]]:
                 errors.append(RowError(sheet, number, _("Too many rows.")))
                 break
             rows.append(Row(sheet, number, values))
-    workbook.close()
     return rows, errors
 
 
@@ -182,7 +179,7 @@ def read_csv(data: bytes) -> tuple[list[Row], list[RowError]]:
     first_line = text.split("\n", 1)[0]
     # Spreadsheets set to Vietnamese save CSV with semicolons.
     delimiter = ";" if first_line.count(";") > first_line.count(",") else ","
-    lines = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    lines = iter(read_csv_rows(text, delimiter))
     header = [name.strip().lower() for name in next(lines, [])]
     if "kind" not in header:
         return [], [RowError("csv", 1, _("Missing columns: %s") % "kind")]
