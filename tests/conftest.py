@@ -41,7 +41,9 @@ async def _stop_fanout():
     from channels.layers import channel_layers
 
     from meetings.rooms.realtime.fanout import close_fanout
+    from tests.realtime import finish_open_sockets
 
+    await finish_open_sockets()
     await close_fanout()
     layer = channel_layers.backends.get("default")
     if hasattr(layer, "close_pools"):

@@ -40,6 +40,8 @@ class Socket:
 
     def __init__(self, communicator: WebsocketCommunicator):
         self.communicator = communicator
+        self.finished = False
+        _open.add(self)
         self.frames: list[dict] = []
         self.batches: list[dict] = []
         self.unread: deque[dict] = deque()
@@ -87,7 +89,9 @@ class Socket:
             while True:
                 output = await self.communicator.receive_output(timeout=timeout)
                 if output["type"] == "websocket.close":
-                    return output.get("code")
+                    code = output.get("code")
+                    await self._finish(code)
+                    return code
                 if output["type"] == "websocket.send":
                     self._take(json.loads(output["text"]))
                     self.frames.extend(self.unread)
@@ -100,7 +104,38 @@ class Socket:
         return [frame["event"]["type"] for frame in self.events()]
 
     async def close(self) -> None:
+        self.finished = True
+        _open.discard(self)
         await self.communicator.disconnect()
+
+    async def _finish(self, code: int | None) -> None:
+        """Tell the consumer the connection is gone, as Daphne does once a websocket closes,
+        and give it FINISH_SECONDS to end. Left running, it would be cancelled with the test's
+        event loop in the middle of its channel-layer read on Redis, which redis-py can
+        swallow: the loop would then wait for it forever. It is not cancelled here either: one
+        that does not end is left to the fixture that closes the layer's connections first."""
+        if self.finished:
+            return
+        self.finished = True
+        _open.discard(self)
+        future = self.communicator.future
+        await self.communicator.send_input({"type": "websocket.disconnect", "code": code or 1000})
+        await asyncio.wait({future}, timeout=FINISH_SECONDS)
+        if future.done() and not future.cancelled():
+            future.exception()  # retrieved: a consumer that failed has had its test say so
+
+
+# How long a consumer is given to end once told the connection is gone.
+FINISH_SECONDS = 2
+
+# The sockets of the running test whose consumer has not been told that they closed.
+_open: set[Socket] = set()
+
+
+async def finish_open_sockets() -> None:
+    """At the end of a test, end every consumer still connected (tests/conftest.py)."""
+    for socket in list(_open):
+        await socket._finish(1000)
 
 
 def count_calls(monkeypatch, module, name: str) -> list[tuple]:
