@@ -184,8 +184,13 @@ def end_checkpoint(meeting: Meeting) -> RecordCheckpoint | None:
     )
 
 
-def latest_checkpoint(meeting: Meeting) -> RecordCheckpoint | None:
-    return RecordCheckpoint.objects.filter(meeting=meeting).order_by("-seq", "-pk").first()
+def checkpoint_before(meeting: Meeting, seq: int) -> RecordCheckpoint | None:
+    """The newest checkpoint signed before entry ``seq``."""
+    return (
+        RecordCheckpoint.objects.filter(meeting=meeting, seq__lt=seq)
+        .order_by("-seq", "-pk")
+        .first()
+    )
 
 
 def checkpoint_at(meeting: Meeting, seq: int) -> RecordCheckpoint | None:

@@ -82,6 +82,7 @@ def test_the_pdf_prints_the_head_and_its_checkpoint_and_its_qr_code_holds_the_no
         image = pages[index].render(scale=3).to_pil()
         if codes := qr_texts(image):
             found += codes
+            ARTIFACTS.mkdir(exist_ok=True)  # for a person to look at
             image.save(ARTIFACTS / "minutes-checkpoint-page.png")
     note = checkpoint_note(checkpoint, meeting.slug)
     assert found == [note]
@@ -91,6 +92,7 @@ def test_the_pdf_prints_the_head_and_its_checkpoint_and_its_qr_code_holds_the_no
 def test_the_word_document_prints_them_and_its_qr_code_holds_the_note(ended):
     meeting, head, checkpoint = ended
     data = export_minutes(meeting, "docx", "en")
+    ARTIFACTS.mkdir(exist_ok=True)
     (ARTIFACTS / "minutes-checkpoint.docx").write_bytes(data)
     text = docx_text(data)
     assert f"Entry the minutes were made at (seq): {head.seq}" in text

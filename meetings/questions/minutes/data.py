@@ -18,12 +18,16 @@ from meetings.questions.models import (
 )
 from meetings.questions.speaking import speaking_time
 from meetings.questions.state import meeting_tally
-from meetings.rooms.checkpoints import checkpoint_at, checkpoint_note, public_key_for_client
+from meetings.rooms.checkpoints import (
+    checkpoint_at,
+    checkpoint_before,
+    checkpoint_note,
+    public_key_for_client,
+)
 from meetings.rooms.models import (
     CheckpointReason,
     EventLogHead,
     Meeting,
-    RecordCheckpoint,
     Role,
 )
 from meetings.rooms.record import format_time
@@ -224,15 +228,6 @@ def _checkpoint(meeting: Meeting, seq: int) -> Checkpoint | None:
         signature=signed.signature,
         note=checkpoint_note(signed, meeting.slug),
         at_head=signed.seq == seq,
-    )
-
-
-def checkpoint_before(meeting: Meeting, seq: int) -> RecordCheckpoint | None:
-    """The newest checkpoint signed before entry ``seq``."""
-    return (
-        RecordCheckpoint.objects.filter(meeting=meeting, seq__lt=seq)
-        .order_by("-seq", "-pk")
-        .first()
     )
 
 
