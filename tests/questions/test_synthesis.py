@@ -7,6 +7,7 @@ from itertools import combinations
 
 import pytest
 from django.core.management import call_command
+from django.utils import translation
 from docx import Document
 
 from meetings.questions.models import Concern, Question, QuestionStatus
@@ -85,10 +86,9 @@ def test_the_synthesis_of_a_scripted_round(ran, tmp_path):
     ids = [row[0] for row in rows]
     assert sorted(ids) == sorted(q.pk for q in everything) and len(ids) == len(set(ids))
     by_id = {row[0]: row for row in rows}
-    statuses = {q.pk: q.get_status_display() for q in everything}
-    assert {pk: row[col["Trạng thái"]] for pk, row in by_id.items()} == {
-        pk: str(label) for pk, label in statuses.items()
-    }
+    with translation.override("vi"):
+        statuses = {q.pk: str(q.get_status_display()) for q in everything}
+    assert {pk: row[col["Trạng thái"]] for pk, row in by_id.items()} == statuses
     for pk in ran.planted["bridge"]:
         assert by_id[pk][col["Nhóm ý kiến"]] == bridge.pk
     for pk in ran.planted["health"]:
@@ -96,7 +96,7 @@ def test_the_synthesis_of_a_scripted_round(ran, tmp_path):
     for duplicate, primary in ran.merged.items():
         assert by_id[duplicate][col["Gộp vào"]] == primary
         # A merged question is counted under its primary: the same place in the report.
-        assert by_id[duplicate][col["Trong báo cáo"]] == by_id[primary][col["Trong báo cáo"]]
+        assert by_id[duplicate][col["Mục trong báo cáo"]] == by_id[primary][col["Mục trong báo cáo"]]
     counts = {status: sum(q.status == status for q in everything) for status in QuestionStatus}
     assert counts[QuestionStatus.REJECTED] == counts[QuestionStatus.WITHDRAWN] == 14
     assert counts[QuestionStatus.SUBMITTED] == counts[QuestionStatus.MERGED] == 14
@@ -139,4 +139,4 @@ def test_the_synthesis_of_a_scripted_round(ran, tmp_path):
     assert "3 hội nghị" in paragraphs[bridge_at + 1] and "4 hội nghị" in paragraphs[health_at + 1]
     assert "Sở Giao thông vận tải" in paragraphs[bridge_at + 3]
     # The summary counts the questions not reported.
-    assert "Không được chấp nhận: 14" in text and "Cử tri đã rút: 14" in text
+    assert "Không được chấp nhận: 14" in text and "Cử tri đã rút lại: 14" in text

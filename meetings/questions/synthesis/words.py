@@ -53,7 +53,7 @@ def words(language: str) -> dict[str, str]:
                 "signature": _("ON BEHALF OF THE STANDING COMMITTEE"),
                 "none_taken_up": _("No opinion or recommendation was taken up."),
                 "conference": _("Conference"),
-                "conferences": _("Conferences"),
+                "conferences": _("Number of conferences"),
                 "id": _("No."),
                 "ref": _("In the report"),
                 "topic": _("Field"),
@@ -65,7 +65,7 @@ def words(language: str) -> dict[str, str]:
                 "by_agency": _("By agency"),
                 "by_locality": _("By locality"),
                 "concerns": _("Concerns"),
-                "halls_count": _("Bridge points"),
+                "halls_count": _("Number of bridge points"),
                 "candidate": _("Candidate"),
                 "answer_kind": _("How it was answered"),
             }
