@@ -57,9 +57,7 @@ def test_the_synthesis_of_a_scripted_round(ran, tmp_path):
     # Confirmed: the bridge at once; the health stations three, then the fourth joins.
     bridge = concern_link(round=round, question_ids=ran.planted["bridge"], user=ran.organiser)
     health = concern_link(round=round, question_ids=ran.planted["health"][:3], user=ran.organiser)
-    again = concern_link(
-        round=round, question_ids=ran.planted["health"][2:], user=ran.organiser
-    )
+    again = concern_link(round=round, question_ids=ran.planted["health"][2:], user=ran.organiser)
     assert again.pk == health.pk and health.members.count() == 4
     # Every other suggestion dismissed: none is left.
     for cluster in suggestions(round):
@@ -79,7 +77,11 @@ def test_the_synthesis_of_a_scripted_round(ran, tmp_path):
     call_command("export_synthesis", round.slug, format="xlsx", output=str(xlsx_path))
     sheets = read_workbook(xlsx_path.read_bytes())
     assert list(sheets) == [
-        "Tất cả câu hỏi", "Theo lĩnh vực", "Theo cơ quan", "Theo địa bàn", "Nhóm ý kiến trùng",
+        "Tất cả câu hỏi",
+        "Theo lĩnh vực",
+        "Theo cơ quan",
+        "Theo địa bàn",
+        "Nhóm ý kiến trùng",
     ]
     header, *rows = sheets["Tất cả câu hỏi"]
     col = {name: n for n, name in enumerate(header)}
@@ -96,7 +98,9 @@ def test_the_synthesis_of_a_scripted_round(ran, tmp_path):
     for duplicate, primary in ran.merged.items():
         assert by_id[duplicate][col["Gộp vào"]] == primary
         # A merged question is counted under its primary: the same place in the report.
-        assert by_id[duplicate][col["Mục trong báo cáo"]] == by_id[primary][col["Mục trong báo cáo"]]
+        assert (
+            by_id[duplicate][col["Mục trong báo cáo"]] == by_id[primary][col["Mục trong báo cáo"]]
+        )
     counts = {status: sum(q.status == status for q in everything) for status in QuestionStatus}
     assert counts[QuestionStatus.REJECTED] == counts[QuestionStatus.WITHDRAWN] == 14
     assert counts[QuestionStatus.SUBMITTED] == counts[QuestionStatus.MERGED] == 14
@@ -129,7 +133,11 @@ def test_the_synthesis_of_a_scripted_round(ran, tmp_path):
             assert printed == [], q.text  # reported once, under its concern's first question
         else:
             assert len(printed) == 1, q.text
-    headings = [p for p in paragraphs if p[:3] in ("I. ", "II.", "III", "IV.", "V. ", "VI.", "VII", "VII", "IX.")]
+    headings = [
+        p
+        for p in paragraphs
+        if p[:3] in ("I. ", "II.", "III", "IV.", "V. ", "VI.", "VII", "VII", "IX.")
+    ]
     infrastructure = next(n for n, p in enumerate(paragraphs) if p.endswith("HẠ TẦNG, GIAO THÔNG"))
     health_heading = next(n for n, p in enumerate(paragraphs) if p.endswith(". Y TẾ"))
     bridge_at = next(n for n, p in enumerate(paragraphs) if p.endswith(BRIDGE[0]))

@@ -135,9 +135,10 @@ def test_a_concern_takes_only_questions_taken_up_in_the_rounds_conferences(two):
         concern_link(round=round, question_ids=[a.pk, x.pk], user=organiser)
     with pytest.raises(Invalid):  # not moderated
         concern_link(round=round, question_ids=[a.pk, questions["b_late"].pk], user=organiser)
-    assert not ConcernMember.objects.exists() and not Event.objects.filter(
-        type="concern.linked"
-    ).exists()
+    assert (
+        not ConcernMember.objects.exists()
+        and not Event.objects.filter(type="concern.linked").exists()
+    )
     # Two concerns cannot be joined by a third link; a question is in one concern at most.
     c = ask(second, "Trường mầm non thiếu giáo viên", device=3)
     c = moderation.question_approve(question=c, actor=second.actor)

@@ -79,10 +79,6 @@ def synthesis_file(request: HttpRequest, slug: str, fmt: str) -> HttpResponse:
     if fmt not in FORMATS:
         raise Http404(fmt)
     language = _language()
-    response = HttpResponse(
-        export_synthesis(round, fmt, language), content_type=FORMATS[fmt][1]
-    )
-    response["Content-Disposition"] = (
-        f'attachment; filename="{file_name(round, fmt, language)}"'
-    )
+    response = HttpResponse(export_synthesis(round, fmt, language), content_type=FORMATS[fmt][1])
+    response["Content-Disposition"] = f'attachment; filename="{file_name(round, fmt, language)}"'
     return response
