@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.utils import translation
 from docx import Document
 
-from meetings.questions.models import Concern, Question, QuestionStatus
+from meetings.questions.models import Question, QuestionStatus
 from meetings.questions.services.concerns import concern_link, suggestion_dismiss
 from meetings.questions.synthesis.data import agency_key
 from meetings.questions.synthesis.similar import suggestions

@@ -50,7 +50,7 @@ def _client(user=None) -> Client:
 
 
 def test_only_the_rounds_organisers_and_superusers_see_the_page_and_its_files(two):
-    round, first, second, other, organiser, _questions = two
+    round, first, _second, other, organiser, _questions = two
     admin = make_user("syn_admin", is_superuser=True, is_staff=True)
     other_organiser = make_user("syn_other_organiser")
     round_organiser_grant(round=other.meeting.round, user=other_organiser, actor=other.actor)
@@ -78,7 +78,7 @@ def test_only_the_rounds_organisers_and_superusers_see_the_page_and_its_files(tw
 
 
 def test_the_organiser_confirms_a_suggestion_dismisses_another_and_unlinks(two):
-    round, first, second, other, organiser, questions = two
+    round, first, second, _other, organiser, questions = two
     client = _client(organiser)
     page = client.get(f"/rounds/{round.slug}/synthesis/")
     body = page.content.decode()
@@ -125,7 +125,7 @@ def test_the_organiser_confirms_a_suggestion_dismisses_another_and_unlinks(two):
 
 
 def test_a_concern_takes_only_questions_taken_up_in_the_rounds_conferences(two):
-    round, first, second, other, organiser, questions = two
+    round, first, second, _other, organiser, questions = two
     a, b, x = questions["a"], questions["b"], questions["x"]
     with pytest.raises(Forbidden):
         concern_link(round=round, question_ids=[a.pk, b.pk], user=first.chair)
