@@ -15,6 +15,7 @@ Which questions go where (docs/rounds.md, "The synthesis"):
   text of theirs.
 """
 
+import re
 from collections import Counter, OrderedDict, defaultdict
 from dataclasses import dataclass, field
 
@@ -103,7 +104,12 @@ class Recommendation:
 
     @property
     def agencies(self) -> list[str]:
-        return list(OrderedDict.fromkeys(item.agency for item in self.items if item.agency))
+        """The agencies its answers named, each once however it was spelt."""
+        named: dict[str, str] = {}
+        for item in self.items:
+            if item.agency:
+                named.setdefault(agency_key(item.agency), item.agency)
+        return list(named.values())
 
 
 @dataclass
@@ -158,7 +164,8 @@ class Synthesis:
     title: str
     election: str
     level: str
-    dates: str
+    starts: str
+    ends: str
     issuer: str
     place: str
     generated: str
@@ -283,7 +290,8 @@ def _gather(round: Round, language: str, issuer: str, place: str) -> Synthesis:
         title=round.title,
         election=round.election,
         level=str(round.get_level_display()),
-        dates=f"{_format_date(round.starts_on)} – {_format_date(round.ends_on)}",
+        starts=_format_date(round.starts_on),
+        ends=_format_date(round.ends_on),
         issuer=issuer,
         place=place,
         generated=date_format(timezone.localtime(timezone.now()), "DATETIME_FORMAT"),
@@ -385,7 +393,15 @@ def _localities(questions, halls, items, trees) -> list[tuple[str, str, int, int
         place = (halls[q.hall_id].district, halls[q.hall_id].commune)
         counted[place] += 1
         refs[place].add(items[target].ref)
-    return [(d, c, counted[(d, c)], len(refs[(d, c)])) for d, c in sorted(counted)]
+    return [
+        (d, c, counted[(d, c)], len(refs[(d, c)]))
+        for d, c in sorted(counted, key=lambda place: [natural(part) for part in place])
+    ]
+
+
+def natural(text: str) -> list:
+    """A sort key in which "Xã 4" comes before "Xã 49" and "Xã 6"."""
+    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", text)]
 
 
 def answer_kinds() -> list[tuple[str, str]]:

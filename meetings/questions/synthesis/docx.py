@@ -34,7 +34,8 @@ def render_docx(synthesis: Synthesis) -> bytes:
         % {
             "title": synthesis.title,
             "election": synthesis.election,
-            "dates": synthesis.dates,
+            "starts": synthesis.starts,
+            "ends": synthesis.ends,
             "conferences": len(synthesis.conferences),
             "halls": synthesis.hall_count,
             "attendance": synthesis.attendance,

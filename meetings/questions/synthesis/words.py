@@ -18,14 +18,14 @@ def words(language: str) -> dict[str, str]:
                 "report": _("REPORT"),
                 "report_title": _("Synthesis of voters' opinions and recommendations"),
                 "intro": _(
-                    "In the round “%(title)s” (%(election)s), from %(dates)s, %(conferences)s "
-                    "voter contact conferences were held online with %(halls)s bridge points "
-                    "and %(attendance)s voters present, for %(candidates)s candidates. Voters "
-                    "raised %(received)s questions; %(taken_up)s were taken up at the "
-                    "conferences (with %(merged)s similar ones merged into them), making "
+                    "In the round “%(title)s” (%(election)s), from %(starts)s to %(ends)s, "
+                    "%(conferences)s voter contact conferences were held online with %(halls)s "
+                    "bridge points and %(attendance)s voters present, for %(candidates)s "
+                    "candidates. Voters raised %(received)s questions; %(taken_up)s were taken up"
+                    " at the conferences (with %(merged)s similar ones merged into them), making "
                     "%(recommendations)s opinions and recommendations, %(concerns)s of them "
-                    "raised in several conferences. They are summarised below by field, with "
-                    "the candidates' answers and the agencies they were referred to."
+                    "raised in several conferences. They are summarised below by field, with the "
+                    "candidates' answers and the agencies they were referred to."
                 ),
                 "raised_at": _("Raised at"),
                 "raised_in": _("%(conferences)s conferences, %(halls)s bridge points"),
