@@ -693,18 +693,22 @@ def synthesis_table(result: dict) -> str:
         f"{result['conferences']} conferences, {result['halls']} halls, "
         f"{result['questions']} questions (median of {result['repeat']} runs).",
         "",
-        "| what | wall (s) | CPU (s) | size (bytes) |",
+        "| what | wall (s) | CPU (s) | output |",
         "| --- | ---: | ---: | ---: |",
     ]
+    units = {"gather": "questions", "suggestions": "suggestions"}
     for key, label in names:
         row = rows[key]
-        lines.append(f"| {label} | {row['wall_s']} | {row['cpu_s']} | {row['bytes']:,} |")
+        output = f"{row['bytes']:,} {units.get(key, 'bytes')}"
+        lines.append(f"| {label} | {row['wall_s']} | {row['cpu_s']} | {output} |")
     slowest = max(rows["synthesis_docx"]["wall_s"], rows["synthesis_xlsx"]["wall_s"])
     verdict = "met" if slowest < result["target_seconds"] else "**missed**"
     lines += [
         "",
         f"- Target (either format in under {result['target_seconds']} s): {verdict}, "
         f"the slower in {slowest} s.",
+        f"- Load average while measuring: {result.get('load', 'not recorded')} "
+        "(the machine is shared: wall time above CPU time is time spent waiting for a core).",
     ]
     return "\n".join(lines)
 

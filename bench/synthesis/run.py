@@ -114,6 +114,7 @@ def main() -> None:
         "build_seconds": round(built),
         "rows": rows,
         "target_seconds": TARGET_SECONDS,
+        "load": " / ".join(f"{n:.1f}" for n in os.getloadavg()),
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")

@@ -54,7 +54,7 @@ def words(language: str) -> dict[str, str]:
                 "none_taken_up": _("No opinion or recommendation was taken up."),
                 "conference": _("Conference"),
                 "conferences": _("Number of conferences"),
-                "id": _("No."),
+                "id": _("Question id"),
                 "ref": _("In the report"),
                 "topic": _("Field"),
                 "reason": _("Reason"),
