@@ -133,6 +133,12 @@ def test_the_synthesis_of_a_scripted_round(ran, tmp_path):
             assert printed == [], q.text  # reported once, under its concern's first question
         else:
             assert len(printed) == 1, q.text
+    # Each question taken up has exactly one answer line, under its recommendation.
+    answer_lines = [p for p in paragraphs if p.startswith("– ")]
+    assert len(answer_lines) == len(accepted)
+    assert sum(p.startswith(f"– {ran.conferences[0].meeting.title};") for p in answer_lines) == sum(
+        q.meeting_id == ran.conferences[0].meeting.pk for q in accepted
+    )
     headings = [
         p
         for p in paragraphs
