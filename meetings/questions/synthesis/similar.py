@@ -2,7 +2,7 @@
 
 Every question taken up at a conference of the round (approved, on air, answered) against every
 other, in one call of rapidfuzz's ``cdist`` (its C++ loop, a matrix of scores 0–100 as bytes):
-about a second for 1,400 questions (bench/synthesis). ``token_set_ratio`` on the diacritic-free
+under 3 s of CPU for 1,400 questions (bench/synthesis). ``token_set_ratio`` on the diacritic-free
 form (questions/text.py ``match_form``), as the merges' suggestions within a conference use
 (questions/similarity.py), with a higher threshold: across conferences the same words about
 different places are common. Pairs of one conference are left out (there they are merged),
