@@ -48,6 +48,7 @@ bench: install-dev
 	$(BIN)/python -m bench.weaklink.run
 	$(BIN)/python -m bench.writes.run
 	$(BIN)/python -m bench.record.run
+	$(BIN)/python -m bench.synthesis.run
 	$(BIN)/python -m bench.report
 
 lint: install-dev

@@ -678,12 +678,48 @@ def _record_notes(run: dict) -> list[str]:
     return notes
 
 
+def synthesis_table(result: dict) -> str:
+    rows = result["rows"]
+    names = [
+        ("synthesis_docx", "the synthesis, DOCX (`export_synthesis --format docx`)"),
+        ("synthesis_xlsx", "the synthesis, XLSX (`export_synthesis --format xlsx`)"),
+        ("gather", "its data alone (every question read and grouped)"),
+        ("suggestions", "the suggestions of the same concern across conferences"),
+        ("minutes_docx", "baseline: the 14 conferences' minutes, DOCX, one after the other"),
+        ("minutes_xlsx", "baseline: the 14 conferences' minutes, XLSX, one after the other"),
+    ]
+    lines = [
+        f"Measured {result['date']} on {result['machine']}, {result['database']}: "
+        f"{result['conferences']} conferences, {result['halls']} halls, "
+        f"{result['questions']} questions (median of {result['repeat']} runs).",
+        "",
+        "| what | wall (s) | CPU (s) | output |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    units = {"gather": "questions", "suggestions": "suggestions"}
+    for key, label in names:
+        row = rows[key]
+        output = f"{row['bytes']:,} {units.get(key, 'bytes')}"
+        lines.append(f"| {label} | {row['wall_s']} | {row['cpu_s']} | {output} |")
+    slowest = max(rows["synthesis_docx"]["wall_s"], rows["synthesis_xlsx"]["wall_s"])
+    verdict = "met" if slowest < result["target_seconds"] else "**missed**"
+    lines += [
+        "",
+        f"- Target (either format in under {result['target_seconds']} s): {verdict}, "
+        f"the slower in {slowest} s.",
+        f"- Load average while measuring: {result.get('load', 'not recorded')} "
+        "(the machine is shared: wall time above CPU time is time spent waiting for a core).",
+    ]
+    return "\n".join(lines)
+
+
 RENDERERS = {
     "media": media_table,
     "weaklink": weaklink_table,
     "realtime": realtime_table,
     "writes": writes_table,
     "record": record_table,
+    "synthesis": synthesis_table,
 }
 
 

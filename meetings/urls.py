@@ -52,6 +52,8 @@ urlpatterns = [
         name="recording-file",
     ),
     path("archive/<slug:slug>/minutes.<str:fmt>", public.minutes_file, name="minutes-file"),
+    # A round's synthesis, for its organisers (docs/rounds.md, "The synthesis").
+    path("rounds/", include("meetings.questions.synthesis.urls")),
     path("k/<str:token>/", pages.kiosk, name="kiosk"),
     path("v/sw.js", pages.phone_service_worker, name="phone-service-worker"),
     path("v/<str:token>/", pages.phone, name="phone"),

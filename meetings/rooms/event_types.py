@@ -147,6 +147,19 @@ def _types() -> dict[str, EventType]:
     add("public.votes", PUBLIC, _("Vote counts of the questions were announced"))
     add("moderation.supports", STAFF, _("The questions' votes by hall were announced"))
     add("public.tally", PUBLIC, _("The halls' question counts were announced"))
+    # The round's synthesis: an organiser links the same concern raised in several conferences.
+    add(
+        "concern.linked",
+        STAFF,
+        _("Questions were linked with the same concern raised in other conferences of the round"),
+        after_end=True,
+    )
+    add(
+        "concern.unlinked",
+        STAFF,
+        _("A question was unlinked from a concern raised in other conferences of the round"),
+        after_end=True,
+    )
     add("public.queue_reordered", PUBLIC, _("The order of the question queue was changed"))
     # The floor and the programme.
     add("floor.requested", PUBLIC, _("A hall asked for the floor"))

@@ -40,23 +40,7 @@ WIDTHS_CM = {
 
 def render_docx(minutes: Minutes) -> bytes:
     w = words_in(minutes)
-    document = Document()
-    section = document.sections[0]
-    section.orientation = WD_ORIENT.PORTRAIT
-    section.page_width, section.page_height = Cm(21), Cm(29.7)
-    section.left_margin, section.right_margin = Cm(3), Cm(2)
-    section.top_margin, section.bottom_margin = Cm(2), Cm(2)
-    style = document.styles["Normal"]
-    style.font.name, style.font.size = FONT, Pt(13)
-    # Word's headings are blue Calibri; an official document's are black, in its own font.
-    for level, size in ((2, 14), (3, 13)):
-        heading = document.styles[f"Heading {level}"]
-        heading.font.name, heading.font.size = FONT, Pt(size)
-        heading.font.color.rgb = RGBColor(0, 0, 0)
-        # The style's theme fonts take precedence over the font name: drop them.
-        fonts = heading.element.rPr.rFonts
-        for attribute in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-            fonts.attrib.pop(qn(attribute), None)
+    document = official_document()
 
     _centred(document, w["nation"], bold=True)
     _centred(document, w["motto"], bold=True)
@@ -148,6 +132,29 @@ def render_docx(minutes: Minutes) -> bytes:
     out = BytesIO()
     document.save(out)
     return out.getvalue()
+
+
+def official_document():
+    """An empty A4 document in the layout of a Vietnamese administrative document: its
+    margins, Times New Roman 13, black headings (the minutes and the round's synthesis)."""
+    document = Document()
+    section = document.sections[0]
+    section.orientation = WD_ORIENT.PORTRAIT
+    section.page_width, section.page_height = Cm(21), Cm(29.7)
+    section.left_margin, section.right_margin = Cm(3), Cm(2)
+    section.top_margin, section.bottom_margin = Cm(2), Cm(2)
+    style = document.styles["Normal"]
+    style.font.name, style.font.size = FONT, Pt(13)
+    # Word's headings are blue Calibri; an official document's are black, in its own font.
+    for level, size in ((2, 14), (3, 13)):
+        heading = document.styles[f"Heading {level}"]
+        heading.font.name, heading.font.size = FONT, Pt(size)
+        heading.font.color.rgb = RGBColor(0, 0, 0)
+        # The style's theme fonts take precedence over the font name: drop them.
+        fonts = heading.element.rPr.rFonts
+        for attribute in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+            fonts.attrib.pop(qn(attribute), None)
+    return document
 
 
 def words_in(minutes: Minutes) -> dict[str, str]:

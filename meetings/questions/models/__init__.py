@@ -1,6 +1,7 @@
 """Voters' questions: their topics, the questions themselves, votes and answers."""
 
 from meetings.questions.models.answer import Answer, AnswerKind
+from meetings.questions.models.concern import Concern, ConcernMember, DismissedSuggestion
 from meetings.questions.models.device import IssuedDevice
 from meetings.questions.models.question import (
     PUBLIC_STATUSES,
@@ -18,6 +19,9 @@ __all__ = [
     "AnnouncedTally",
     "Answer",
     "AnswerKind",
+    "Concern",
+    "ConcernMember",
+    "DismissedSuggestion",
     "IssuedDevice",
     "Question",
     "QuestionSource",
