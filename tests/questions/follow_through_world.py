@@ -23,6 +23,8 @@ PLACES = {
     ("south", 2): ("Xã Cốc San", "Thành phố Lào Cai"),
 }
 DUE = datetime.date(2027, 1, 31)
+# Already past (this was written on 6 December 2026): the clinic's referral is overdue.
+OVERDUE = datetime.date(2026, 12, 1)
 
 
 @dataclass
@@ -98,6 +100,7 @@ def build_world(*, extra_referrals: int = 0) -> World:
         kind="referred",
         topic="health",
         agency="Sở Y tế",
+        due=OVERDUE,
         name="Giàng A Páo",
         named=False,
     )

@@ -252,7 +252,9 @@ def test_an_organiser_records_answers_on_the_round_page_and_acts_in_no_queue():
         "Giám đốc Công ty",
     )
     (followed,) = entries(conference.meeting, "question.followed_up")
-    assert followed.actor_label == organiser.username or followed.payload["question"] == question.pk
+    assert followed.actor_id == organiser.pk and followed.payload["question"] == question.pk
+    (moved_entry,) = entries(conference.meeting, "question.due_date_moved")
+    assert moved_entry.actor_id == organiser.pk and moved_entry.payload["reason"] == "Chờ vốn"
     # A bad date or a question of another round: an error on the page, nothing changed.
     other = open_conference("hn-other", round=make_round("dot-khac"))
     stranger = answered(
