@@ -14,14 +14,20 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.test_moderation import sign_in
+
 ROUND = "lao-cai-2026"
 MAKE_ROUND = """
 import json
 from meetings.rooms.models import Round
+from meetings.rooms.services.rounds import round_organiser_grant
+from tests.factories import make_user
 from tests.questions.follow_through_world import build_world
 
 if not Round.objects.filter(slug={slug!r}).exists():
     world = build_world()
+    north = world.conferences["north"]
+    round_organiser_grant(round=world.round, user=make_user("lc_organiser"), actor=north.actor)
     print(json.dumps({{name: q.pk for name, q in world.public.items()}}))
 else:
     print(json.dumps(None))
@@ -128,4 +134,52 @@ def test_an_anonymous_visitor_searches_the_round_in_vietnamese_and_english(
     expect(visitor.get_by_test_id("round-link")).to_have_attribute(
         "href", f"/archive/rounds/{ROUND}/"
     )
+    browsing.assert_no_errors()
+
+
+def test_the_secretary_and_the_organiser_follow_up_and_the_public_sees_it(
+    browsing, daphne_server, public_round
+):
+    """Runs after the visitor's test (it changes the states that test counts)."""
+    ids = public_round
+    # A secretary of the southern conference, on its follow-ups page: the water referral's due
+    # date moved with a reason, the school's written answer recorded with who answered.
+    secretary = sign_in(browsing, daphne_server, "ln_south_secretary", "pw-ln_south_secretary")
+    secretary.goto("/meetings/ln-south/follow-ups/")
+    water = secretary.get_by_test_id("follow-ups").locator(f'li[data-question="{ids["water"]}"]')
+    water.get_by_test_id("new-due-date").fill("2027-06-30")
+    water.get_by_test_id("due-date-reason").fill("Chờ bố trí vốn")
+    water.get_by_test_id("move-due-date").click()
+    expect(water.get_by_test_id("promise")).to_contain_text("30")
+    school = secretary.get_by_test_id("follow-ups").locator(f'li[data-question="{ids["school"]}"]')
+    school.get_by_test_id("written-answer-input").fill("Sở đã bố trí thêm 4 phòng học năm 2027.")
+    school.get_by_test_id("answered-by").fill("Phòng Giáo dục huyện Bảo Thắng")
+    school.get_by_test_id("attach-written-answer").click()
+    expect(school.get_by_test_id("written-answer")).to_contain_text("Phòng Giáo dục")
+    # The organiser, on the round's page (forms, no script): the road's answer.
+    organiser = sign_in(browsing, daphne_server, "lc_organiser", "pw-lc_organiser")
+    organiser.goto(f"/rounds/{ROUND}/follow-through/")
+    road = organiser.locator(f'li[data-question="{ids["road"]}"]')
+    road.locator("textarea[name=text]").fill("Sở đưa tuyến đường vào kế hoạch năm 2027.")
+    road.locator("input[name=answered_by]").fill("Sở Giao thông vận tải")
+    with organiser.expect_navigation():
+        road.get_by_role("button", name="Record the answer").click()
+    expect(organiser.get_by_test_id("message")).to_have_text(
+        "The agency's answer is on the conference's record."
+    )
+    # The visitor sees both answers, and the counts moved.
+    visitor = browsing.new_page(hall_screen=False)
+    visitor.context.add_cookies(
+        [{"name": "django_language", "value": "en", "url": daphne_server.base_url}]
+    )
+    visitor.goto(f"/archive/rounds/{ROUND}/")
+    expect(visitor.get_by_test_id("count-answered")).to_have_text("2")
+    answered = visitor.get_by_test_id("follow-ups").locator("li[data-question]")
+    expect(answered.last.get_by_test_id("follow-state")).to_have_text("Answered")
+    page = visitor.get_by_test_id("follow-ups")
+    expect(page).to_contain_text("Answer from Phòng Giáo dục huyện Bảo Thắng")
+    expect(page).to_contain_text("Answer from Sở Giao thông vận tải")
+    expect(
+        page.locator(f'li[data-question="{ids["water"]}"]').get_by_test_id("follow-due")
+    ).to_contain_text("2027")
     browsing.assert_no_errors()
