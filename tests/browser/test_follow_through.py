@@ -138,7 +138,7 @@ def test_an_anonymous_visitor_searches_the_round_in_vietnamese_and_english(
 
 
 def test_the_secretary_and_the_organiser_follow_up_and_the_public_sees_it(
-    browsing, daphne_server, public_round
+    browsing, daphne_server, public_round, artifacts
 ):
     """Runs after the visitor's test (it changes the states that test counts)."""
     ids = public_round
@@ -167,6 +167,7 @@ def test_the_secretary_and_the_organiser_follow_up_and_the_public_sees_it(
     expect(organiser.get_by_test_id("message")).to_have_text(
         "The agency's answer is on the conference's record."
     )
+    organiser.screenshot(path=str(artifacts / "follow-through-organiser.png"), full_page=True)
     # The visitor sees both answers, and the counts moved.
     visitor = browsing.new_page(hall_screen=False)
     visitor.context.add_cookies(

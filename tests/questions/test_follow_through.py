@@ -224,6 +224,11 @@ def test_an_organiser_records_answers_on_the_round_page_and_acts_in_no_queue():
     listed = browser.get(page)
     assert listed.status_code == 200 and "Đề nghị sửa trạm bơm" in listed.content.decode()
     assert "no-store" in listed["Cache-Control"]
+    # The conference's follow-ups page leads its organisers there (and only them).
+    assert f'href="{page}"' in browser.get("/meetings/hn-round/follow-ups/").content.decode()
+    secretary = Client()
+    secretary.force_login(conference.secretary)
+    assert page not in secretary.get("/meetings/hn-round/follow-ups/").content.decode()
     moved = browser.post(
         page,
         {
