@@ -117,6 +117,8 @@ def test_the_follow_ups_list_marks_overdue_as_standing_says():
     assert overdue == {due_today.pk: False, late.pk: True}
     listed = signed_in(conference.observer).get("/api/meetings/hn-test/follow-ups").json()
     assert {row["question"]["id"]: row["overdue"] for row in listed} == overdue
+    states = {row["question"]["id"]: (row["state"], row["days_overdue"]) for row in listed}
+    assert states == {due_today.pk: ("awaiting", 0), late.pk: ("overdue", 1)}
 
 
 def test_moving_a_due_date_and_recording_the_answer_go_on_the_record_also_after_the_end():

@@ -424,7 +424,8 @@ def answer(request: HttpRequest, slug: str, question_id: Id, body: AnswerIn):
 @router.get("/meetings/{slug}/follow-ups", response={200: list[dict], **ERRORS})
 def list_follow_ups(request: HttpRequest, slug: str):
     """Questions promised a written answer or referred to an agency, with whether the written
-    answer has been attached and whether it is overdue (staff)."""
+    answer has been attached and whether it is overdue: ``state`` (awaiting, answered, overdue)
+    and ``days_overdue`` (meetings/questions/follow_through.py) (staff)."""
     meeting, viewer = viewer_of(request, slug)
     if viewer.kind not in (ViewerKind.MODERATOR, ViewerKind.OBSERVER):
         raise Forbidden(_("Only the moderators and observers see the follow-ups."))
@@ -436,6 +437,8 @@ def list_follow_ups(request: HttpRequest, slug: str):
             "agency": item.answer.agency,
             "written_answer": item.answer.written_answer,
             "overdue": item.overdue,
+            "state": item.standing.state,
+            "days_overdue": item.standing.days_overdue,
         }
         for item in followups.follow_ups(meeting)
     ]

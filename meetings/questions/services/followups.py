@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from meetings.questions.follow_through import (
     FOLLOW_UP_KINDS,
     FollowState,
+    Standing,
     conference_today,
     standing,
 )
@@ -39,8 +40,12 @@ class FollowUp:
     today: datetime.date
 
     @property
+    def standing(self) -> Standing:
+        return standing(self.answer, today=self.today)
+
+    @property
     def overdue(self) -> bool:
-        return standing(self.answer, today=self.today).state == FollowState.OVERDUE
+        return self.standing.state == FollowState.OVERDUE
 
 
 def follow_ups(meeting: Meeting) -> list[FollowUp]:
