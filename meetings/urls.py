@@ -6,7 +6,7 @@ from django.views.i18n import JavaScriptCatalog
 from meetings.api import api
 from meetings.api_errors import unknown_address
 from meetings.headers import public as publicly_cacheable
-from meetings.questions import public
+from meetings.questions import public, public_round, round_views
 from meetings.questions import views as question_views
 from meetings.rooms.views import pages
 
@@ -42,6 +42,12 @@ urlpatterns = [
         name="candidate-console",
     ),
     path("archive/", public.archive, name="archive"),
+    path("archive/rounds/<slug:slug>/", public_round.round_page, name="public-round"),
+    path(
+        "rounds/<slug:slug>/follow-through/",
+        round_views.follow_through,
+        name="round-follow-through",
+    ),
     path("archive/<slug:slug>/", public.meeting_page, name="public-meeting"),
     path("archive/<slug:slug>/record.json", public.record, name="public-record"),
     path("archive/<slug:slug>/checkpoints.json", public.checkpoints, name="public-checkpoints"),

@@ -14,7 +14,9 @@ const config = pageConfig();
 const api = apiClient({ base: config.api });
 const canAttach = !config.read_only;
 const kindLabels = labelsOf(config.answer_kinds);
-const CHANGES = new Set(["question.answered", "question.followed_up", "question.edited"]);
+const CHANGES = new Set([
+  "question.answered", "question.followed_up", "question.due_date_moved", "question.edited",
+]);
 const MAX_WRITTEN = 10000;
 
 let state = null;
@@ -51,7 +53,16 @@ function promise(item) {
   if (item.kind === "written") {
     return item.due_date ? fmt("Written answer due %(date)s", { date: shortDate(item.due_date) }) : kindLabels.written || _("Written answer to follow");
   }
-  return item.agency ? fmt("Referred to %(agency)s", { agency: item.agency }) : kindLabels.referred || _("Referred to an agency");
+  const referred = item.agency ? fmt("Referred to %(agency)s", { agency: item.agency }) : kindLabels.referred || _("Referred to an agency");
+  return item.due_date ? `${referred} · ${fmt("due %(date)s", { date: shortDate(item.due_date) })}` : referred;
+}
+
+// Who answered for the agency and the day the answer came, when recorded.
+function received(answer) {
+  const parts = [];
+  if (answer.written_answer_from) parts.push(fmt("from %(who)s", { who: answer.written_answer_from }));
+  if (answer.written_answer_received) parts.push(fmt("received %(date)s", { date: shortDate(answer.written_answer_received) }));
+  return parts.length ? ` (${parts.join(", ")})` : "";
 }
 
 function details(item) {
@@ -74,7 +85,7 @@ function details(item) {
     isDone(item)
       ? h("div", { class: "written-answer", "data-testid": "written-answer" },
         h("p", { class: "written-answer-head" }, answer.written_answer_at
-          ? fmt("Written answer, attached %(date)s:", { date: dateTime(answer.written_answer_at) })
+          ? fmt("Written answer, attached %(date)s:", { date: dateTime(answer.written_answer_at) }) + received(answer)
           : _("Written answer:")),
         h("p", { class: "written-answer-text" }, item.written_answer))
       : null);
@@ -88,9 +99,15 @@ function formFor(id) {
   const cancel = h("button", { type: "button", class: "link", hidden: true }, _("Cancel"));
   const correct = h("button", { type: "button", class: "link", "data-testid": "correct-written-answer" }, _("Correct the written answer"));
   const label = h("label", { for: fieldId });
-  const fields = h("div", { class: "follow-up-fields" }, label, textarea, h("div", { class: "follow-up-actions" }, submit, cancel));
+  const answeredBy = h("input", { type: "text", name: "answered_by", maxlength: 200, "data-testid": "answered-by" });
+  const receivedOn = h("input", { type: "date", name: "received_on", "data-testid": "received-on" });
+  const fields = h("div", { class: "follow-up-fields" }, label, textarea,
+    h("label", {}, _("Answered for the agency by"), answeredBy),
+    h("label", {}, _("Received on (today if empty)"), receivedOn),
+    h("div", { class: "follow-up-actions" }, submit, cancel));
+  const move = moveForm(id);
   const form = h("form", { class: "follow-up-form", "data-question": id }, correct, fields);
-  const parts = { form, textarea, submit, cancel, correct, label, fields, correcting: false, done: false };
+  const parts = { form, move, textarea, answeredBy, receivedOn, submit, cancel, correct, label, fields, correcting: false, done: false };
   correct.addEventListener("click", () => {
     parts.correcting = true;
     textarea.value = parts.current || "";
@@ -108,6 +125,31 @@ function formFor(id) {
   });
   forms.set(id, parts);
   return parts;
+}
+
+// Moving the due date, with the reason, while the answer has not come.
+function moveForm(id) {
+  const date = h("input", { type: "date", name: "due_date", required: true, "data-testid": "new-due-date" });
+  const reason = h("input", { type: "text", name: "reason", maxlength: 500, required: true, "data-testid": "due-date-reason" });
+  const button = h("button", { type: "submit", class: "secondary", "data-testid": "move-due-date" }, _("Move the due date"));
+  const form = h("form", { class: "follow-up-move" },
+    h("label", {}, _("New due date"), date), h("label", {}, _("Reason"), reason), button);
+  form.addEventListener("submit", async (submitEvent) => {
+    submitEvent.preventDefault();
+    button.disabled = true;
+    try {
+      await api.post(`/questions/${id}/due-date`, { due_date: date.value, reason: reason.value.trim() });
+      date.value = "";
+      reason.value = "";
+      toast(_("The new due date is on the record."));
+      await load();
+    } catch (error) {
+      toast(error.message, "error");
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
 }
 
 function updateForm(parts) {
@@ -130,8 +172,11 @@ async function attach(id, parts) {
   }
   parts.submit.disabled = true;
   try {
-    await api.post(`/questions/${id}/written-answer`, { text });
+    await api.post(`/questions/${id}/written-answer`, {
+      text, answered_by: parts.answeredBy.value.trim(), received_on: parts.receivedOn.value || null,
+    });
     parts.textarea.value = "";
+    parts.receivedOn.value = "";
     parts.correcting = false;
     toast(_("The written answer is on the record and on the public page."));
     await load();
@@ -174,6 +219,8 @@ function render() {
       parts.current = item.written_answer;
       updateForm(parts);
       if (parts.form.parentNode !== row) row.append(parts.form);
+      parts.move.hidden = parts.done;
+      if (parts.move.parentNode !== row) row.append(parts.move);
     }
     if (row === next) next = next.nextElementSibling;
     else list.insertBefore(row, next);

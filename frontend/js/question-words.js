@@ -76,7 +76,7 @@ export const shortDate = dayDate;
 export function answerLine(answer, kindLabels = {}) {
   if (!answer) return "";
   const parts = [kindLabels[answer.kind] || answer.kind];
-  if (answer.kind === "written" && answer.due_date) parts.push(fmt("due %(date)s", { date: shortDate(answer.due_date) }));
+  if (answer.kind !== "live" && answer.due_date) parts.push(fmt("due %(date)s", { date: shortDate(answer.due_date) }));
   if (answer.kind === "referred" && answer.agency) parts.push(fmt("to %(agency)s", { agency: answer.agency }));
   return parts.join(" · ");
 }

@@ -101,7 +101,7 @@ export function setupDialogs(ctx) {
       return ctx.send(question.id, "answer", {
         kind,
         summary: form.get("summary") || "",
-        due_date: kind === "written" ? form.get("due_date") || null : null,
+        due_date: kind === "written" || kind === "referred" ? form.get("due_date") || null : null,
         agency: kind === "referred" ? form.get("agency") || "" : "",
         candidate_id: candidate ? Number(candidate) : null,
         expected_version: version,
@@ -132,12 +132,13 @@ export function setupDialogs(ctx) {
     },
   };
 
-  // Written answers need a date, referrals an agency; the other field is hidden.
+  // Written answers and referrals need a due date, referrals an agency; a field the kind does
+  // not need is hidden.
   const answerDialog = dialogOf("answer");
   function showKindFields() {
     const kind = answerDialog.querySelector('input[name="kind"]:checked')?.value;
     for (const field of answerDialog.querySelectorAll("[data-when-kind]")) {
-      const shown = field.dataset.whenKind === kind;
+      const shown = field.dataset.whenKind.split(" ").includes(kind);
       field.hidden = !shown;
       field.querySelector("input").required = shown;
     }

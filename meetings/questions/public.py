@@ -25,6 +25,7 @@ from meetings.rooms.models import (
     ClipStatus,
     Meeting,
     Recording,
+    Round,
 )
 from meetings.rooms.record_export import checkpoints_document, record_document
 from meetings.rooms.viewers import ViewerKind, viewer_for_user
@@ -54,7 +55,12 @@ def archive(request: HttpRequest) -> HttpResponse:
     query = request.GET.get("q", "").replace("\x00", "").strip()  # PostgreSQL refuses NULs
     if query:
         meetings = meetings.filter(Q(title__icontains=query) | Q(electoral_unit__icontains=query))
-    return render(request, "public/archive.html", {"meetings": meetings, "query": query})
+    rounds = Round.objects.filter(meetings__published_at__isnull=False).distinct()
+    return render(
+        request,
+        "public/archive.html",
+        {"meetings": meetings, "query": query, "rounds": rounds},
+    )
 
 
 @public

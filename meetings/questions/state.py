@@ -49,6 +49,10 @@ def answer_view(question: Question) -> dict[str, Any] | None:
         "candidate_id": answer.candidate_id,
         "written_answer": answer.written_answer,
         "written_answer_at": iso(answer.written_answer_at),
+        "written_answer_from": answer.written_answer_from,
+        "written_answer_received": (
+            answer.written_answer_received.isoformat() if answer.written_answer_received else None
+        ),
     }
 
 

@@ -82,6 +82,11 @@ QUESTION_ACTIONS: dict[str, QuestionAction] = {
         _("A written answer to a question was sent"),
         after_end=True,
     ),
+    "due_date_moved": QuestionAction(
+        _("The date a written answer is due was moved, with the reason"),
+        _("The date a written answer is due was moved, with the reason"),
+        after_end=True,
+    ),
 }
 
 

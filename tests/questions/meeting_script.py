@@ -42,7 +42,7 @@ def run_meeting(slug: str = "hn-minutes"):
     kinds = [
         ("written", {"due_date": datetime.date(2026, 12, 31)}),
         ("live", {}),
-        ("referred", {"agency": "Sở Giáo dục và Đào tạo"}),
+        ("referred", {"agency": "Sở Giáo dục và Đào tạo", "due_date": datetime.date(2027, 1, 31)}),
     ]
     for question, (kind, extra), candidate in zip(asked, kinds, [1, 0, 0], strict=True):
         moderation.question_address(

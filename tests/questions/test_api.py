@@ -246,7 +246,12 @@ def test_the_whole_flow_over_http(conference):
     assert act(chair, a, "edit", {"text": "Một (đã sửa)"}).json()["original_text"] == "Một"
     assert act(chair, a, "on-air").json()["status"] == "on_air"
     assert act(chair, b, "on-air").status_code == 409
-    answered = act(chair, a, "answer", {"kind": "referred", "agency": "Sở Tài nguyên"})
+    answered = act(
+        chair,
+        a,
+        "answer",
+        {"kind": "referred", "agency": "Sở Tài nguyên", "due_date": "2027-01-31"},
+    )
     assert answered.json()["answer"]["agency"] == "Sở Tài nguyên"
     missing = act(chair, b, "answer", {"kind": "written"})
     assert missing.status_code in (400, 409)

@@ -6,6 +6,7 @@ numbers. Word and PDF evaluate nothing: there the words stay exactly as written.
 
 import ast
 import csv
+import datetime
 import io
 from pathlib import Path
 
@@ -92,6 +93,7 @@ def hostile_conference():
         kind="referred",
         summary=HOSTILE_SUMMARY,
         agency=HOSTILE_AGENCY,
+        due_date=datetime.date(2027, 1, 31),
         actor=actor,
     )
     return conference

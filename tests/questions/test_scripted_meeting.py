@@ -89,7 +89,7 @@ def test_a_hundred_questions_from_three_halls(settings):
         post(chair, f"questions/{qid}/on-air")
         kind = ["live", "written", "referred"][index % 3]
         body = {"kind": kind, "summary": f"Trả lời {qid}"}
-        if kind == "written":
+        if kind in ("written", "referred"):
             body["due_date"] = "2026-12-31"
         if kind == "referred":
             body["agency"] = "UBND huyện"

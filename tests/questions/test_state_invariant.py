@@ -94,6 +94,7 @@ def run_a_queue(conference, after_each_step=lambda: None):
         question=a,
         kind="referred",
         agency="Sở Giao thông vận tải",
+        due_date=datetime.date(2026, 12, 20),
         summary="Sẽ chuyển Sở",
         actor=actor,
     )

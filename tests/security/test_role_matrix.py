@@ -100,6 +100,12 @@ MATRIX = [
     ("POST", "/api/meetings/{slug}/questions/{a}/answer", {"kind": "live"}, MODERATORS),
     ("POST", "/api/meetings/{slug}/questions/{a}/move", {"index": 0}, MODERATORS),
     ("POST", "/api/meetings/{slug}/questions/{a}/written-answer", {"text": "x"}, MODERATORS),
+    (
+        "POST",
+        "/api/meetings/{slug}/questions/{a}/due-date",
+        {"due_date": "2027-01-31", "reason": "x"},
+        MODERATORS,
+    ),
     ("GET", "/api/meetings/{slug}/questions/{q}/similar", None, MODERATORS),
     ("GET", "/api/meetings/{slug}/queue/round-robin", None, MODERATORS),
     ("POST", "/api/meetings/{slug}/queue/order", {"order": []}, MODERATORS),
@@ -315,3 +321,41 @@ async def test_websocket_actions_by_caller(settings):
     if gateway._gateway is not None:
         gateway._gateway.stop()
     gateway._gateway = None
+
+
+# The round's pages, outside the API: the organisers' follow-through page (its GET, and its
+# forms' POST) is theirs alone, in their round; the public page is everyone's (docs/rounds.md,
+# "Follow-through in public"). An organiser acts there, never in a conference's queue (above).
+SIGNED_IN = {"candidate", "observer", "organiser", "secretary", "chair", "foreign_organiser"}
+ROUND_PAGES = [
+    ("GET", "/rounds/{round}/follow-through/", {"organiser"}),
+    ("POST", "/rounds/{round}/follow-through/", {"organiser"}),
+    ("GET", "/archive/rounds/{round}/", set(CALLERS)),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "allowed"), ROUND_PAGES)
+def test_the_round_pages_by_caller(world, method, path, allowed):
+    from meetings.rooms.models import Round
+    from meetings.rooms.services.meetings import meeting_publish
+    from tests.factories import make_conference
+
+    clients, _values = world
+    # A published conference of the round, for its public page.
+    published = make_conference("matrix-published", round=Round.objects.get(slug="matrix-round"))
+    meeting_publish(meeting=published.meeting, actor=published.actor)
+    url = path.format(round="matrix-round")
+    for caller in CALLERS:
+        client = clients[caller]
+        if method == "GET":
+            response = client.get(url)
+        else:  # an action on no question: refused as a permission, or an error on the page
+            response = client.post(url, {"action": "due_date", "question": "0"})
+        if caller in allowed:
+            assert response.status_code in (200, 302), (caller, response.status_code)
+            if response.status_code == 302:
+                assert "/accounts/login/" not in response["Location"], caller
+        elif caller not in SIGNED_IN:  # a join link is no account: asked to sign in
+            assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+        else:
+            assert response.status_code == 403, (caller, response.status_code)

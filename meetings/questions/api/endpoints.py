@@ -11,6 +11,7 @@ from meetings.questions.api.schemas import (
     AddressIn,
     AnswerIn,
     DeviceOut,
+    DueDateIn,
     EditIn,
     IntakeIn,
     MergeIn,
@@ -423,7 +424,8 @@ def answer(request: HttpRequest, slug: str, question_id: Id, body: AnswerIn):
 @router.get("/meetings/{slug}/follow-ups", response={200: list[dict], **ERRORS})
 def list_follow_ups(request: HttpRequest, slug: str):
     """Questions promised a written answer or referred to an agency, with whether the written
-    answer has been attached and whether it is overdue (staff)."""
+    answer has been attached and whether it is overdue: ``state`` (awaiting, answered, overdue)
+    and ``days_overdue`` (meetings/questions/follow_through.py) (staff)."""
     meeting, viewer = viewer_of(request, slug)
     if viewer.kind not in (ViewerKind.MODERATOR, ViewerKind.OBSERVER):
         raise Forbidden(_("Only the moderators and observers see the follow-ups."))
@@ -435,6 +437,8 @@ def list_follow_ups(request: HttpRequest, slug: str):
             "agency": item.answer.agency,
             "written_answer": item.answer.written_answer,
             "overdue": item.overdue,
+            "state": item.standing.state,
+            "days_overdue": item.standing.days_overdue,
         }
         for item in followups.follow_ups(meeting)
     ]
@@ -444,10 +448,25 @@ def list_follow_ups(request: HttpRequest, slug: str):
     "/meetings/{slug}/questions/{question_id}/written-answer", response={200: dict, **ERRORS}
 )
 def attach_written_answer(request: HttpRequest, slug: str, question_id: Id, body: WrittenAnswerIn):
-    """Attach the written answer promised at the conference (moderators)."""
+    """Attach the written answer promised at the conference, or the agency's, with who
+    answered for it and the day it was received (moderators)."""
     viewer, question = _moderating(request, slug, question_id)
     question = followups.answer_attach_written(
-        question=question, text=body.text, actor=viewer.actor
+        question=question,
+        text=body.text,
+        answered_by=body.answered_by,
+        received_on=body.received_on,
+        actor=viewer.actor,
+    )
+    return question_moderation_view(question)
+
+
+@router.post("/meetings/{slug}/questions/{question_id}/due-date", response={200: dict, **ERRORS})
+def move_due_date(request: HttpRequest, slug: str, question_id: Id, body: DueDateIn):
+    """Move the date a written answer, or an agency's, is due, with the reason (moderators)."""
+    viewer, question = _moderating(request, slug, question_id)
+    question = followups.answer_move_due_date(
+        question=question, due_date=body.due_date, reason=body.reason, actor=viewer.actor
     )
     return question_moderation_view(question)
 

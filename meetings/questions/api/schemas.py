@@ -95,6 +95,13 @@ class AnswerIn(VersionIn):
 
 class WrittenAnswerIn(Schema):
     text: str = Field(max_length=20_000)
+    answered_by: str = Field("", max_length=400)
+    received_on: datetime.date | None = None
+
+
+class DueDateIn(Schema):
+    due_date: datetime.date
+    reason: str = Field(max_length=1000)
 
 
 class MoveIn(Schema):

@@ -39,6 +39,14 @@ class Answer(models.Model):
     written_answer_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Who answered for the agency (a person or an office), and the day the answer was received;
+    # the day defaults to the day it was recorded (docs/rounds.md, "Follow-through in public").
+    written_answer_from = models.CharField(
+        _("answered for the agency by"), max_length=200, blank=True
+    )
+    written_answer_received = models.DateField(
+        _("written answer received on"), null=True, blank=True
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -52,6 +60,10 @@ class Answer(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(kind="referred") | ~models.Q(agency=""),
                 name="referral_names_agency",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(kind="referred") | models.Q(due_date__isnull=False),
+                name="referral_has_due_date",
             ),
         ]
 

@@ -91,7 +91,7 @@ def question_answer(
     expected_version: int | None = None,
 ) -> Question:
     """Close the question on air with how it was answered: live, a written answer due by a
-    date, or referred to an agency."""
+    date, or referred to an agency with the date its answer is due."""
     if kind not in AnswerKind.values:
         raise Invalid(_("Choose how the question was answered."))
     summary, agency = clean_text(summary), clean_line(agency)
@@ -99,6 +99,8 @@ def question_answer(
         raise Invalid(_("The summary can be at most 2,000 characters."))
     if kind == AnswerKind.WRITTEN and due_date is None:
         raise Invalid(_("Give the date the written answer is due."))
+    if kind == AnswerKind.REFERRED and due_date is None:
+        raise Invalid(_("Give the date the agency's answer is due."))
     if kind == AnswerKind.REFERRED and not agency:
         raise Invalid(_("Name the agency the question is referred to."))
     if len(agency) > 200:
@@ -122,7 +124,7 @@ def question_answer(
             candidate=candidate or before.candidate,
             kind=kind,
             summary=summary,
-            due_date=due_date if kind == AnswerKind.WRITTEN else None,
+            due_date=due_date if kind != AnswerKind.LIVE else None,
             agency=agency if kind == AnswerKind.REFERRED else "",
             recorded_by=actor.user,
         )
