@@ -32,7 +32,7 @@ def may_oversee(user: AbstractBaseUser | AnonymousUser, round: Round) -> bool:
 def overview_config(round: Round) -> dict[str, Any]:
     """What overview.js starts from: each conference of the round, where its stream is, and
     the overview's thresholds. The state itself comes from each conference's stream."""
-    conferences = Meeting.objects.filter(round=round).order_by("scheduled_start", "slug")
+    conferences = Meeting.objects.filter(round=round).order_by("scheduled_start", "pk")
     return {
         "round": round.slug,
         "hall_lost_seconds": HALL_LOST_SECONDS,
