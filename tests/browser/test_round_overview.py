@@ -67,8 +67,7 @@ def test_the_organiser_follows_the_whole_round_live(browsing, round_server):
     page.locator("main form input[name=password]").fill(PASSWORD)
     page.locator("main form button[type=submit]").click()
     expect(page.get_by_test_id("meeting-list")).to_be_visible()
-    page.goto("/rounds/")
-    page.get_by_test_id("round-list").get_by_role("link").click()
+    page.get_by_test_id("rounds-organised").get_by_role("link").click()
     expect(page).to_have_url(re.compile(r"/rounds/lao-cai-2026/$"))
     expect(page.locator("html")).to_have_attribute("lang", "vi")
 
