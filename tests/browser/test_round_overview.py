@@ -111,6 +111,9 @@ def test_the_organiser_follows_the_whole_round_live(browsing, round_server):
     # An agenda item starts; attendance comes in.
     title = json.loads(run(server, "start_item", 1, 0))["title"]
     expect(row(page, 1).get_by_test_id("agenda")).to_contain_text(title)
+    # A candidate's presentation runs in conference 2: their speaking time counts up.
+    title = json.loads(run(server, "start_item", 2, 1))["title"]
+    expect(row(page, 2).get_by_test_id("agenda")).to_contain_text(title)
     run(server, "attendance", 1, 0, 120)
     run(server, "attendance", 1, 1, 45)
     expect(row(page, 1).get_by_test_id("attendance")).to_have_attribute("data-value", "165")
