@@ -8,7 +8,7 @@ from meetings.api_errors import unknown_address
 from meetings.headers import public as publicly_cacheable
 from meetings.questions import public, public_round, round_views
 from meetings.questions import views as question_views
-from meetings.rooms.views import pages
+from meetings.rooms.views import pages, rounds
 
 # Django's last resort with DEBUG off: 503 with Retry-After when the database is busy.
 handler500 = "meetings.server_errors.server_error"
@@ -41,6 +41,8 @@ urlpatterns = [
         question_views.candidate_console,
         name="candidate-console",
     ),
+    path("rounds/", rounds.round_list, name="round-list"),
+    path("rounds/<slug:slug>/", rounds.round_overview, name="round-overview"),
     path("archive/", public.archive, name="archive"),
     path("archive/rounds/<slug:slug>/", public_round.round_page, name="public-round"),
     path(

@@ -17,6 +17,7 @@ from meetings.rooms.models import (
     Audience,
     BridgePoint,
     Candidate,
+    Event,
     EventLogHead,
     FloorRequest,
     KioskConnection,
@@ -131,6 +132,23 @@ def programme_view(programme: Programme) -> dict[str, Any]:
     }
 
 
+def presence_lost(meeting: Meeting, *, connected: set[int]) -> dict[str, Any]:
+    """The halls whose kiosk connected once and was lost, with when (``since``): read from
+    the record, the newest ``hall.connected``/``hall.disconnected`` of each hall. A hall
+    connected now is not lost, whatever its last entry (after the end nothing is appended)."""
+    last: dict[int, tuple[str, Any]] = {}
+    rows = Event.objects.filter(
+        meeting=meeting, type__in=("hall.connected", "hall.disconnected")
+    ).order_by("seq")
+    for type, payload, created_at in rows.values_list("type", "payload", "created_at"):
+        last[payload["hall"]] = (type, payload.get("since") or iso(created_at))
+    return {
+        str(hall_id): {"since": since}
+        for hall_id, (type, since) in last.items()
+        if type == "hall.disconnected" and hall_id not in connected
+    }
+
+
 def _rooms_sections(meeting: Meeting, audience: Audience) -> dict[str, Any]:
     halls = list(meeting.bridge_points.all())
     state: dict[str, Any] = {
@@ -156,6 +174,7 @@ def _rooms_sections(meeting: Meeting, audience: Audience) -> dict[str, Any]:
             "hall_id", flat=True
         )
         state["presence"] = {str(hall_id): {"connected": True} for hall_id in set(connected)}
+        state["presence_lost"] = presence_lost(meeting, connected=set(connected))
         # The screens that hold their hall or ask to take it over (ended ones are gone).
         state["kiosk_sessions"] = {
             str(session.pk): kiosk_session_view(session)

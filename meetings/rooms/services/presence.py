@@ -15,6 +15,7 @@ from django.utils import timezone
 from meetings.rooms import patch
 from meetings.rooms.actors import Actor
 from meetings.rooms.models import Audience, BridgePoint, KioskConnection, Meeting
+from meetings.rooms.record import format_time
 from meetings.rooms.services.events import event_append, meeting_has_ended, record_write
 
 
@@ -61,27 +62,45 @@ def kiosk_reap_stale(*, meeting: Meeting) -> int:
     if not stale.exists():
         return 0
     with record_write(meeting=meeting):
-        halls = {row.hall for row in stale.select_related("hall__meeting")}
+        # Each hall's kiosks were last heard from at the newest of their pings: the hall has
+        # been lost since then, not since the platform noticed.
+        last_heard: dict[BridgePoint, datetime] = {}
+        for row in stale.select_related("hall__meeting"):
+            last_heard[row.hall] = max(last_heard.get(row.hall, row.last_seen_at), row.last_seen_at)
         deleted, _count = stale.delete()
-        for hall in halls:
+        for hall, since in last_heard.items():
             if not hall.kiosk_connections.exists():
-                _append_presence(hall=hall, connected=False, reason="heartbeat_lost")
+                _append_presence(hall=hall, connected=False, reason="heartbeat_lost", since=since)
     return deleted
 
 
-def _append_presence(*, hall: BridgePoint, connected: bool, reason: str = "") -> None:
+def _append_presence(
+    *, hall: BridgePoint, connected: bool, reason: str = "", since: datetime | None = None
+) -> None:
     if meeting_has_ended(hall.meeting):
         # After the end the record is closed (docs/record.md, "After the end"): a kiosk
         # still connected, or leaving, changes its connection and appends nothing.
         return
-    payload = {
-        "hall": hall.pk,
-        "patch": [
-            patch.merge("presence", hall.pk, value={"connected": True})
-            if connected
-            else patch.remove("presence", hall.pk)
-        ],
-    }
+    if connected:
+        payload = {
+            "hall": hall.pk,
+            "patch": [
+                patch.merge("presence", hall.pk, value={"connected": True}),
+                patch.remove("presence_lost", hall.pk),
+            ],
+        }
+    else:
+        # When the hall was lost, for the organiser's overview (a hall down for long stands
+        # out): the last time its kiosk was heard from, or now when its socket closed.
+        lost = format_time(since or timezone.now())
+        payload = {
+            "hall": hall.pk,
+            "since": lost,
+            "patch": [
+                patch.remove("presence", hall.pk),
+                patch.merge("presence_lost", hall.pk, value={"since": lost}),
+            ],
+        }
     if reason:
         payload["reason"] = reason
     event_append(

@@ -24,6 +24,7 @@ from meetings.rooms.models import (
     RoleGrant,
     RoundGrant,
 )
+from meetings.rooms.round_overview import rounds_overseen
 from meetings.rooms.services.join_links import JoinLinkRefused, join_link_resolve
 from meetings.rooms.viewers import ORGANISER, ViewerKind, viewer_for_link, viewer_for_user
 
@@ -63,7 +64,9 @@ def meeting_list(request: HttpRequest) -> HttpResponse:
                 and viewer.kind in (ViewerKind.MODERATOR, ViewerKind.OBSERVER),
             }
         )
-    return render(request, "rooms/meeting_list.html", {"rows": rows})
+    # The rounds the account organises, each with its live overview (views/rounds.py).
+    rounds = rounds_overseen(request.user)
+    return render(request, "rooms/meeting_list.html", {"rows": rows, "rounds": rounds})
 
 
 @login_required
