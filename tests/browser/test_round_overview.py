@@ -147,5 +147,7 @@ def test_the_organiser_follows_the_whole_round_live(browsing, round_server):
     expect(row(page, 6).get_by_test_id("state")).to_have_text("Live")
     expect(row(page, 1).get_by_test_id("answered")).to_have_text("1")
     expect(row(page, 2).locator('[data-testid=lost] li[data-long="true"]')).to_have_count(1)
+    expect(page.locator("tr[data-slug][data-phase=unknown]")).to_have_count(0)  # every stream back
+    expect(row(page, 14).get_by_test_id("late")).to_contain_text("late")
     shoot(page, "en")
     browsing.assert_no_errors()

@@ -56,6 +56,21 @@ def test_the_round_s_organisers_and_superusers_open_its_overview(rounds):
         assert b"js/overview.js" in response.content
 
 
+def test_the_organiser_s_three_screens_link_each_other(rounds):
+    *_conferences, organiser, _foreign = rounds
+    client = signed_in(organiser)
+    screens = {
+        "overview": "/rounds/dot-1/",
+        "synthesis": "/rounds/dot-1/synthesis/",
+        "follow-through": "/rounds/dot-1/follow-through/",
+    }
+    for name, address in screens.items():
+        page = client.get(address).content.decode()
+        for other in screens.values():
+            assert f'href="{other}"' in page, (name, other)
+        assert page.count('aria-current="page"') == 1, name
+
+
 def test_nobody_else_opens_it(rounds):
     _round, first, _second, _other, _organiser, foreign = rounds
     # An organiser of another round; a conference's chair, secretary and observer who do not
