@@ -76,8 +76,8 @@ def test_audio_input_turns_browser_frames_into_20ms_mono_chunks():
     assert source.take() is None  # nothing more: silent, not stale
 
 
-def test_low_tier_runs_15_of_every_25_frames():
-    assert sum(frames_on_tier(Tier.LOW, tick) for tick in range(1, 26)) == 15
+def test_low_tier_runs_10_of_every_25_frames():
+    assert sum(frames_on_tier(Tier.LOW, tick) for tick in range(1, 26)) == 10
     assert sum(frames_on_tier(Tier.HIGH, tick) for tick in range(1, 26)) == 25
     assert not any(frames_on_tier(Tier.AUDIO, tick) for tick in range(25))
 

@@ -36,6 +36,7 @@ class PacketTrack(MediaStreamTrack):
         self._queue: asyncio.Queue[av.Packet] = asyncio.Queue(maxsize=QUEUE_PACKETS)
         self._needs_keyframe = kind == "video"
         self.delivered = 0
+        self.sent = False  # on a peer connection (the peer's offer had a track of this kind)
 
     def follow(self, source: str) -> None:
         if source == self.source:
