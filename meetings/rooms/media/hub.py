@@ -36,7 +36,7 @@ from meetings.rooms.media.tiers import (
     Tier,
     frames_on_tier,
 )
-from meetings.rooms.media.tracks import InputReader, PacketTrack
+from meetings.rooms.media.tracks import InputReader, PacketTrack, SenderPacker, StreamPacketizer
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +116,7 @@ class MeetingHub:
             tier: AudioEncoder(spec.audio_bitrate) for tier, spec in TIERS.items()
         }
         self.minus_encoders: dict[str, AudioEncoder] = {}
+        self.packetizers: dict[str, StreamPacketizer] = {}  # per stream: packetized once
         # Silence is the same packet every time: encoded once per bitrate, never again (a
         # heard source that is the only one speaking hears silence, and so does everyone
         # while nobody speaks).
@@ -199,6 +200,7 @@ class MeetingHub:
                 continue
             sender = pc.addTrack(track)
             track.sent = True
+            SenderPacker.install(sender)
             limit_retransmissions(sender)
             if track.kind == "video":
                 # PLI/FIR from the hall reach our shared encoder (on its own, aiortc would only
@@ -258,6 +260,7 @@ class MeetingHub:
         peer.video_out.stop()
         peer.audio_out.stop()
         self.minus_encoders.pop(peer.peer_id, None)
+        self.packetizers.pop(f"minus:{peer.peer_id}", None)
         await peer.pc.close()
 
     # --- what the moderators decide ----------------------------------------------------------
@@ -427,11 +430,22 @@ class MeetingHub:
         if self.tap is not None:
             for packet in packets:
                 self.tap(source, packet)
-        for peer in self.peers.values():
-            for track in (peer.video_out, peer.audio_out):
-                if track.source == source:
-                    for packet in packets:
-                        track.offer(packet)
+        tracks = [
+            track
+            for peer in self.peers.values()
+            for track in (peer.video_out, peer.audio_out)
+            if track.source == source
+        ]
+        if not tracks:
+            return
+        packetizer = self.packetizers.get(source)
+        if packetizer is None:
+            kind = "video" if source.startswith("video:") else "audio"
+            packetizer = self.packetizers[source] = StreamPacketizer(source, kind)
+        for packet in packets:
+            packed = packetizer.pack(packet)
+            for track in tracks:
+                track.offer(packed)
 
     # --- watching the links and the floor's time -----------------------------------------------
 
