@@ -8,12 +8,14 @@ from itertools import pairwise
 
 import av
 import numpy as np
+from aiortc.codecs.vpx import Vp8Encoder, VpxPayloadDescriptor, vp8_depayload
 
 from meetings.rooms.media.compositor import Layout
-from meetings.rooms.media.encoders import AudioEncoder, SilencePackets
+from meetings.rooms.media.encoders import VIDEO_TIME_BASE, AudioEncoder, SilencePackets
 from meetings.rooms.media.hub import HubSettings, Role
 from meetings.rooms.media.recorder import PartWriter, cut_clip
 from meetings.rooms.media.tiers import AUDIO_FRAME_SAMPLES, PROGRAMME, TIERS, Tier
+from meetings.rooms.media.tracks import SenderPacker, StreamPacketizer
 from tests.media.peers import ColourTrack, ToneTrack
 from tests.media.test_hub import (
     HALL_RGB,
@@ -218,3 +220,36 @@ async def test_the_recording_is_whole_while_no_hall_is_on_the_high_tier(executor
     # A clip from it starts on a keyframe.
     clip = cut_clip(path, tmp_path / "clip.webm", start=0.5, end=min(seconds, 2.5))
     assert clip.starts_on_keyframe and clip.seconds > 0
+
+
+def vp8_packet(tick: int, size: int = 3000) -> av.Packet:
+    packet = av.Packet(bytes(range(256)) * (size // 256))
+    packet.pts = packet.dts = tick
+    packet.time_base = VIDEO_TIME_BASE
+    return packet
+
+
+def picture_ids(payloads: list[bytes]) -> set[int]:
+    return {VpxPayloadDescriptor.parse(p)[0].picture_id for p in payloads}
+
+
+def test_a_stream_is_packetized_once_and_a_peer_moving_streams_keeps_counting_pictures():
+    high, low = StreamPacketizer("video:high", "video"), StreamPacketizer("video:low", "video")
+    low.picture_id = 5000  # the streams' counts differ
+    stays, moves = SenderPacker(), SenderPacker()
+    for tick in range(3):
+        packed = high.pack(vp8_packet(tick))
+        # aiortc's own packetizing of the same packet, for its sizes and payloads.
+        assert [len(p) for p in packed.payloads] == [
+            len(p) for p in Vp8Encoder._packetize(bytes(vp8_packet(tick)), 0)
+        ]
+        assert packed.timestamp == tick * 90_000 // PROGRAMME.fps
+        # A peer that stays on its stream sends the shared payloads themselves: no copy.
+        assert stays.pack(packed)[0] is packed.payloads
+        payloads, _timestamp = moves.pack(packed)
+        assert picture_ids(payloads) == {tick}
+    for tick in range(3, 6):
+        payloads, timestamp = moves.pack(low.pack(vp8_packet(tick)))
+        assert picture_ids(payloads) == {tick}  # 3, 4, 5: on from where it was
+        assert timestamp == tick * 90_000 // PROGRAMME.fps  # one timeline for every tier
+        assert b"".join(vp8_depayload(p) for p in payloads) == bytes(vp8_packet(tick))
