@@ -711,6 +711,9 @@ def media_province_table(result: dict) -> str:
         ]
         lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
     ours, naive, day = result["ours"], result["naive"], result["day"]
+    if ours is None or naive is None:
+        lines += ["", "- Too few rows the hub kept up with to fit: no projection."]
+        return "\n".join(lines)
     ratio = naive["per_hall"] / ours["per_hall"] if ours["per_hall"] > 0 else None
     base_met = "met" if ours["per_conference"] < 12 else "**missed**"
     hall_met = "met" if ours["per_hall"] <= 0.5 else "**missed**"
