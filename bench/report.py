@@ -693,7 +693,8 @@ def media_province_table(result: dict) -> str:
     lines = [
         f"Measured {result['date']} on {result['machine']}.",
         "",
-        "| hub | conferences | halls each | hub process CPU (% of a core) | programme fps "
+        "| hub | conferences | halls each | hub process CPU (% of a core; of it, the kernel's) "
+        "| programme fps "
         "| slowest hall fps | latency p50 / p95 (ms) |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
@@ -704,7 +705,7 @@ def media_province_table(result: dict) -> str:
             names[row["mode"]] + (" (saturated)" if row["saturated"] else ""),
             row["conferences"],
             row["halls"],
-            row["hub_cpu_percent"],
+            f"{row['hub_cpu_percent']} ({row.get('hub_system_percent', '?')})",
             "" if fps is None else round(fps / row["conferences"], 1),
             "" if row["hall_fps_min"] is None else row["hall_fps_min"],
             "" if not row["halls"] else f"{row['latency_p50_ms']} / {row['latency_p95_ms']}",

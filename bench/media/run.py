@@ -124,6 +124,7 @@ def measure(mode: str, halls: int, conferences: int = 1) -> dict:
         "conferences": conferences,
         "halls": halls,
         "hub_cpu_percent": round(100 * (after["cpu"] - before["cpu"]) / wall, 1),
+        "hub_system_percent": round(100 * (after["system"] - before["system"]) / wall, 1),
         "hub_frames_per_second": round((after["frames"] - before["frames"]) / wall, 1)
         if mode == "ours"
         else None,
