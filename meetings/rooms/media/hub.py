@@ -1,10 +1,12 @@
 """One meeting's media hub.
 
 Inputs: the studio (always), the hall holding the floor, a remote candidate and a moderator's
-microphone. Every 40 ms the compositor makes one programme picture and each tier in use
-encodes it once; every 20 ms the mixer makes the programme sound, encoded once per tier and
-once per mix-minus. The packets go to every subscriber of their stream without being encoded
-again (tracks.PacketTrack).
+microphone. Every 40 ms the compositor makes one programme picture (or passes through the one
+source that fills it) and each tier some peer receives encodes it once (the high tier also
+while the programme is recorded); every 20 ms the mixer makes the programme sound, encoded
+once per tier and once per mix-minus (silence: never, it is one packet made once). The
+packets are cut into RTP payloads once per stream and go to every subscriber of their stream
+without being encoded again (tracks.PacketTrack).
 
 The hub holds nothing that matters beyond its connections: the floor, the layout and the
 pinned tiers are read from the database (``HubSettings``) when it starts and whenever they
