@@ -24,7 +24,7 @@ from pathlib import Path
 from bench.machine import describe
 
 ROOT = Path(__file__).resolve().parents[2]
-HALL_COUNTS = [1, 2, 4, 10, 20, 40]
+HALL_COUNTS = [1, 2, 4, 8, 12, 16]
 # The naive relay encodes once per hall: on the hub's one core it saturates from about 5 halls,
 # and rows beyond that measure the core, not the halls.
 NAIVE_MAX_HALLS = 4
