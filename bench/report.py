@@ -717,28 +717,35 @@ def media_province_table(result: dict) -> str:
         ]
         lines.append("| " + " | ".join(str(cell) for cell in cells) + " |")
     ours, naive, day = result["ours"], result["naive"], result["day"]
-    if ours is None or naive is None:
-        lines += ["", "- Too few rows the hub kept up with to fit: no projection."]
+    if ours is None or ours["per_hall"] is None:
+        lines += ["", "- Too few rows our hub kept up with to fit: no projection."]
         return "\n".join(lines)
-    ratio = naive["per_hall"] / ours["per_hall"] if ours["per_hall"] > 0 else None
+    naive = naive or {}
+    naive_hall = naive.get("per_hall")
+    ratio = f"{naive_hall / ours['per_hall']:.0f}x" if naive_hall and ours["per_hall"] > 0 else None
     base_met = "met" if ours["per_conference"] < 12 else "**missed**"
     hall_met = "met" if ours["per_hall"] <= 0.5 else "**missed**"
     day_met = "met" if ours["day_cores"] <= result["target_cores"] else "**missed**"
     lines += [
         "",
         f"- A conference with no hall (its studio sending and receiving the programme): ours "
-        f"**{ours['per_conference']}%** of a core, MediaRelay {naive['per_conference']}% "
+        f"**{ours['per_conference']}%** of a core, MediaRelay {naive.get('per_conference')}% "
         f"(least squares over the rows without halls). Target under 12%: {base_met}.",
-        f"- Each hall: ours **{ours['per_hall']}%** of a core, MediaRelay "
-        f"{naive['per_hall']}%; MediaRelay / ours = **"
-        + (f"{ratio:.0f}x" if ratio else "n/a")
-        + f"** (the ratio is what holds on a busy machine). Target 0.5%: {hall_met}.",
+        f"- Each hall: ours **{ours['per_hall']}%** of a core; MediaRelay "
+        + (
+            f"{naive_hall}%, MediaRelay / ours = **{ratio}** (the ratio is what holds on a "
+            "busy machine)"
+            if ratio
+            else "saturated the core from the first hall in this run (no fit)"
+        )
+        + f". Target 0.5%: {hall_met}.",
         f"- The process itself, with no conference: ours {ours['process']}%, "
-        f"MediaRelay {naive['process']}% (the fits' intercept).",
+        f"MediaRelay {naive.get('process')}% (the fits' intercept).",
         f"- Projection for the day, {day['conferences']} conferences and {day['halls']} halls "
         f"on {day['workers']} media workers: ours **{ours['day_cores']} cores** of this "
-        f"machine, MediaRelay {naive['day_cores']}. Target at most "
-        f"{result['target_cores']:g} cores: {day_met}.",
+        f"machine"
+        + (f", MediaRelay {naive['day_cores']}" if naive.get("day_cores") else "")
+        + f". Target at most {result['target_cores']:g} cores: {day_met}.",
     ]
     return "\n".join(lines)
 

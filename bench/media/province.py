@@ -60,18 +60,20 @@ def fit(rows: list[dict], mode: str) -> dict | None:
     base_rows = [r for r in mine if r["halls"] == 0]
     conferences = HALL_CONFERENCES if mode == "ours" else NAIVE_HALL_CONFERENCES
     hall_rows = [r for r in mine if r["conferences"] == conferences]
-    if len({r["conferences"] for r in base_rows}) < 2 or len({r["halls"] for r in hall_rows}) < 2:
+    if len({r["conferences"] for r in base_rows}) < 2:
         return None  # too few rows the hub kept up with
     per_conference, idle = line(base_rows, x=lambda r: r["conferences"])
-    per_hall, _base = line(hall_rows, x=lambda r: r["halls"] * r["conferences"])
-    day = DAY_WORKERS * idle + DAY_CONFERENCES * per_conference + DAY_HALLS * per_hall
-    return {
+    result = {
         "per_conference": round(per_conference, 2),
         "process": round(idle, 1),
-        "per_hall": round(per_hall, 2),
-        "day_cores": round(day / 100, 2),
-        "rows_fitted": len(base_rows) + len(hall_rows),
+        "per_hall": None,
+        "day_cores": None,
     }
+    if len({r["halls"] for r in hall_rows}) >= 2:
+        per_hall, _base = line(hall_rows, x=lambda r: r["halls"] * r["conferences"])
+        day = DAY_WORKERS * idle + DAY_CONFERENCES * per_conference + DAY_HALLS * per_hall
+        result.update(per_hall=round(per_hall, 2), day_cores=round(day / 100, 2))
+    return result
 
 
 def main() -> None:
