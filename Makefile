@@ -44,6 +44,7 @@ test: install-dev
 # (network namespaces, TUN devices).
 bench: install-dev
 	$(BIN)/python -m bench.media.run
+	$(BIN)/python -m bench.media.province
 	$(BIN)/python -m bench.realtime.run
 	$(BIN)/python -m bench.weaklink.run
 	$(BIN)/python -m bench.writes.run

@@ -1,43 +1,70 @@
-"""The hub under test, in its own process: ours (compose once, encode once per tier) or the
-naive aiortc way (MediaRelay, one encoder per hall). Peers connect through a line-based
-signalling port; the process reports its own CPU time."""
+"""The hubs under test, in one process as a media worker holds them: ours (compose once, encode
+once per tier) or the naive aiortc way (MediaRelay, one encoder per hall). A media worker runs
+the hubs of every conference whose id modulo MEDIA_WORKERS is its index, on one asyncio loop,
+with one pool of encoding threads for all of them (manager.HubManager, ENCODE_THREADS); so does
+this process, for ``--conferences`` conferences. Peers connect through a line-based signalling
+port and name their conference; the process reports its own CPU time."""
 
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bench.media.common import setup_django
 
+STUDIO_HALL = 0  # the studio's hall id; the halls are 1, 2, ...
+
 
 class Ours:
-    def __init__(self):
+    def __init__(self, conferences: int):
         from meetings.rooms.media.compositor import Layout
         from meetings.rooms.media.hub import HubSettings, MeetingHub
+        from meetings.rooms.media.manager import ENCODE_THREADS
 
         async def reply(to, message):
             return None
 
-        self.hub = MeetingHub(
-            1,
-            reply=reply,
-            executor=ThreadPoolExecutor(max_workers=2),
-            settings=HubSettings(layout=Layout.STUDIO),
-        )
-        self.hub.start()
+        executor = ThreadPoolExecutor(max_workers=ENCODE_THREADS)
+        # The platform's default layout; with nobody holding the floor it shows the studio.
+        self.hubs = [
+            MeetingHub(
+                n + 1, reply=reply, executor=executor, settings=HubSettings(layout=Layout.INSET)
+            )
+            for n in range(conferences)
+        ]
+        for hub in self.hubs:
+            hub.start()
 
     async def offer(self, request: dict) -> str:
         from meetings.rooms.media.hub import Role
 
-        role = Role.STUDIO if request["role"] == "studio" else Role.HALL
-        return await self.hub.offer(
-            peer_id=request["peer"], role=role, hall_id=None, reply_to="", sdp=request["sdp"]
+        studio = request["role"] == "studio"
+        return await self.hubs[request.get("conference", 0)].offer(
+            peer_id=request["peer"],
+            role=Role.STUDIO if studio else Role.HALL,
+            hall_id=STUDIO_HALL if studio else request["hall"],
+            reply_to="",
+            sdp=request["sdp"],
         )
 
     def frames(self) -> int:
-        return self.hub.frames_composed
+        return sum(hub.frames_composed for hub in self.hubs)
+
+
+class NaiveWorker:
+    """One relay per conference, in one process."""
+
+    def __init__(self, conferences: int):
+        self.relays = [Naive() for _ in range(conferences)]
+
+    async def offer(self, request: dict) -> str:
+        return await self.relays[request.get("conference", 0)].offer(request)
+
+    def frames(self) -> int:
+        return 0
 
 
 class Naive:
@@ -80,16 +107,21 @@ class Naive:
         return 0
 
 
-async def main(mode: str, port_file: str) -> None:
+async def main(mode: str, port_file: str, conferences: int) -> None:
     from meetings.rooms.media.ice import use_host_addresses
 
     use_host_addresses(["127.0.0.1"])
-    hub = Ours() if mode == "ours" else Naive()
+    hub = Ours(conferences) if mode == "ours" else NaiveWorker(conferences)
 
     async def serve(reader, writer):
         request = json.loads(await reader.readline())
         if request.get("type") == "stats":
-            reply = {"cpu": time.process_time(), "wall": time.monotonic(), "frames": hub.frames()}
+            reply = {
+                "cpu": time.process_time(),
+                "system": os.times().system,  # the kernel's share: sending, on loopback receiving
+                "wall": time.monotonic(),
+                "frames": hub.frames(),
+            }
         else:
             reply = {"sdp": await hub.offer(request)}
         writer.write(json.dumps(reply).encode() + b"\n")
@@ -108,9 +140,10 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("mode", choices=["ours", "naive"])
     parser.add_argument("port_file")
+    parser.add_argument("--conferences", type=int, default=1)
     args = parser.parse_args()
     setup_django()
     try:
-        asyncio.run(main(args.mode, args.port_file))
+        asyncio.run(main(args.mode, args.port_file, args.conferences))
     except KeyboardInterrupt:
         sys.exit(0)

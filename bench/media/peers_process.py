@@ -18,7 +18,9 @@ from bench.media.common import (
 )
 
 
-async def connect(port: int, peer: str, role: str, *, send: bool, on_track=None):
+async def connect(
+    port: int, peer: str, role: str, *, send: bool, on_track=None, conference: int = 0, hall=None
+):
     from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
     pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
@@ -31,9 +33,16 @@ async def connect(port: int, peer: str, role: str, *, send: bool, on_track=None)
         pc.addTransceiver("video", direction="recvonly")
         pc.addTransceiver("audio", direction="recvonly")
     await pc.setLocalDescription(await pc.createOffer())
-    answer = await ask(port, {"peer": peer, "role": role, "sdp": pc.localDescription.sdp})
+    request = {"peer": peer, "role": role, "sdp": pc.localDescription.sdp}
+    answer = await ask(port, {**request, "conference": conference, "hall": hall})
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type="answer"))
     return pc
+
+
+def hall_of(name: str) -> tuple[int, int]:
+    """(conference, hall id) of a hall named ``c<conference>h<hall>``."""
+    conference, _h, hall = name.removeprefix("c").partition("h")
+    return int(conference), int(hall)
 
 
 async def halls(port: int, names: list[str], decode: bool, start_at: float, seconds: float) -> dict:
@@ -66,7 +75,12 @@ async def halls(port: int, names: list[str], decode: bool, start_at: float, seco
     readers: list[asyncio.Task] = []
     pcs = []
     for name in names:
-        pcs.append(await connect(port, name, "hall", send=False, on_track=reader))
+        conference, hall = hall_of(name)
+        pcs.append(
+            await connect(
+                port, name, "hall", send=False, on_track=reader, conference=conference, hall=hall
+            )
+        )
     await asyncio.sleep(max(0, start_at - time.monotonic()))
     counted_before = getattr(receiver, "COUNTED", 0)
     await asyncio.sleep(seconds)
@@ -83,11 +97,16 @@ async def halls(port: int, names: list[str], decode: bool, start_at: float, seco
     }
 
 
-async def studio(port: int, seconds: float) -> dict:
-    pc = await connect(port, "studio", "studio", send=True)
+async def studio(port: int, seconds: float, conferences: int = 1) -> dict:
+    """The studio of each of ``conferences`` conferences."""
+    pcs = [
+        await connect(port, f"studio{n}", "studio", send=True, conference=n)
+        for n in range(conferences)
+    ]
     await asyncio.sleep(seconds)
-    await pc.close()
-    return {"studio": True}
+    for pc in pcs:
+        await pc.close()
+    return {"studios": conferences}
 
 
 async def direct(seconds: float) -> dict:
@@ -135,13 +154,14 @@ def main() -> None:
     parser.add_argument("--decode", action="store_true")
     parser.add_argument("--start-at", type=float, default=0)
     parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--conferences", type=int, default=1)
     args = parser.parse_args()
     setup_django()
     from meetings.rooms.media.ice import use_host_addresses
 
     use_host_addresses(["127.0.0.1"])
     if args.role == "studio":
-        result = asyncio.run(studio(args.port, args.seconds))
+        result = asyncio.run(studio(args.port, args.seconds, args.conferences))
     elif args.role == "direct":
         result = asyncio.run(direct(args.seconds))
     else:

@@ -55,6 +55,13 @@ def test_mix_minus_leaves_out_each_sources_own_voice():
     assert minus["hall"][0] == 1000 and minus["studio"][0] == 300
 
 
+def test_one_voice_is_the_programme_and_its_own_mix_minus_is_silence():
+    voice = np.full(960, 1000, np.int16)
+    programme, minus = mix({"studio": voice})
+    assert np.array_equal(programme, voice)
+    assert set(minus) == {"studio"} and not minus["studio"].any()
+
+
 def test_mix_clips_instead_of_wrapping_around():
     loud = np.full(960, 30000, np.int16)
     programme, _minus = mix({"a": loud, "b": loud})
@@ -76,8 +83,8 @@ def test_audio_input_turns_browser_frames_into_20ms_mono_chunks():
     assert source.take() is None  # nothing more: silent, not stale
 
 
-def test_low_tier_runs_15_of_every_25_frames():
-    assert sum(frames_on_tier(Tier.LOW, tick) for tick in range(1, 26)) == 15
+def test_low_tier_runs_10_of_every_25_frames():
+    assert sum(frames_on_tier(Tier.LOW, tick) for tick in range(1, 26)) == 10
     assert sum(frames_on_tier(Tier.HIGH, tick) for tick in range(1, 26)) == 25
     assert not any(frames_on_tier(Tier.AUDIO, tick) for tick in range(25))
 

@@ -89,6 +89,37 @@ def compose(
     return canvas
 
 
+def fills_picture(layout: Layout, studio, hall) -> av.VideoFrame | None:
+    """The one source that fills the whole programme picture under ``layout``, if there is
+    one: the studio with nobody inset, or the hall full screen."""
+    if layout == Layout.HALL and hall is not None:
+        return hall
+    if studio is not None and (hall is None or layout == Layout.STUDIO):
+        return studio
+    return None
+
+
+def programme_frame(
+    layout: Layout,
+    studio: av.VideoFrame | None,
+    hall: av.VideoFrame | None,
+    spec: VideoSpec = PROGRAMME,
+) -> tuple[av.VideoFrame, bool]:
+    """The programme picture and whether it was composed. When one source fills the picture
+    it is passed through as it came (decoded frames are yuv420p at the programme's size
+    already), or only scaled; no planes are copied."""
+    full = fills_picture(layout, studio, hall)
+    if full is None:
+        return compose(layout, studio, hall, spec).frame(), True
+    if needs_scaling(full, spec):
+        full = full.reformat(width=spec.width, height=spec.height, format="yuv420p")
+    return full, False
+
+
+def needs_scaling(frame: av.VideoFrame, spec: VideoSpec = PROGRAMME) -> bool:
+    return (frame.width, frame.height, frame.format.name) != (spec.width, spec.height, "yuv420p")
+
+
 def _writable(planes: Planes) -> Planes:
     planes.y, planes.u, planes.v = planes.y.copy(), planes.u.copy(), planes.v.copy()
     return planes

@@ -130,3 +130,23 @@ class AudioEncoder:
             packet.pts = packet.dts = tick * AUDIO_FRAME_SAMPLES
             packet.time_base = AUDIO_TIME_BASE
         return packets
+
+
+class SilencePackets:
+    """Opus packets of silence at one bitrate, encoded once: a stream that carries silence
+    (a mix-minus while its peer alone speaks, the programme while nobody does) sends the same
+    bytes every 20 ms, restamped, instead of running an encoder on zeros."""
+
+    WARM_UP = 10  # frames: past the encoder's start, its packets of silence are all alike
+
+    def __init__(self, bitrate: int):
+        encoder = AudioEncoder(bitrate)
+        silence = np.zeros(AUDIO_FRAME_SAMPLES, np.int16)
+        packets = [p for tick in range(self.WARM_UP) for p in encoder.encode(silence, tick)]
+        self.payload = bytes(packets[-1])
+
+    def at(self, tick: int) -> list[av.Packet]:
+        packet = av.Packet(self.payload)
+        packet.pts = packet.dts = tick * AUDIO_FRAME_SAMPLES
+        packet.time_base = AUDIO_TIME_BASE
+        return [packet]

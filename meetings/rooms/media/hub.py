@@ -1,10 +1,12 @@
 """One meeting's media hub.
 
 Inputs: the studio (always), the hall holding the floor, a remote candidate and a moderator's
-microphone. Every 40 ms the compositor makes one programme picture and each tier in use
-encodes it once; every 20 ms the mixer makes the programme sound, encoded once per tier and
-once per mix-minus. The packets go to every subscriber of their stream without being encoded
-again (tracks.PacketTrack).
+microphone. Every 40 ms the compositor makes one programme picture (or passes through the one
+source that fills it) and each tier some peer receives encodes it once (the high tier also
+while the programme is recorded); every 20 ms the mixer makes the programme sound, encoded
+once per tier and once per mix-minus (silence: never, it is one packet made once). The
+packets are cut into RTP payloads once per stream and go to every subscriber of their stream
+without being encoded again (tracks.PacketTrack).
 
 The hub holds nothing that matters beyond its connections: the floor, the layout and the
 pinned tiers are read from the database (``HubSettings``) when it starts and whenever they
@@ -24,8 +26,8 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.sdp import candidate_from_sdp
 
 from meetings.rooms.media.adaptation import LinkQuality
-from meetings.rooms.media.compositor import Layout, compose
-from meetings.rooms.media.encoders import AudioEncoder, VideoEncoder
+from meetings.rooms.media.compositor import Layout, fills_picture, needs_scaling, programme_frame
+from meetings.rooms.media.encoders import AudioEncoder, SilencePackets, VideoEncoder
 from meetings.rooms.media.ice import hub_configuration
 from meetings.rooms.media.mixer import mix
 from meetings.rooms.media.retransmit import limit_retransmissions
@@ -36,7 +38,7 @@ from meetings.rooms.media.tiers import (
     Tier,
     frames_on_tier,
 )
-from meetings.rooms.media.tracks import InputReader, PacketTrack
+from meetings.rooms.media.tracks import InputReader, PacketTrack, SenderPacker, StreamPacketizer
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +89,10 @@ class Peer:
     def tier(self) -> Tier:
         return self.link.tier
 
+    def receives(self, kind: str) -> bool:
+        """Whether the peer's connection carries our ``kind`` track (its offer had one)."""
+        return (self.video_out if kind == "video" else self.audio_out).sent
+
 
 class MeetingHub:
     def __init__(
@@ -112,9 +118,19 @@ class MeetingHub:
             tier: AudioEncoder(spec.audio_bitrate) for tier, spec in TIERS.items()
         }
         self.minus_encoders: dict[str, AudioEncoder] = {}
+        self.packetizers: dict[str, StreamPacketizer] = {}  # per stream: packetized once
+        # Silence is the same packet every time: encoded once per bitrate, never again (a
+        # heard source that is the only one speaking hears silence, and so does everyone
+        # while nobody speaks).
+        self.silence = {
+            bitrate: SilencePackets(bitrate)
+            for bitrate in {spec.audio_bitrate for spec in TIERS.values()}
+        }
         self.video_tick = 0
         self.audio_tick = 0
-        self.frames_composed = 0
+        self.frames_composed = 0  # programme frames made, composed or passed through
+        self.pictures_composed = 0  # of those, the ones the compositor drew
+        self.encoding: set[Tier] = set()  # the video tiers encoded at the last programme frame
         self.tap: Callable[[str, object], None] | None = None  # the recorder, later
         self._tasks: list[asyncio.Task] = []
         self._closed = False
@@ -185,6 +201,8 @@ class MeetingHub:
             if track.kind not in offered:
                 continue
             sender = pc.addTrack(track)
+            track.sent = True
+            SenderPacker.install(sender)
             limit_retransmissions(sender)
             if track.kind == "video":
                 # PLI/FIR from the hall reach our shared encoder (on its own, aiortc would only
@@ -244,6 +262,7 @@ class MeetingHub:
         peer.video_out.stop()
         peer.audio_out.stop()
         self.minus_encoders.pop(peer.peer_id, None)
+        self.packetizers.pop(f"minus:{peer.peer_id}", None)
         await peer.pc.close()
 
     # --- what the moderators decide ----------------------------------------------------------
@@ -269,7 +288,8 @@ class MeetingHub:
     def _is_heard(self, peer: Peer) -> bool:
         if peer.role in HEARD_ALWAYS:
             return True
-        return peer.role == Role.HALL and peer.hall_id == self.settings.floor_hall_id
+        floor = self.settings.floor_hall_id
+        return peer.role == Role.HALL and floor is not None and peer.hall_id == floor
 
     @staticmethod
     def _video_source(tier: Tier) -> str:
@@ -321,33 +341,51 @@ class MeetingHub:
                 hall = frame
         return studio or candidate, hall
 
-    def _tiers_in_use(self) -> set[Tier]:
-        tiers = {peer.tier for peer in self.peers.values()}
+    def _tiers_in_use(self, kind: str) -> set[Tier]:
+        """The tiers some peer receives ``kind`` on (a peer that offered no video receives
+        none), and the high tier while the programme is recorded: the recording is remuxed from
+        its packets, so it is encoded at its full rate whether a hall watches it or not."""
+        tiers = {peer.tier for peer in self.peers.values() if peer.receives(kind)}
         if self.tap is not None:
-            tiers.add(Tier.HIGH)  # the recording is made from the high tier
+            tiers.add(Tier.HIGH)
         return tiers
 
     async def _video_step(self) -> None:
         tick = self.video_tick
         self.video_tick += 1
-        tiers = [
-            t for t in self._tiers_in_use() if t in self.video_encoders and frames_on_tier(t, tick)
-        ]
+        in_use = {t for t in self._tiers_in_use("video") if t in self.video_encoders}
+        for tier in in_use - self.encoding:
+            # A tier nobody received was not encoded: everyone on it now is new and starts on
+            # a keyframe, whatever the rate limit.
+            self.video_encoders[tier].request_keyframe(force=True)
+        self.encoding = in_use
+        tiers = [t for t in in_use if frames_on_tier(t, tick)]
         if not tiers:
             return
         studio, hall = self._sources()
         layout = self.settings.layout
+        full = fills_picture(layout, studio, hall)
+        if full is not None and not needs_scaling(full):
+            picture = full  # one source fills the picture as it came: nothing to compose
+        else:
+            loop = asyncio.get_running_loop()
+            picture, composed = await loop.run_in_executor(
+                self.executor, programme_frame, layout, studio, hall
+            )
+            self.pictures_composed += composed
+        results = await self._encode(tiers, picture, tick)
+        self.frames_composed += 1
+        for tier, packets in zip(tiers, results, strict=True):
+            self._fan_out(f"video:{tier}", packets)
+
+    async def _encode(self, tiers: list[Tier], picture, tick: int) -> list:
         loop = asyncio.get_running_loop()
-        picture = await loop.run_in_executor(self.executor, _programme_frame, layout, studio, hall)
-        results = await asyncio.gather(
+        return await asyncio.gather(
             *(
                 loop.run_in_executor(self.executor, self._encode_tier, tier, picture, tick)
                 for tier in tiers
             )
         )
-        self.frames_composed += 1
-        for tier, packets in zip(tiers, results, strict=True):
-            self._fan_out(f"video:{tier}", packets)
 
     def _encode_tier(self, tier: Tier, picture, tick: int):
         spec = TIERS[tier].video
@@ -367,10 +405,12 @@ class MeetingHub:
             if chunk is not None and self._is_heard(peer):
                 chunks[peer.peer_id] = chunk
         programme, minus = mix(chunks)
-        for tier in self._tiers_in_use() | ({Tier.HIGH} if self.tap else set()):
-            self._fan_out(f"audio:{tier}", self.audio_encoders[tier].encode(programme, tick))
+        for tier in self._tiers_in_use("audio"):
+            self._fan_out(
+                f"audio:{tier}", self._encode_sound(self.audio_encoders[tier], programme, tick)
+            )
         for peer in self.peers.values():
-            if not self._is_heard(peer):
+            if not self._is_heard(peer) or not peer.receives("audio"):
                 continue
             encoder = self.minus_encoders.get(peer.peer_id)
             if encoder is None:
@@ -379,7 +419,12 @@ class MeetingHub:
                 )
             # A heard peer that was silent this tick hears the whole programme.
             samples = minus.get(peer.peer_id, programme)
-            self._fan_out(f"minus:{peer.peer_id}", encoder.encode(samples, tick))
+            self._fan_out(f"minus:{peer.peer_id}", self._encode_sound(encoder, samples, tick))
+
+    def _encode_sound(self, encoder: AudioEncoder, samples, tick: int) -> list:
+        if not samples.any():
+            return self.silence[encoder.bitrate].at(tick)
+        return encoder.encode(samples, tick)
 
     def _fan_out(self, source: str, packets) -> None:
         if not packets:
@@ -387,11 +432,22 @@ class MeetingHub:
         if self.tap is not None:
             for packet in packets:
                 self.tap(source, packet)
-        for peer in self.peers.values():
-            for track in (peer.video_out, peer.audio_out):
-                if track.source == source:
-                    for packet in packets:
-                        track.offer(packet)
+        tracks = [
+            track
+            for peer in self.peers.values()
+            for track in (peer.video_out, peer.audio_out)
+            if track.source == source
+        ]
+        if not tracks:
+            return
+        packetizer = self.packetizers.get(source)
+        if packetizer is None:
+            kind = "video" if source.startswith("video:") else "audio"
+            packetizer = self.packetizers[source] = StreamPacketizer(source, kind)
+        for packet in packets:
+            packed = packetizer.pack(packet)
+            for track in tracks:
+                track.offer(packed)
 
     # --- watching the links and the floor's time -----------------------------------------------
 
@@ -442,10 +498,6 @@ class MeetingHub:
             for peer in self.peers.values()
             if peer.hall_id is not None
         }
-
-
-def _programme_frame(layout, studio, hall):
-    return compose(layout, studio, hall).frame()
 
 
 async def _link_figures(pc: RTCPeerConnection) -> tuple[float | None, float | None]:

@@ -39,6 +39,9 @@ IDLE_SECONDS = 300  # a hub with no peer for this long is closed
 FIGURES_EVERY_SECONDS = 2.0
 FOLLOW_SECONDS = 0.5  # the catch-up with the record, for doorbells that did not ring
 RESUBSCRIBE_SECONDS = 30  # Redis may have restarted empty; a membership expires after a day
+# One pool of encoding threads for all the hubs of a process (PyAV releases the GIL while it
+# encodes, so tiers and conferences encode side by side).
+ENCODE_THREADS = 4
 
 # The record's entries a hub acts on.
 MARKS = {"public.on_air": "on_air", "public.answered": "answered", "public.returned": "returned"}
@@ -68,7 +71,7 @@ class HubManager:
         *,
         send: Send,
         group_send: Send,
-        encode_threads: int = 4,
+        encode_threads: int = ENCODE_THREADS,
         subscribe: Join | None = None,
         unsubscribe: Join | None = None,
     ):

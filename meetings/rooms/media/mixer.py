@@ -40,6 +40,9 @@ def mix(chunks: dict[str, np.ndarray]) -> tuple[np.ndarray, dict[str, np.ndarray
     """The mix of every source, and for each source the mix without it."""
     if not chunks:
         return SILENCE, {}
+    if len(chunks) == 1:  # one voice (the studio's, most of the time): nothing to add
+        ((name, chunk),) = chunks.items()
+        return chunk, {name: SILENCE}
     wide = {name: chunk.astype(np.int32) for name, chunk in chunks.items()}
     total = sum(wide.values())
     minus = {name: _clip(total - own) for name, own in wide.items()}
