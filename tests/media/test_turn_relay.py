@@ -148,34 +148,28 @@ table inet hall {{
 
 
 def start_coturn(directory: Path, address: str, cert: Path, key: Path) -> subprocess.Popen:
-    config = directory / "turnserver.conf"
-    config.write_text(
-        "\n".join(
-            [
-                f"listening-ip={address}",
-                f"relay-ip={address}",
-                "listening-port=3478",
-                f"tls-listening-port={TLS_PORT}",
-                "use-auth-secret",
-                f"static-auth-secret={SECRET}",
-                "realm=turn.test",
-                f"cert={cert}",
-                f"pkey={key}",
-                "fingerprint",
-                "no-cli",
-                "no-multicast-peers",
-                f"userdb={directory / 'turndb'}",
-                f"pidfile={directory / 'turnserver.pid'}",
-                f"log-file={directory / 'turnserver.log'}",
-                "simple-log",
-                "verbose",
-                "",
-            ]
-        )
-    )
+    """The repository's deploy/coturn/turnserver.conf, with what compose.yaml adds to it and
+    this network's addresses (a private one, so the hub's is allowed as a peer)."""
+    log = open(directory / "turnserver.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
-        ["turnserver", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+        [
+            "turnserver",
+            "-c", str(ROOT / "deploy" / "coturn" / "turnserver.conf"),
+            f"--static-auth-secret={SECRET}",
+            "--realm=turn.test",
+            f"--cert={cert}",
+            f"--pkey={key}",
+            f"--listening-ip={address}",
+            f"--relay-ip={address}",
+            f"--allowed-peer-ip={address}",
+            f"--userdb={directory / 'turndb'}",
+            f"--pidfile={directory / 'turnserver.pid'}",
+            "--verbose",  # the sample's log-file=stdout: written to turnserver.log here
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    log.close()  # the process has its own descriptor
     deadline = time.monotonic() + WAIT_SECONDS
     while True:  # until it accepts on its TLS port
         assert process.poll() is None, "turnserver stopped: see turnserver.log"
