@@ -27,7 +27,7 @@ def coturn_accepts(username: str, credential: str, secret: str) -> bool:
 @pytest.fixture
 def turn_settings(settings):
     settings.ICE_SERVERS = [TURN, STUN]
-    settings.TURN_SECRET = "s3cret-shared-with-coturn"
+    settings.TURN_SECRET = "s3cret-shared-with-coturn"  # pragma: allowlist secret
     settings.TURN_CREDENTIAL_SECONDS = 3600
     return settings
 
