@@ -6,6 +6,7 @@ import hashlib
 import hmac
 
 import pytest
+from django.core.exceptions import ImproperlyConfigured
 from django.test import Client
 from django.utils import timezone
 
@@ -82,6 +83,14 @@ def test_the_hub_gets_credentials_too(turn_settings):
 def test_a_server_with_its_own_credentials_keeps_them(turn_settings):
     turn_settings.ICE_SERVERS = [{**TURN, "username": "static", "credential": "pw"}]
     assert browser_ice_servers("hub") == [{**TURN, "username": "static", "credential": "pw"}]
+
+
+def test_a_turn_server_is_never_handed_out_without_credentials(turn_settings):
+    turn_settings.TURN_SECRET = ""  # what settings refuse at start-up, were it overridden later
+    with pytest.raises(ImproperlyConfigured, match="TURN_SECRET"):
+        browser_ice_servers("operator-1")
+    turn_settings.ICE_SERVERS = [STUN]
+    assert browser_ice_servers("operator-1") == [STUN]
 
 
 @pytest.mark.parametrize(
