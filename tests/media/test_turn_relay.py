@@ -199,8 +199,9 @@ def turn_network(tmp_path):
         network.down()
 
 
-def kiosk_allocated_over_tls(log: str) -> bool:
-    sessions = [line for line in log.splitlines() if f":operator-{HALL}>" in line]
+def allocated_over_tls(log: str, who: str) -> bool:
+    """coturn's log shows an allocation over TLS for credentials minted for ``who``."""
+    sessions = [line for line in log.splitlines() if f":{who}>" in line]
     return any("method=TLS" in line for line in sessions) and any(
         "ALLOCATE processed, success" in line for line in sessions
     )
@@ -277,9 +278,10 @@ async def test_a_hall_behind_a_firewall_reaches_the_hub_through_turn_over_tls(
             assert kiosk.latest["local"] == "relay", kiosk.latest
             # The direct way was tried and dropped: nothing but the relay could carry it.
             assert network.udp_dropped() > 0
-            # coturn accepted the credentials minted for the kiosk, over TLS.
+            # coturn accepted the credentials minted for the kiosk and for the hub, over TLS.
             log = directory / "turnserver.log"
-            await wait_for(lambda: kiosk_allocated_over_tls(log.read_text()))
+            await wait_for(lambda: allocated_over_tls(log.read_text(), f"operator-{HALL}"))
+            await wait_for(lambda: allocated_over_tls(log.read_text(), "hub"))
     finally:
         if following is not None:
             following.cancel()
