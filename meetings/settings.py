@@ -209,6 +209,22 @@ if not isinstance(ICE_SERVERS, list) or not all(
 # from it that expire after TURN_CREDENTIAL_SECONDS, never the secret itself.
 TURN_SECRET = env_str("TURN_SECRET")
 TURN_CREDENTIAL_SECONDS = env_int("TURN_CREDENTIAL_SECONDS", 12 * 3600, minimum=60)
+# A turn:/turns: server with neither its own username and credential nor TURN_SECRET would
+# reach browsers without credentials, and Chromium's RTCPeerConnection refuses it
+# (InvalidAccessError): every screen's media would stop. Refused here, at start-up.
+_turn_without_credentials = [
+    url
+    for server in ICE_SERVERS
+    if not ("username" in server and "credential" in server)
+    for url in (server["urls"] if isinstance(server["urls"], list) else [server["urls"]])
+    if str(url).startswith(("turn:", "turns:"))
+]
+if _turn_without_credentials and not TURN_SECRET:
+    raise ImproperlyConfigured(
+        f"ICE_SERVERS lists the TURN server {_turn_without_credentials[0]} without a username and "
+        "credential: set TURN_SECRET (its use-auth-secret / static-auth-secret) on every web node "
+        "and media worker, or give the server a username and credential"
+    )
 # Where the media hubs run: "thread" (in the web process, the single-machine default) or
 # "worker" (separate `manage.py media_worker` processes over the channel layer, with Redis).
 MEDIA_WORKER = env_choice("MEDIA_WORKER", "worker" if REDIS_URL else "thread", ("thread", "worker"))

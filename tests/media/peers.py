@@ -10,6 +10,7 @@ import numpy as np
 from aiortc import (
     MediaStreamTrack,
     RTCConfiguration,
+    RTCIceServer,
     RTCPeerConnection,
     RTCSessionDescription,
 )
@@ -125,9 +126,12 @@ class Browser:
     """What a kiosk does: send a camera and a microphone (or nothing), receive the programme."""
 
     def __init__(
-        self, video: MediaStreamTrack | None = None, audio: MediaStreamTrack | None = None
+        self,
+        video: MediaStreamTrack | None = None,
+        audio: MediaStreamTrack | None = None,
+        ice_servers: list[RTCIceServer] | None = None,
     ):
-        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers or []))
         self.receiver = Receiver()
         self.pc.on("track", self.receiver.take)
         self.video, self.audio = video, audio

@@ -16,6 +16,7 @@ import time
 import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 
 def browser_ice_servers(username_hint: str = "hall") -> list[dict]:
@@ -23,7 +24,11 @@ def browser_ice_servers(username_hint: str = "hall") -> list[dict]:
     servers = []
     for server in settings.ICE_SERVERS:
         server = dict(server)
-        if settings.TURN_SECRET and _is_turn(server) and "credential" not in server:
+        if _is_turn(server) and not ("username" in server and "credential" in server):
+            if not settings.TURN_SECRET:
+                # Settings refuse this at start-up; never hand a browser a TURN server it
+                # cannot use (Chromium throws InvalidAccessError and the screen gets no media).
+                raise ImproperlyConfigured("a TURN server in ICE_SERVERS needs TURN_SECRET")
             server.update(turn_credentials(username_hint))
         servers.append(server)
     return servers
