@@ -5,6 +5,7 @@ from django.views.i18n import JavaScriptCatalog
 
 from meetings.api import api
 from meetings.api_errors import unknown_address
+from meetings import health
 from meetings.headers import public as publicly_cacheable
 from meetings.questions import public, public_round, round_views
 from meetings.questions import views as question_views
@@ -15,7 +16,8 @@ handler500 = "meetings.server_errors.server_error"
 
 urlpatterns = [
     path("", pages.home, name="home"),
-    path("healthz", pages.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("livez", health.livez, name="livez"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
