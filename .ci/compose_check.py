@@ -128,18 +128,29 @@ def problems(compose_text: str, readme_text: str) -> list[str]:
 def docker_compose_config(listed: dict[str, bool]) -> str | None:
     """`docker compose config` with exactly the list's names set (None: no plugin here)."""
     docker = shutil.which("docker")
-    if docker is None or subprocess.run(
-        [docker, "compose", "version"], capture_output=True
-    ).returncode:
+    if (
+        docker is None
+        or subprocess.run([docker, "compose", "version"], capture_output=True).returncode
+    ):
         return None
     with tempfile.TemporaryDirectory() as tmp:
         env_file = Path(tmp, ".env")
         env_file.write_text("".join(f"{name}=placeholder1\n" for name in listed))
         environment = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME")}
         result = subprocess.run(
-            [docker, "compose", "-f", str(ROOT / "compose.yaml"), "--env-file", str(env_file),
-             "config", "--quiet"],
-            capture_output=True, text=True, env=environment,
+            [
+                docker,
+                "compose",
+                "-f",
+                str(ROOT / "compose.yaml"),
+                "--env-file",
+                str(env_file),
+                "config",
+                "--quiet",
+            ],
+            capture_output=True,
+            text=True,
+            env=environment,
         )
         return result.stderr if result.returncode else ""
 

@@ -35,7 +35,9 @@ def _disk() -> str:
     root.mkdir(parents=True, exist_ok=True)
     free_mb = shutil.disk_usage(root).free // (1024 * 1024)
     if free_mb < settings.HEALTH_MIN_FREE_MB:
-        raise RuntimeError(f"{free_mb} MB free, below HEALTH_MIN_FREE_MB={settings.HEALTH_MIN_FREE_MB}")
+        raise RuntimeError(
+            f"{free_mb} MB free, below HEALTH_MIN_FREE_MB={settings.HEALTH_MIN_FREE_MB}"
+        )
     return f"{free_mb} MB free"
 
 

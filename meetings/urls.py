@@ -3,9 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
 
+from meetings import health
 from meetings.api import api
 from meetings.api_errors import unknown_address
-from meetings import health
 from meetings.headers import public as publicly_cacheable
 from meetings.questions import public, public_round, round_views
 from meetings.questions import views as question_views

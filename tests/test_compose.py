@@ -59,7 +59,9 @@ def _replaced(text: str, old: str, new: str) -> str:
             "service media keeps running without a health check",
         ),
         (
-            _replaced(COMPOSE, "condition: service_completed_successfully", "condition: service_started"),
+            _replaced(
+                COMPOSE, "condition: service_completed_successfully", "condition: service_started"
+            ),
             README,
             "waits for one-shot migrate without its completion",
         ),

@@ -7,8 +7,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import TimeoutError as RedisTimeout
 
-from meetings.rooms.media.ice import configure_hub_network
 from meetings.rooms.media.health import HEALTH_SECONDS, write_health
+from meetings.rooms.media.ice import configure_hub_network
 from meetings.rooms.media.manager import HubManager
 
 logger = logging.getLogger("meetings.media")
