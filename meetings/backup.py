@@ -35,8 +35,8 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core import serializers
-from django.core.serializers.json import DjangoJSONEncoder
 from django.core.management import call_command
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import connection
 
 from meetings.rooms.models import Meeting
