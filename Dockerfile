@@ -41,7 +41,8 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --no-input \
 USER 10001:10001
 EXPOSE 8000
 
-# /healthz answers when the node serves and reaches its database. It must be asked with a host
+# /healthz answers 200 when the node serves and reaches its database and Redis, with free space
+# under MEDIA_ROOT (README, "Health checks"; 503 naming what failed). It must be asked with a host
 # name Django accepts (the first of ALLOWED_HOSTS), and it is exempt from the HTTPS redirect.
 # Each check reaches one of the web processes, the one the kernel hands the connection to.
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \

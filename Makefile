@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install install-dev lint format bench messages clean
+.PHONY: run test install install-dev lint format bench messages clean backup
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11 or newer is needed"'
@@ -51,6 +51,13 @@ bench: install-dev
 	$(BIN)/python -m bench.record.run
 	$(BIN)/python -m bench.synthesis.run
 	$(BIN)/python -m bench.report
+
+# Back up the database and every file under MEDIA_ROOT (CONFERENCE=<slug>: only that
+# conference) into a new directory under BACKUP_DIR; restore with
+# `.venv/bin/python manage.py restore <that directory>` (docs/storage.md, "Backup and restore").
+BACKUP_DIR ?= backups
+backup: install
+	$(BIN)/python manage.py backup --out $(BACKUP_DIR) $(if $(CONFERENCE),--conference $(CONFERENCE))
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -15,6 +15,7 @@ from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 
+from meetings.client_address import TrustedProxyClient  # noqa: E402
 from meetings.logs import route_daphne_access_log  # noqa: E402
 from meetings.questions.services.counts import publisher  # noqa: E402
 from meetings.rooms.realtime.routing import websocket_urlpatterns  # noqa: E402
@@ -44,7 +45,8 @@ router = ProtocolTypeRouter(
         ),
     }
 )
-application = DaphneWebsocketAccess(ServerLoop(router))
+# TrustedProxyClient: behind our proxies, the client's own address (meetings/client_address.py).
+application = TrustedProxyClient(DaphneWebsocketAccess(ServerLoop(router)))
 
 # Daphne's access log prints every path, and so every kiosk's and phone's link: its lines go
 # through logging and its filter instead (meetings/logs.py).

@@ -18,7 +18,9 @@ launcher runs N Daphne processes of ``meetings.asgi:application`` on one address
 
 With more than one process the in-memory channel layer cannot carry events between them, so
 ``REDIS_URL`` is required. Options the launcher does not know are passed to every Daphne
-process, after Daphne has checked them (e.g. ``--proxy-headers``).
+process, after Daphne has checked them (e.g. ``--ping-interval``), except ``--proxy-headers``,
+which is refused: the application reads X-Forwarded-For itself, from trusted proxies only
+(meetings/client_address.py).
 """
 
 import argparse
@@ -137,7 +139,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="python -m meetings.serve",
         description="Run N Daphne web processes of the platform on one address.",
         epilog="Any other option is passed to every Daphne process (see daphne --help), "
-        "e.g. --proxy-headers behind a reverse proxy.",
+        "e.g. --ping-interval; not --proxy-headers (TRUSTED_PROXIES does it safely).",
         # Daphne's options must not be taken for abbreviations of ours (--p…).
         allow_abbrev=False,
     )
@@ -233,6 +235,12 @@ def plan_from(argv: list[str] | None) -> Plan:
         port = _from_environment("WEB_PORT", _port, DEFAULT_PORT)
     if not args.stop_timeout > 0:
         raise LaunchRefused("--stop-timeout must be more than 0 seconds")
+    if any(option.split("=", 1)[0] == "--proxy-headers" for option in daphne_options):
+        raise LaunchRefused(
+            "--proxy-headers would let any client choose its address (Daphne takes the "
+            "left-most X-Forwarded-For entry, from any peer); set TRUSTED_PROXIES and "
+            "TRUSTED_PROXY_NETWORKS instead: the application reads the header itself"
+        )
     checked = _checked_daphne_options(daphne_options)
     _check_settings(processes, chosen_by)
     from django.conf import settings

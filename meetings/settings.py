@@ -275,7 +275,7 @@ HTTPS = env_bool("HTTPS", False)
 if HTTPS:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = True
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^livez$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
@@ -363,6 +363,17 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": _static_backend},
 }
+
+# --- Production shape (issue 15: health, proxy, media ports) --------------------------------
+# The peers whose X-Forwarded-For is read (with TRUSTED_PROXIES > 0): addresses or networks.
+# A request from any other peer keeps its own address, whatever headers it sends.
+TRUSTED_PROXY_NETWORKS = env_list("TRUSTED_PROXY_NETWORKS", ["127.0.0.0/8", "::1/128"])
+# /healthz fails when the file system under MEDIA_ROOT has less free space than this.
+HEALTH_MIN_FREE_MB = env_int("HEALTH_MIN_FREE_MB", 2048, minimum=0)
+# The UDP ports the media hubs bind (e.g. "40000-40999"; empty: any the system gives).
+MEDIA_UDP_PORTS = env_str("MEDIA_UDP_PORTS")
+# The media worker writes its state here every few seconds (`manage.py media_health` reads it).
+MEDIA_HEALTH_FILE = env_path("MEDIA_HEALTH_FILE", VAR_DIR / "media-worker-{index}.json")
 
 # --- The meeting platform -------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
 
+from meetings import health
 from meetings.api import api
 from meetings.api_errors import unknown_address
 from meetings.headers import public as publicly_cacheable
@@ -15,7 +16,8 @@ handler500 = "meetings.server_errors.server_error"
 
 urlpatterns = [
     path("", pages.home, name="home"),
-    path("healthz", pages.healthz, name="healthz"),
+    path("healthz", health.healthz, name="healthz"),
+    path("livez", health.livez, name="livez"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(

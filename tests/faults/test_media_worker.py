@@ -22,6 +22,7 @@ itself): it rebuilds once, because it was told, and shows the studio again.
 
 import asyncio
 import hashlib
+import json
 import os
 import shutil
 import time
@@ -120,6 +121,16 @@ async def test_a_killed_media_worker_is_replaced_and_the_halls_and_recording_com
             lambda: [row[:2] for row in recording_parts(platform)] == [(1, "recording")],
             timeout=30,
             what="the first part is being recorded",
+        )
+        # The worker's health file (compose's health check reads it) names its hub and peers.
+        health_file = Path(platform.env["VAR_DIR"]) / "media-worker-0.json"
+        await wait_until(
+            lambda: (
+                health_file.exists()
+                and [hub["peers"] for hub in json.loads(health_file.read_text())["hubs"]] == [3]
+            ),
+            timeout=30,
+            what="the worker's health file reports one hub with the studio and two halls",
         )
         first_file = media_root / recording_parts(platform)[0][2]
         await wait_until(

@@ -111,4 +111,4 @@ def test_public_base_url_is_used_in_printed_links(conference, settings):
 
 
 def test_healthz(client):
-    assert client.get("/healthz").content == b"ok"
+    assert b"database: ok" in client.get("/healthz").content

@@ -17,7 +17,7 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.conf import settings
 
-from meetings.rooms.media.ice import use_host_addresses
+from meetings.rooms.media.ice import configure_hub_network
 from meetings.rooms.media.manager import FOLLOWED, HubManager
 
 logger = logging.getLogger(__name__)
@@ -73,7 +73,7 @@ class ThreadGateway:
         return self._loop
 
     def _run(self, ready: threading.Event) -> None:
-        use_host_addresses(settings.MEDIA_HOST_ADDRESSES)
+        configure_hub_network()
         loop = asyncio.new_event_loop()
         asyncio.set_event_loop(loop)
         self._manager = HubManager(send=self._send_on_web, group_send=self._group_send_on_web)

@@ -8,10 +8,14 @@
   connects; a hub behind 1:1 NAT lists its public address here.
 """
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import random
+import socket
 import time
+import types
 
 import aioice.ice
 from aiortc import RTCConfiguration, RTCIceServer
@@ -72,3 +76,86 @@ def use_host_addresses(addresses: list[str]) -> None:
         aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(addresses)
     else:
         aioice.ice.get_host_addresses = _original_host_addresses
+
+
+def parse_port_range(text: str) -> range | None:
+    """``"40000-40999"`` as a range of ports (both ends included); empty: None."""
+    if not text.strip():
+        return None
+    low, dash, high = text.partition("-")
+    try:
+        first, last = int(low), int(high if dash else low)
+    except ValueError:
+        raise ValueError(f"MEDIA_UDP_PORTS must look like 40000-40999, not {text!r}") from None
+    if not 1024 <= first <= last <= 65535:
+        raise ValueError(f"MEDIA_UDP_PORTS must lie within 1024-65535: {text!r}")
+    return range(first, last + 1)
+
+
+class _PortRangeLoop:
+    """The running event loop, except that a UDP socket asked for on port 0 (what aioice asks
+    for each host candidate) is bound to a free port of ``ports`` instead."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, ports: range):
+        self._loop = loop
+        self._ports = ports
+
+    def __getattr__(self, name):
+        return getattr(self._loop, name)
+
+    async def create_datagram_endpoint(self, factory, local_addr=None, **kwargs):
+        if local_addr is None or local_addr[1] != 0:
+            return await self._loop.create_datagram_endpoint(
+                factory, local_addr=local_addr, **kwargs
+            )
+        return await self._loop.create_datagram_endpoint(
+            factory, sock=bind_in_range(local_addr[0], self._ports)
+        )
+
+
+def bind_in_range(address: str, ports: range) -> socket.socket:
+    """A UDP socket bound to ``address`` on a free port of ``ports``, tried from a random start
+    (OSError when every one is taken)."""
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    start = random.randrange(len(ports))
+    for offset in range(len(ports)):
+        port = ports[(start + offset) % len(ports)]
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.bind((address, port))
+        except OSError:
+            sock.close()
+            continue
+        sock.setblocking(False)
+        return sock
+    raise OSError(f"no free UDP port in {ports.start}-{ports.stop - 1} on {address}")
+
+
+class _AsyncioWithPortRange(types.ModuleType):
+    """What aioice.ice sees as ``asyncio``: the real module, but get_running_loop() returns the
+    loop that binds its host candidates within the range."""
+
+    def __init__(self, ports: range):
+        super().__init__("asyncio")
+        self._ports = ports
+
+    def __getattr__(self, name):
+        return getattr(asyncio, name)
+
+    def get_running_loop(self):
+        return _PortRangeLoop(asyncio.get_running_loop(), self._ports)
+
+
+def use_port_range(ports: range | None) -> None:
+    """Make this process's ICE agents bind their host candidates' UDP ports within ``ports``
+    (None: any port the system gives). aioice (0.13, pinned through aiortc) has no option for
+    this: it binds each candidate with ``create_datagram_endpoint(local_addr=(address, 0))``
+    on ``asyncio.get_running_loop()``, so the ``asyncio`` its module sees is replaced by one
+    whose loop binds in the range. TURN relays and STUN queries are unaffected (outgoing)."""
+    aioice.ice.asyncio = asyncio if ports is None else _AsyncioWithPortRange(ports)
+
+
+def configure_hub_network() -> None:
+    """This process's ICE agents: the host addresses and the UDP ports the settings name."""
+    use_host_addresses(settings.MEDIA_HOST_ADDRESSES)
+    use_port_range(parse_port_range(settings.MEDIA_UDP_PORTS))

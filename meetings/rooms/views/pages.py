@@ -6,7 +6,6 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.staticfiles import finders
-from django.db import connection
 from django.db.models import Count, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -168,13 +167,6 @@ def phone_service_worker(request: HttpRequest) -> HttpResponse:
     a new version reaches phones at their next visit."""
     path = finders.find("js/phone-sw.js")
     return HttpResponse(Path(path).read_bytes(), content_type="text/javascript; charset=utf-8")
-
-
-def healthz(request: HttpRequest) -> HttpResponse:
-    """For load balancers and compose: the node answers and reaches its database."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return HttpResponse("ok", content_type="text/plain")
 
 
 def _role_labels(viewer) -> str:

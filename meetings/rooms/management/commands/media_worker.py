@@ -7,7 +7,8 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import TimeoutError as RedisTimeout
 
-from meetings.rooms.media.ice import use_host_addresses
+from meetings.rooms.media.health import HEALTH_SECONDS, write_health
+from meetings.rooms.media.ice import configure_hub_network
 from meetings.rooms.media.manager import HubManager
 
 logger = logging.getLogger("meetings.media")
@@ -31,7 +32,7 @@ class Command(BaseCommand):
             raise CommandError("media_worker needs REDIS_URL (MEDIA_WORKER=worker)")
         if not 0 <= index < settings.MEDIA_WORKERS:
             raise CommandError(f"--index must be from 0 to {settings.MEDIA_WORKERS - 1}")
-        use_host_addresses(settings.MEDIA_HOST_ADDRESSES)
+        configure_hub_network()
         asyncio.run(self.serve(f"media.{index}", index=index))
 
     async def serve(self, channel: str, *, index: int = 0) -> None:
@@ -55,6 +56,8 @@ class Command(BaseCommand):
         resuming = asyncio.ensure_future(
             manager.resume(index=index, workers=settings.MEDIA_WORKERS)
         )
+        # Its hubs, every few seconds, for compose's health check (manage.py media_health).
+        health = asyncio.ensure_future(self.report_health(index, channel, manager))
         self.stdout.write(f"media worker listening on {channel}")
         self.stdout.flush()
         while not stop.is_set():
@@ -80,4 +83,14 @@ class Command(BaseCommand):
                 receive = asyncio.ensure_future(layer.receive(channel))
         receive.cancel()
         resuming.cancel()
+        health.cancel()
         await manager.close()
+
+    @staticmethod
+    async def report_health(index: int, channel: str, manager: HubManager) -> None:
+        while True:
+            try:
+                write_health(index, channel=channel, hubs=manager.hubs)
+            except OSError:
+                logger.exception("media worker: writing its health file failed")
+            await asyncio.sleep(HEALTH_SECONDS)
