@@ -82,7 +82,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: every error answer to /api/ in the API's shape, whatever made it (api_errors.py).
+    # Outermost: compresses every text answer, after everything below has written it
+    # (meetings/compression.py).
+    "meetings.compression.TextCompressionMiddleware",
+    # Then: every error answer to /api/ in the API's shape, whatever made it (api_errors.py).
     "meetings.api_errors.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -336,7 +339,7 @@ STATICFILES_DIRS = [BASE_DIR / "frontend"]
 # Otherwise WhiteNoise serves straight from frontend/, so no build or collect step is needed.
 if env_bool("STATIC_MANIFEST", False):
     STATIC_ROOT = env_path("STATIC_ROOT", VAR_DIR / "static")
-    _static_backend = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    _static_backend = "meetings.compression.HashedStaticFiles"
 else:
     _static_backend = "django.contrib.staticfiles.storage.StaticFilesStorage"
     WHITENOISE_USE_FINDERS = True

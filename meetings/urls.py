@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
 
 from meetings.api import api
+from meetings.catalogue import hashed_catalogue
 from meetings.api_errors import unknown_address
 from meetings.headers import public as publicly_cacheable
 from meetings.questions import public, public_round, round_views
@@ -25,6 +26,12 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The translations for scripts as a static, hashed file, kept a year (meetings/catalogue.py).
+    path(
+        "jsi18n/<slug:name>.<str:digest>.js",
+        hashed_catalogue,
+        name="javascript-catalog-hashed",
+    ),
     path("jsi18n/", publicly_cacheable(JavaScriptCatalog.as_view()), name="javascript-catalog"),
     path("meetings/", pages.meeting_list, name="meeting-list"),
     path("meetings/<slug:slug>/", pages.dashboard, name="dashboard"),
