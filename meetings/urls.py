@@ -4,8 +4,8 @@ from django.urls import include, path, re_path
 from django.views.i18n import JavaScriptCatalog
 
 from meetings.api import api
-from meetings.catalogue import hashed_catalogue
 from meetings.api_errors import unknown_address
+from meetings.catalogue import hashed_catalogue
 from meetings.headers import public as publicly_cacheable
 from meetings.questions import public, public_round, round_views
 from meetings.questions import views as question_views

@@ -11,12 +11,12 @@ until the page has put itself in its worker's cache (offline-page.js), which is 
 first visit costs. The figures are printed; the budget is asserted.
 """
 
+import contextlib
 import socket
 import threading
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from playwright.sync_api import expect
 
 from tests.browser.conftest import serve_demo
 from tests.browser.test_phone import MOBILE, wait_live, wait_offline_ready
@@ -51,8 +51,11 @@ class CountingRelay:
                 return
             upstream = socket.create_connection(("127.0.0.1", self.target_port))
             last = {"path": ""}
-            threading.Thread(target=self._requests, args=(client, upstream, last), daemon=True).start()
-            threading.Thread(target=self._answers, args=(upstream, client, last), daemon=True).start()
+            for step, ends in (
+                (self._requests, (client, upstream)),
+                (self._answers, (upstream, client)),
+            ):
+                threading.Thread(target=step, args=(*ends, last), daemon=True).start()
 
     def _requests(self, source, sink, last) -> None:
         self._pipe(source, sink, lambda chunk: self._request(chunk, last))
@@ -85,10 +88,8 @@ class CountingRelay:
             pass
         finally:
             for end in (source, sink):
-                try:
+                with contextlib.suppress(OSError):
                     end.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
 
     def read(self) -> tuple[int, int, int]:
         """The page's bytes, the live data's, and how many requests so far."""
@@ -105,9 +106,7 @@ def production_server(chromium_path, tmp_path_factory):
         yield server
 
 
-def test_a_phone_page_loads_within_its_budget_and_again_from_its_cache(
-    production_server, browser
-):
+def test_a_phone_page_loads_within_its_budget_and_again_from_its_cache(production_server, browser):
     server_port = urlsplit(production_server.base_url).port
     relay = CountingRelay(server_port)
     phone_link = urlsplit(production_server.halls[1]["phone"])
