@@ -5,10 +5,10 @@ Django's ``JavaScriptCatalog`` view builds the catalogue on every request and se
 cache headers, so a voter's phone downloaded it (46 KB, 11 KB compressed) with every page.
 Here each web process builds each language's catalogue once, from the compiled .mo files it
 started with, and serves it at ``/jsi18n/<language>.<hash>.js`` with ``Cache-Control: public,
-max-age=31536000, immutable``. New translations (a new image, a restart) give a new hash, so a
-new address, and no browser keeps the old text. Every process of one release computes the
-same hash from the same files; an address with another hash (a page from another release)
-is redirected to the current one, which is not kept.
+max-age=31536000, immutable`` (to visitors who are not signed in). New translations (a new
+image, a restart) give a new hash, so a new address, and no browser keeps the old text. Every
+process of one release computes the same hash from the same files; an address with another
+hash (a page from another release) is redirected to the current one, which is not kept.
 
 A page whose scripts need only some of the strings names its bundle (``BUNDLES``): its
 catalogue (``/jsi18n/<language>-<bundle>.<hash>.js``) keeps only the entries whose text
@@ -138,7 +138,9 @@ def hashed_catalogue(request: HttpRequest, name: str, digest: str) -> HttpRespon
     if digest != current.digest:
         return HttpResponseRedirect(catalogue_url(language, bundle))
     response = HttpResponse(current.content, content_type="text/javascript; charset=utf-8")
-    response["Cache-Control"] = f"public, max-age={A_YEAR}, immutable"
-    # The same bytes for everyone, signed in or not: NoStoreUnlessPublicMiddleware leaves it.
-    setattr(response, PUBLIC_ATTRIBUTE, True)
+    # As every answer to someone signed in, theirs is not kept (meetings/headers.py): the
+    # staff's screens are few and on good links; the voters' phones are not signed in.
+    if not request.user.is_authenticated:
+        response["Cache-Control"] = f"public, max-age={A_YEAR}, immutable"
+        setattr(response, PUBLIC_ATTRIBUTE, True)
     return response
