@@ -7,6 +7,7 @@ from meetings.api import api
 from meetings.api_errors import unknown_address
 from meetings.catalogue import hashed_catalogue
 from meetings.headers import public as publicly_cacheable
+from meetings.metrics import metrics as metrics_view
 from meetings.questions import public, public_round, round_views
 from meetings.questions import views as question_views
 from meetings.rooms.views import pages, rounds
@@ -17,6 +18,8 @@ handler500 = "meetings.server_errors.server_error"
 urlpatterns = [
     path("", pages.home, name="home"),
     path("healthz", pages.healthz, name="healthz"),
+    # For Prometheus, with METRICS_TOKEN only (meetings/metrics.py).
+    path("metrics", metrics_view, name="metrics"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
