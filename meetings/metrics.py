@@ -184,7 +184,16 @@ def watch_media(manager) -> None:
     _MANAGERS.add(manager)
 
 
-class MediaCollector:
+class ScrapeTimeCollector:
+    """Read at each scrape only: ``describe`` keeps prometheus-client from calling ``collect``
+    when the collector is registered, at import, before the database is configured (the
+    pool's collector would open a pool to it)."""
+
+    def describe(self):
+        return []
+
+
+class MediaCollector(ScrapeTimeCollector):
     def collect(self):
         tier = GaugeMetricFamily(
             "meetings_media_hall_tier",
@@ -230,7 +239,7 @@ class MediaCollector:
         yield from (tier, loss, rtt, peers, recording)
 
 
-class DatabasePoolCollector:
+class DatabasePoolCollector(ScrapeTimeCollector):
     """psycopg's pool statistics of the process answering (PostgreSQL with a pool only)."""
 
     def collect(self):
