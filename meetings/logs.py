@@ -19,9 +19,13 @@ A join-link token keeps its link's number (``/k/12.[redacted]/``), which is no s
 an operator which hall's link a line is about.
 """
 
+import contextvars
+import json
 import logging
 import re
+import uuid
 
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from daphne.access import AccessLogGenerator
 
 PLACEHOLDER = "[redacted]"
@@ -107,3 +111,85 @@ def route_daphne_access_log() -> None:
     from daphne import cli
 
     cli.AccessLogGenerator = DaphneAccessLog
+
+
+# --- request ids and conference ids, and JSON lines (LOG_FORMAT=json) -----------------------
+
+REQUEST_ID: "contextvars.ContextVar[str]" = contextvars.ContextVar("request_id", default="")
+CONFERENCE: "contextvars.ContextVar[str]" = contextvars.ContextVar("conference", default="")
+_REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9._-]{8,64}")
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (the proxy's ``X-Request-ID`` when it sends a sane one, else a
+    new one), sent back in ``X-Request-ID``, and names the conference its address is about
+    (its slug): every line logged while the request runs carries both (``JsonFormatter``)."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def _start(self, request) -> str:
+        given = request.headers.get("X-Request-ID", "")
+        request_id = given if _REQUEST_ID_SHAPE.fullmatch(given) else uuid.uuid4().hex
+        REQUEST_ID.set(request_id)
+        CONFERENCE.set("")
+        return request_id
+
+    def __call__(self, request):
+        if self.async_mode:
+            return self._acall(request)
+        request_id = self._start(request)
+        response = self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response
+
+    async def _acall(self, request):
+        request_id = self._start(request)
+        response = await self.get_response(request)
+        response["X-Request-ID"] = request_id
+        return response
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        slug = view_kwargs.get("slug")
+        if slug:
+            CONFERENCE.set(str(slug))
+
+
+class RequestContext(logging.Filter):
+    """Puts the request's id and conference on each record as it is logged (a handler may
+    format it later, elsewhere)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = REQUEST_ID.get()
+        record.conference = CONFERENCE.get()
+        return True
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: time, level, logger, message, request_id, conference (when
+    known, from ``RequestContext``) and the traceback. The filter has masked the secrets
+    before this runs."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line = {
+            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}",
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "process": record.process,
+        }
+        for name in ("request_id", "conference"):
+            value = getattr(record, name, "")
+            if value:
+                line[name] = value
+        if record.exc_text or record.exc_info:
+            line["exception"] = record.exc_text or self.formatException(record.exc_info)
+        if record.stack_info:
+            line["stack"] = record.stack_info
+        return json.dumps(line, ensure_ascii=False)

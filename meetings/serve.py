@@ -313,6 +313,15 @@ def open_listeners(host: str, port: int, count: int) -> list[socket.socket]:
 # --- the processes --------------------------------------------------------------------------
 
 
+def _forget_metrics_of(pid: int) -> None:
+    """prometheus-client's multiprocess mode (PROMETHEUS_MULTIPROC_DIR, meetings/metrics.py):
+    a dead process's live gauges (its sockets) must stop counting."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(pid)
+
+
 def _describe_exit(returncode: int) -> str:
     if returncode < 0:
         try:
@@ -414,6 +423,7 @@ class Launcher:
                 f"(pid {web.process.pid}) {_describe_exit(web.process.returncode)} "
                 f"after {lived:.1f} s"
             )
+            _forget_metrics_of(web.process.pid)
             web.process = None
             self._schedule_restart(web, what_happened)
 

@@ -82,7 +82,14 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First: every error answer to /api/ in the API's shape, whatever made it (api_errors.py).
+    # Outermost: compresses every text answer, after everything below has written it
+    # (meetings/compression.py).
+    "meetings.compression.TextCompressionMiddleware",
+    # Request ids and conference ids for the logs, HTTP latency for /metrics (meetings/logs.py,
+    # meetings/metrics.py).
+    "meetings.logs.RequestContextMiddleware",
+    "meetings.metrics.RequestMetricsMiddleware",
+    # Then: every error answer to /api/ in the API's shape, whatever made it (api_errors.py).
     "meetings.api_errors.ApiErrorMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -352,7 +359,7 @@ STATICFILES_DIRS = [BASE_DIR / "frontend"]
 # Otherwise WhiteNoise serves straight from frontend/, so no build or collect step is needed.
 if env_bool("STATIC_MANIFEST", False):
     STATIC_ROOT = env_path("STATIC_ROOT", VAR_DIR / "static")
-    _static_backend = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    _static_backend = "meetings.compression.HashedStaticFiles"
 else:
     _static_backend = "django.contrib.staticfiles.storage.StaticFilesStorage"
     WHITENOISE_USE_FINDERS = True
@@ -421,18 +428,42 @@ COUNTS_PUBLISH_SECONDS = env_int(
     "COUNTS_PUBLISH_SECONDS", env_int("VOTE_PUBLISH_SECONDS", 1, minimum=1), minimum=1
 )
 
+# --- Monitoring (docs/architecture.md, "Monitoring") ----------------------------------------
+
+# /metrics answers only "Authorization: Bearer <METRICS_TOKEN>"; unset, it does not exist.
+METRICS_TOKEN = env_str("METRICS_TOKEN")
+# "plain" (the default, for make run) or "json": one object a line with request_id and
+# conference, for a log collector.
+LOG_FORMAT = env_choice("LOG_FORMAT", "plain", ("plain", "json"))
+# Errors to Sentry or a compatible server (meetings/error_reports.py); unset, nothing is sent.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    from meetings import error_reports
+
+    error_reports.start(
+        SENTRY_DSN,
+        environment=env_str("SENTRY_ENVIRONMENT"),
+        release=env_str("SENTRY_RELEASE"),
+    )
+
 # Every line goes through one handler, whose filter masks join-link tokens, session ids and
 # device ids (meetings/logs.py). Daphne's access log is sent through it too (meetings/asgi.py).
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_secrets": {"()": "meetings.logs.RedactSecrets"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "redact_secrets": {"()": "meetings.logs.RedactSecrets"},
+        "request_context": {"()": "meetings.logs.RequestContext"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "meetings.logs.JsonFormatter"},
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_secrets"],
+            "formatter": LOG_FORMAT,
+            "filters": ["redact_secrets", "request_context"],
         }
     },
     "root": {

@@ -6,7 +6,9 @@ from django.views.i18n import JavaScriptCatalog
 from meetings import health
 from meetings.api import api
 from meetings.api_errors import unknown_address
+from meetings.catalogue import hashed_catalogue
 from meetings.headers import public as publicly_cacheable
+from meetings.metrics import metrics as metrics_view
 from meetings.questions import public, public_round, round_views
 from meetings.questions import views as question_views
 from meetings.rooms.views import pages, rounds
@@ -18,6 +20,8 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("livez", health.livez, name="livez"),
+    # For Prometheus, with METRICS_TOKEN only (meetings/metrics.py).
+    path("metrics", metrics_view, name="metrics"),
     path(
         "accounts/login/",
         auth_views.LoginView.as_view(
@@ -27,6 +31,12 @@ urlpatterns = [
     ),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),
+    # The translations for scripts as a static, hashed file, kept a year (meetings/catalogue.py).
+    path(
+        "jsi18n/<slug:name>.<str:digest>.js",
+        hashed_catalogue,
+        name="javascript-catalog-hashed",
+    ),
     path("jsi18n/", publicly_cacheable(JavaScriptCatalog.as_view()), name="javascript-catalog"),
     path("meetings/", pages.meeting_list, name="meeting-list"),
     path("meetings/<slug:slug>/", pages.dashboard, name="dashboard"),

@@ -3,6 +3,9 @@
 // the page puts itself and the files it loaded into the same cache.
 const CACHE = "phone-v1"; // the name in phone-sw.js
 
+// Read when the module loads: the worker registered below claims the page at once.
+const controlledAtStart = Boolean(navigator.serviceWorker?.controller);
+
 export async function keepForOffline(workerUrl) {
   // Service workers need a secure context (HTTPS, or localhost): elsewhere the page still works,
   // just not after an offline reload.
@@ -13,6 +16,12 @@ export async function keepForOffline(workerUrl) {
   } catch (error) {
     console.warn("The page will not open without a network:", error);
     return false;
+  }
+  // Opened through the worker (a repeat visit): it has put the page and each of its files in
+  // the cache as it fetched them, so downloading the page again would only cost a weak link.
+  if (controlledAtStart) {
+    document.documentElement.dataset.offlineReady = "true";
+    return true;
   }
   return cacheThisPage();
 }

@@ -216,9 +216,12 @@ def daphne_server(chromium_path, tmp_path_factory) -> Iterator[DaphneServer]:
 
 
 @contextmanager
-def serve_demo(tmp_path_factory) -> Iterator[DaphneServer]:
+def serve_demo(tmp_path_factory, extra_env: dict[str, str] | None = None) -> Iterator[DaphneServer]:
     """Starts Daphne on a new database with the demo that seed_demo builds; a module that needs
-    the demo untouched by the package's other tests makes its own ``daphne_server`` with it."""
+    the demo untouched by the package's other tests makes its own ``daphne_server`` with it.
+
+    ``extra_env`` overrides the server's settings; with ``STATIC_MANIFEST=1`` in it the static
+    files are collected first, hashed and compressed, as the production image does."""
     var_dir = tmp_path_factory.mktemp("daphne")
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -241,6 +244,7 @@ def serve_demo(tmp_path_factory) -> Iterator[DaphneServer]:
         # aioice leaves loopback out of the hub's candidates: offer it, for Chromium.
         MEDIA_HOST_ADDRESSES="127.0.0.1",
     )
+    env.update(extra_env or {})
     database = None
     if os.environ.get("DATABASE_URL"):
         database = _PostgresDatabase(os.environ["DATABASE_URL"])
@@ -257,6 +261,9 @@ def serve_demo(tmp_path_factory) -> Iterator[DaphneServer]:
     log_path = var_dir / "daphne.log"
     try:
         _manage(env, "migrate", "--no-input")
+        if env["STATIC_MANIFEST"] == "1":
+            env.setdefault("STATIC_ROOT", str(var_dir / "static"))
+            _manage(env, "collectstatic", "--no-input")
         seed = json.loads(
             _manage(
                 env,

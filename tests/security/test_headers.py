@@ -14,6 +14,7 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from meetings.catalogue import catalogue_url
 from meetings.questions.services import moderation
 from meetings.rooms.models import JoinLinkKind
 from meetings.rooms.services import agenda
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.django_db
 # The routes a visitor who is not signed in may keep (a published conference's archive).
 PUBLIC_ROUTES = {
     "jsi18n/",
+    "jsi18n/<slug:name>.<str:digest>.js",
     "archive/",
     "archive/<slug:slug>/",
     "archive/<slug:slug>/record.json",
@@ -96,6 +98,8 @@ def site():
         "part": 1,
         "clip_id": 1,
         "url": "nowhere/",
+        "name": "vi",
+        "digest": catalogue_url("vi").rsplit(".", 2)[1],
     }
     tokens = {
         "k/": conference.token(hall, JoinLinkKind.OPERATOR),

@@ -28,6 +28,7 @@ from datetime import UTC
 
 from channels.db import database_sync_to_async
 
+from meetings import metrics
 from meetings.rooms.media.compositor import Layout
 from meetings.rooms.media.hub import HubSettings, MeetingHub, Role
 from meetings.rooms.media.session import RecordingSession
@@ -90,6 +91,7 @@ class HubManager:
         self._peer_locks: dict[str, asyncio.Lock] = {}
         self._hub_locks: dict[int, asyncio.Lock] = {}
         self._housekeeping: asyncio.Task | None = None
+        metrics.watch_media(self)  # its hubs' figures at /metrics
 
     async def handle(self, message: dict) -> None:
         """Handle one message. Messages of one peer are handled in the order they came (a

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from meetings.client_address import websocket_client_address
 from meetings.locale_choice import chosen_language
+from meetings.logs import CONFERENCE
 from meetings.rooms.errors import DomainError
 from meetings.rooms.models import Audience, KioskSession, KioskSessionState, Meeting
 from meetings.rooms.realtime import admission, frames, groups
@@ -60,6 +61,8 @@ class MeetingConsumer(MediaFrames, AsyncWebsocketConsumer):
         # Accept before checking, so that the client learns why it is refused: a refusal
         # during the handshake reaches browsers only as a bare failure.
         await self.accept()
+        # Every line this socket's task logs names its conference (meetings/logs.py).
+        CONFERENCE.set(self.scope["url_route"]["kwargs"]["slug"])
         link_token = _query_value(self.scope, "link")
         kiosk_token = _query_value(self.scope, "session")
         meeting, viewer, refusal, expires_at = await database_sync_to_async(_admit)(

@@ -30,6 +30,7 @@ from collections.abc import Callable
 from channels.db import database_sync_to_async
 from django.conf import settings
 
+from meetings import metrics
 from meetings.rooms.models import Audience
 from meetings.rooms.realtime import frames, stream
 from meetings.rooms.realtime.connection import Connection, Delivery
@@ -108,6 +109,7 @@ class MeetingFeed:
 
     def repair(self, *, after: float, force: bool) -> None:
         if self.repairing is None or self.repairing.done():
+            metrics.repaired("lost" if force else "early")
             self.repairing = self._spawn(self._repair(after, force))
 
     async def _repair(self, after: float, force: bool) -> None:
@@ -121,6 +123,7 @@ class MeetingFeed:
             )
             for event in entries:
                 if event.seq == self.seq + 1:
+                    metrics.REPAIRED.labels(metrics.NODE).inc()
                     self._take(event)
             self._release_held()
             if len(entries) < REPAIR_CHUNK:
@@ -147,6 +150,7 @@ class MeetingFeed:
             self.on_event(self, event)
         except Exception:
             logger.exception("effects of event %s of meeting %s failed", seq, self.meeting_id)
+        delivered = False
         for audience in FIRST_AUDIENCES:
             prev = prevs.get(audience)
             if prev is None:
@@ -154,6 +158,8 @@ class MeetingFeed:
             if self.connections[audience]:
                 text = frames.event_frame_from_json(seq=seq, prev=prev, event_json=event.json)
                 self._deliver(self.connections[audience], Frame(text), seq, prev)
+                delivered = True
+        metrics.event_taken(event.json, delivered_now=delivered)
         if Audience.PUBLIC in prevs:
             self._batch_for_phones(event)
 
@@ -188,12 +194,17 @@ class MeetingFeed:
                 seq=seq, prev=prev, events_json=[event.json for event in batch]
             )
         self._deliver(phones, Frame(text), seq, prev)
+        for event in batch:
+            metrics.lag_since(event.json, "phones")
 
     # --- delivery -----------------------------------------------------------------------------
 
     def _deliver(self, connections, frame: Frame, seq: int, prev: int) -> None:
         """The fast path: one comparison and one write per up-to-date socket."""
+        written = 0
+        audience = None
         for connection in connections:
+            audience = connection.audience
             if connection.delivery is not Delivery.LIVE:
                 continue
             cursor = connection.cursor
@@ -203,7 +214,9 @@ class MeetingFeed:
                 self._catch_up(connection)
             elif connection.outlet.write(frame):
                 connection.cursor = seq
+                written += 1
             else:
+                metrics.BACKED_UP.labels(metrics.NODE).inc()
                 logger.debug(
                     "meeting %s: a socket is backed up (%s bytes waiting); it catches up "
                     "once it drains",
@@ -211,14 +224,19 @@ class MeetingFeed:
                     connection.outlet.backlog(),
                 )
                 self._catch_up(connection)
+        if audience is not None:
+            metrics.frames_written(audience.value, written)
 
     def add(self, connection: Connection) -> None:
+        if connection not in self.connections[connection.audience]:
+            metrics.socket_opened(connection.audience.value)
         self.connections[connection.audience][connection] = None
         self.idle_since = None
 
     def remove(self, connection: Connection) -> None:
         connection.delivery = Delivery.CLOSED
-        self.connections[connection.audience].pop(connection, None)
+        if self.connections[connection.audience].pop(connection, False) is None:
+            metrics.socket_closed(connection.audience.value)
         if not any(self.connections.values()):
             self.idle_since = time.monotonic()
 

@@ -1,5 +1,6 @@
 import asyncio
 import logging
+import os
 import signal
 
 from channels.layers import get_channel_layer
@@ -7,6 +8,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from redis.exceptions import TimeoutError as RedisTimeout
 
+from meetings import metrics
 from meetings.rooms.media.health import HEALTH_SECONDS, write_health
 from meetings.rooms.media.ice import configure_hub_network
 from meetings.rooms.media.manager import HubManager
@@ -33,6 +35,12 @@ class Command(BaseCommand):
         if not 0 <= index < settings.MEDIA_WORKERS:
             raise CommandError(f"--index must be from 0 to {settings.MEDIA_WORKERS - 1}")
         configure_hub_network()
+        # Its hubs' figures for Prometheus, on a port of its own (meetings/metrics.py).
+        metrics_port = int(os.environ.get("MEDIA_METRICS_PORT") or 0)
+        if metrics_port:
+            metrics.serve_media_metrics(
+                metrics_port, os.environ.get("MEDIA_METRICS_ADDRESS", "127.0.0.1")
+            )
         asyncio.run(self.serve(f"media.{index}", index=index))
 
     async def serve(self, channel: str, *, index: int = 0) -> None:
