@@ -80,9 +80,12 @@ def test_every_printed_url_answers():
         "/api/docs",
         "/api/openapi.json",
         "/healthz",
+        "/rounds/demo-round/",
+        "/rounds/demo-round/synthesis/",
+        "/rounds/demo-round/follow-through/",
     ):
         assert screen in paths, screen
-    assert len(paths) == 19 + 4 * 3  # and each hall's kiosk, phone page and poster
+    assert len(paths) == 22 + 4 * 3  # and each hall's kiosk, phone page and poster
 
     chair = Client()
     assert signs_in(chair, "demo-pass-123")

@@ -11,15 +11,26 @@ from django.utils import timezone
 from meetings.questions.minutes.export import FORMATS
 from meetings.questions.services.topics import topics_ensure_defaults
 from meetings.rooms.actors import Actor
-from meetings.rooms.models import JoinLinkKind, Meeting, MeetingStatus, Role
-from meetings.rooms.services import agenda, candidates, halls, meetings, roles
+from meetings.rooms.models import JoinLinkKind, Meeting, MeetingStatus, Role, Round, RoundLevel
+from meetings.rooms.services import agenda, candidates, halls, meetings, roles, rounds
 from meetings.rooms.services.join_links import join_link_active, join_link_token
 
 DEMO_SLUG = "demo"
-HALLS = [
-    ("Nhà văn hóa tổ dân phố 5, phường Hòa Bình", "Số 12 đường Lê Lợi, phường Hòa Bình"),
-    ("Hội trường UBND xã Tà Xùa", "Trung tâm xã Tà Xùa, huyện Bắc Yên"),
-    ("Nhà văn hóa thôn Bản Công", "Thôn Bản Công, xã Trạm Tấu"),
+DEMO_ROUND_SLUG = "demo-round"
+HALLS = [  # name, address, commune, district
+    (
+        "Nhà văn hóa tổ dân phố 5, phường Hòa Bình",
+        "Số 12 đường Lê Lợi, phường Hòa Bình",
+        "Phường Hòa Bình",
+        "Thành phố Yên Bái",
+    ),
+    (
+        "Hội trường UBND xã Tà Xùa",
+        "Trung tâm xã Tà Xùa, huyện Bắc Yên",
+        "Xã Tà Xùa",
+        "Huyện Bắc Yên",
+    ),
+    ("Nhà văn hóa thôn Bản Công", "Thôn Bản Công, xã Trạm Tấu", "Xã Trạm Tấu", "Huyện Trạm Tấu"),
 ]
 CANDIDATES = [
     (
@@ -54,9 +65,12 @@ class Command(BaseCommand):
             # The demo chair also administers the platform, to try the set-up pages.
             chair = _account("chair", "Lê Văn An", password, administrator=True)
             accounts = [_account(username, name, password) for username, name, *_ in CANDIDATES]
-            meeting = Meeting.objects.filter(slug=DEMO_SLUG).first() or _build(chair, accounts)
+            round = Round.objects.filter(slug=DEMO_ROUND_SLUG).first() or _round()
+            meeting = Meeting.objects.filter(slug=DEMO_SLUG).first() or _build(
+                chair, accounts, round
+            )
             topics_ensure_defaults(meeting=meeting, actor=Actor.for_user(chair))
-        urls = _urls(meeting, base_url.rstrip("/"))
+        urls = _urls(meeting, round, base_url.rstrip("/"))
         if json:
             self.stdout.write(_json({"username": "chair", "password": password, **urls}))
             return
@@ -95,6 +109,9 @@ def _screens(urls: dict) -> list[tuple[str, str]]:
         ("API reference", urls["api_docs"]),
         ("API schema (OpenAPI)", urls["openapi"]),
         ("health", urls["healthz"]),
+        ("round: live overview", urls["round_overview"]),
+        ("round: synthesis", urls["round_synthesis"]),
+        ("round: follow-through", urls["round_follow_through"]),
     ]
 
 
@@ -111,10 +128,25 @@ def _account(username: str, full_name: str, password: str, *, administrator: boo
     return user
 
 
-def _build(chair, candidate_accounts) -> Meeting:
+def _round() -> Round:
+    """A round of one conference, so that the organiser's screens have something to show (the
+    chair, an administrator, sees them as an organiser does)."""
+    today = timezone.localdate()
+    return rounds.round_create(
+        slug=DEMO_ROUND_SLUG,
+        title="Tiếp xúc cử tri trước bầu cử (thử nghiệm)",
+        election="Bầu cử đại biểu HĐND tỉnh",
+        level=RoundLevel.PROVINCE,
+        starts_on=today,
+        ends_on=today + timedelta(days=7),
+    )
+
+
+def _build(chair, candidate_accounts, round: Round) -> Meeting:
     actor = Actor.for_user(chair)
     start = timezone.localtime().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     meeting = meetings.meeting_create(
+        round=round,
         slug=DEMO_SLUG,
         title="Hội nghị tiếp xúc cử tri – Đơn vị bầu cử số 3",
         electoral_unit="Đơn vị bầu cử số 3: phường Hòa Bình, xã Tà Xùa, xã Trạm Tấu",
@@ -123,8 +155,15 @@ def _build(chair, candidate_accounts) -> Meeting:
         actor=actor,
     )
     roles.role_grant(meeting=meeting, user=chair, role=Role.CHAIR, actor=actor)
-    for name, address in HALLS:
-        halls.hall_add(meeting=meeting, name=name, address=address, actor=actor)
+    for name, address, commune, district in HALLS:
+        halls.hall_add(
+            meeting=meeting,
+            name=name,
+            address=address,
+            commune=commune,
+            district=district,
+            actor=actor,
+        )
     for user, (_username, name, position, bio) in zip(candidate_accounts, CANDIDATES, strict=True):
         candidate = candidates.candidate_add(
             meeting=meeting, name=name, current_position=position, bio=bio, actor=actor
@@ -139,7 +178,7 @@ def _build(chair, candidate_accounts) -> Meeting:
     return meeting
 
 
-def _urls(meeting: Meeting, base: str) -> dict:
+def _urls(meeting: Meeting, round: Round, base: str) -> dict:
     def link(hall, kind, view):
         return base + reverse(view, args=[join_link_token(join_link_active(hall=hall, kind=kind))])
 
@@ -163,6 +202,9 @@ def _urls(meeting: Meeting, base: str) -> dict:
         "api_docs": base + reverse("api:openapi-view"),
         "openapi": base + reverse("api:openapi-json"),
         "healthz": base + reverse("healthz"),
+        "round_overview": base + reverse("round-overview", args=[round.slug]),
+        "round_synthesis": base + reverse("round-synthesis", args=[round.slug]),
+        "round_follow_through": base + reverse("round-follow-through", args=[round.slug]),
         "halls": [
             {
                 "id": hall.pk,
