@@ -16,7 +16,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.test_moderation import sign_in
 
-ROUND = "lao-cai-2026"
+ROUND = "lao-cai-theo-doi"
 MAKE_ROUND = """
 import json
 from meetings.rooms.models import Round

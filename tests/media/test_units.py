@@ -2,6 +2,7 @@
 
 import av
 import numpy as np
+import pytest
 
 from meetings.rooms.media.adaptation import (
     DOWN_AFTER,
@@ -12,6 +13,7 @@ from meetings.rooms.media.adaptation import (
 from meetings.rooms.media.compositor import INSET_HEIGHT, INSET_WIDTH, Layout, compose
 from meetings.rooms.media.encoders import VideoEncoder
 from meetings.rooms.media.mixer import AudioInput, mix
+from meetings.rooms.media.recorder import cut_clip
 from meetings.rooms.media.tiers import PROGRAMME, TIERS, Tier, frames_on_tier
 
 
@@ -213,3 +215,35 @@ async def test_a_packet_is_resent_once_however_often_it_is_asked_for():
         for sequence_number in (7, 8):
             await sender._retransmit(sequence_number)
     assert resent == [7, 8]
+
+
+def _recording_with_two_keyframes(path, seconds: int = 3) -> None:
+    """A WebM like the programme's (VP8 and Opus) with keyframes at 0 and 2.5 s only."""
+    with av.open(str(path), "w", format="webm") as container:
+        video = container.add_stream("libvpx", rate=PROGRAMME.fps)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        video.codec_context.gop_size = 10_000
+        audio = container.add_stream("libopus", rate=48_000)
+        audio.layout = "mono"
+        for n in range(seconds * PROGRAMME.fps):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), n % 256, np.uint8), "rgb24")
+            frame.pts = n
+            if n == int(2.5 * PROGRAMME.fps):
+                frame.pict_type = av.video.frame.PictureType.I
+            container.mux(video.encode(frame))
+        for n in range(seconds * 50):
+            sound = av.AudioFrame.from_ndarray(np.zeros((1, 960), np.int16), "s16", "mono")
+            sound.sample_rate, sound.pts = 48_000, n * 960
+            container.mux(audio.encode(sound))
+        container.mux(video.encode())
+        container.mux(audio.encode())
+
+
+def test_a_clip_with_no_keyframe_before_its_end_is_refused_with_why(tmp_path):
+    source = tmp_path / "programme.webm"
+    _recording_with_two_keyframes(source)
+    whole = cut_clip(source, tmp_path / "whole.webm", start=0.0, end=2.0)
+    assert whole.starts_on_keyframe and whole.seconds > 1
+    # The next keyframe is at 2.5 s, after the clip's end: no clip, and the error says why.
+    with pytest.raises(ValueError, match=r"no keyframe between 0\.50 and 2\.00 s"):
+        cut_clip(source, tmp_path / "late.webm", start=0.5, end=2.0)

@@ -64,7 +64,7 @@ def answered(
 
 
 def build_world(*, extra_referrals: int = 0) -> World:
-    round = make_round("lao-cai-2026", title="Tiếp xúc cử tri tỉnh Lào Cai")
+    round = make_round("lao-cai-theo-doi", title="Tiếp xúc cử tri tỉnh Lào Cai")
     conferences = {
         "north": open_conference("ln-north", round=round),
         "south": open_conference("ln-south", round=round),

@@ -178,14 +178,17 @@ def run_round(fillers: int = 4, *, conferences: int = 14) -> RunRound:
             air.question_put_on_air(question=q, actor=actor)
             concern = next((c for c, ids in planted.items() if q.pk in ids), "")
             if concern == "bridge":
-                kind, extra = "referred", {"agency": BRIDGE_AGENCIES[planted["bridge"].index(q.pk)]}
+                kind, extra = (
+                    "referred",
+                    {"agency": BRIDGE_AGENCIES[planted["bridge"].index(q.pk)], "due_date": due},
+                )
             elif concern == "health":
                 kind, extra = "written", {"due_date": due}
             else:
                 kind, extra = [
                     ("live", {}),
                     ("written", {"due_date": due}),
-                    ("referred", {"agency": AGENCIES[(i + k) % len(AGENCIES)]}),
+                    ("referred", {"agency": AGENCIES[(i + k) % len(AGENCIES)], "due_date": due}),
                 ][(i + k) % 3]
             air.question_answer(
                 question=q,

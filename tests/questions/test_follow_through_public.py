@@ -14,7 +14,7 @@ from tests.questions.follow_through_world import build_world
 
 pytestmark = pytest.mark.django_db
 
-PAGE = "/archive/rounds/lao-cai-2026/"
+PAGE = "/archive/rounds/lao-cai-theo-doi/"
 
 
 def listed(response) -> list[int]:

@@ -19,7 +19,12 @@ from django.test.utils import CaptureQueriesContext
 
 from meetings.rooms.actors import Actor
 from meetings.rooms.models import Audience, Event
-from meetings.rooms.services.events import event_append, record_write, record_writing
+from meetings.rooms.services.events import (
+    event_append,
+    record_write,
+    record_writing,
+    records_write,
+)
 from tests.factories import make_conference
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +39,7 @@ OFF_THE_RECORD = {
     ("meetings/questions/services/votes.py", "_question_vote_unlimited"): "a phone's vote",
     ("meetings/questions/services/votes.py", "question_votes"): "a batch of votes",
     ("meetings/questions/services/devices.py", "_issue_within_hall_bound"): "a phone's id",
+    ("meetings/questions/services/concerns.py", "suggestion_dismiss"): "a suggestion dismissed",
 }
 
 LOCKING = {"atomic", "select_for_update"}
@@ -65,7 +71,11 @@ def violations(source: str, path: str) -> list[str]:
             if calls(outer, "aggregate") or calls(outer, "count") or calls(outer, "exists"):
                 found.append(f"{where}: FOR UPDATE on an aggregate locks nothing")
         inside = any(
-            isinstance(a, ast.With) and any(calls(i.context_expr, "record_write") for i in a.items)
+            isinstance(a, ast.With)
+            and any(
+                calls(i.context_expr, "record_write") or calls(i.context_expr, "records_write")
+                for i in a.items
+            )
             for a in ancestors(node)
         )
         function = next(
@@ -213,3 +223,28 @@ def test_a_conference_run_through_the_services_writes_in_transactions_only_under
         run_meeting("lock-script")
     assert Event.objects.filter(meeting__slug="lock-script").count() > 50
     assert outside == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_on_several_records_holds_their_heads_and_refuses_another():
+    first, second, third = (make_conference(f"several-{n}") for n in range(3))
+    actor = first.actor
+    with records_write(meetings=[second.meeting, first.meeting]):
+        for conference in (first, second):
+            with record_write(meeting=conference.meeting):
+                event_append(
+                    meeting=conference.meeting,
+                    type="concern.linked",
+                    audience=Audience.STAFF,
+                    payload={"concern": 1, "round": "r", "questions": [], "conferences": []},
+                    actor=actor,
+                )
+        with pytest.raises(RuntimeError, match="is not one"), record_write(meeting=third.meeting):
+            pass
+    with (
+        pytest.raises(RuntimeError, match="outside any other record write"),
+        record_write(meeting=first.meeting),
+        records_write(meetings=[second.meeting]),
+    ):
+        pass
+    assert Event.objects.filter(type="concern.linked").count() == 2

@@ -9,9 +9,9 @@ record's reader) can see which of its questions the round's report counts with o
 entries are for staff: a link is the organiser's judgement, not something said at the
 conference. A dismissed suggestion changes nothing in any conference and is on no record.
 
-One transaction for the whole change; the conferences' records are written one after the
-other in the order of their ids (each record's lock is kept to the end of the transaction,
-and every other writer takes one conference's only, so no two writers wait on each other).
+One transaction for the whole change (``records_write``): the heads of every conference it
+writes to are locked first, in the order of their ids, then each record is written in turn;
+every other writer takes one conference's head only, so no two writers wait on each other.
 """
 
 from collections import defaultdict
@@ -32,7 +32,7 @@ from meetings.questions.models import (
 from meetings.rooms.actors import Actor
 from meetings.rooms.errors import Conflict, Forbidden, Invalid
 from meetings.rooms.models import Audience, Meeting, Round, RoundGrant
-from meetings.rooms.services.events import event_append, record_write
+from meetings.rooms.services.events import event_append, record_write, records_write
 
 
 def may_synthesise(user: AbstractBaseUser, round: Round) -> bool:
@@ -65,8 +65,13 @@ def concern_link(*, round: Round, question_ids: list[int], user: AbstractBaseUse
     if len(set(question_ids)) < 2:
         raise Invalid(_("Choose at least two questions to link."))
     actor, now = Actor.for_user(user), timezone.now()
-    with transaction.atomic():
-        questions = _questions_of_round(round, question_ids)
+    questions = _questions_of_round(round, question_ids)
+    # The conferences of the questions already in a concern with these come into it too, and
+    # their records say so: their heads are taken with the others.
+    concerned = Meeting.objects.filter(
+        questions__concern_member__concern__members__question__in=questions
+    )
+    with records_write(meetings=[q.meeting for q in questions] + list(concerned)):
         existing = {
             m.question_id: m.concern
             for m in ConcernMember.objects.filter(question__in=questions).select_related("concern")
@@ -129,7 +134,13 @@ def concern_unlink(*, question: Question, user: AbstractBaseUser) -> None:
         raise Invalid(_("This question is in no concern."))
     _refuse_unless_organiser(user, meeting.round)
     actor = Actor.for_user(user)
-    with transaction.atomic():
+    # Every conference of its concern: a concern left with one question is dissolved, and
+    # that question's record says so too.
+    concerned = Meeting.objects.filter(
+        questions__concern_member__concern__members__question=question
+    )
+    locked = {meeting.pk, *concerned.values_list("pk", flat=True)}
+    with records_write(meetings=[meeting, *concerned]):
         member = (
             ConcernMember.objects.select_for_update()
             .filter(question=question)
@@ -141,6 +152,8 @@ def concern_unlink(*, question: Question, user: AbstractBaseUser) -> None:
         concern = member.concern
         concern_id = concern.pk
         remaining = list(concern.members.exclude(pk=member.pk).select_related("question__meeting"))
+        if any(m.question.meeting_id not in locked for m in remaining):
+            raise Conflict(_("The concern changed meanwhile: try again."))
         question.meeting = meeting
         unlinked = [question]
         member.delete()

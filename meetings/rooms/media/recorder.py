@@ -155,6 +155,8 @@ def cut_clip(source: Path, target: Path, *, start: float, end: float) -> CutClip
                 if zero is None:
                     if at + tolerance < start or not packet.is_keyframe:
                         continue
+                    if at > end + tolerance:
+                        break  # the first keyframe after the start comes after the end
                     zero, first_keyframe = at, True
                 if at > end + tolerance:
                     break

@@ -2,7 +2,7 @@
 
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -58,6 +58,12 @@ def record_write(*, meeting: Meeting) -> Iterator[EventLogHead]:
         with transaction.atomic():
             yield current.head()
         return
+    several = connection.__dict__.get(_SEVERAL)
+    if several is not None and meeting.pk not in several:
+        # Its head would be taken after the others, out of their order.
+        raise RuntimeError(
+            f"records_write locked meetings {sorted(several)}; meeting {meeting.pk} is not one"
+        )
     with transaction.atomic():
         write = connection.__dict__[_WRITE] = _Write(meeting.pk)
         try:
@@ -75,6 +81,31 @@ def record_write(*, meeting: Meeting) -> Iterator[EventLogHead]:
 
 # The connection's attribute holding its open _Write, if any.
 _WRITE = "_meetings_record_write"
+# The ids of the conferences whose heads an open records_write holds, if any.
+_SEVERAL = "_meetings_records_write"
+
+
+@contextmanager
+def records_write(*, meetings: Iterable[Meeting]) -> Iterator[None]:
+    """One change written on several conferences' records at once (a concern linked across a
+    round's conferences), all or nothing: opens the transaction and takes the conferences'
+    head locks first, one by one in the order of their ids, before anything else.
+
+    Inside it, each conference's part is a ``record_write`` of its own (which finds its head
+    already held); one of a conference not named here is refused. Every other writer holds
+    one head at most, so with the heads taken in one order no cycle can form."""
+    connection = transaction.get_connection()
+    if connection.__dict__.get(_WRITE) is not None or connection.__dict__.get(_SEVERAL):
+        raise RuntimeError("records_write runs outside any other record write")
+    ids = sorted({meeting.pk for meeting in meetings})
+    with transaction.atomic():
+        for meeting_id in ids:
+            EventLogHead.objects.select_for_update().get(meeting_id=meeting_id)
+        connection.__dict__[_SEVERAL] = frozenset(ids)
+        try:
+            yield
+        finally:
+            del connection.__dict__[_SEVERAL]
 
 
 class _Write:
