@@ -120,10 +120,10 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _daphne_command(port: int) -> list[str]:
+def _daphne_command(host: str, port: int) -> list[str]:
     sibling = Path(sys.executable).with_name("daphne")
     launcher = [str(sibling)] if sibling.exists() else [sys.executable, "-m", "daphne"]
-    return [*launcher, "-b", "127.0.0.1", "-p", str(port), "meetings.asgi:application"]
+    return [*launcher, "-b", host, "-p", str(port), "meetings.asgi:application"]
 
 
 def _manage(env: dict[str, str], *args: str) -> str:
@@ -216,15 +216,22 @@ def daphne_server(chromium_path, tmp_path_factory) -> Iterator[DaphneServer]:
 
 
 @contextmanager
-def serve_demo(tmp_path_factory, extra_env: dict[str, str] | None = None) -> Iterator[DaphneServer]:
+def serve_demo(
+    tmp_path_factory,
+    extra_env: dict[str, str] | None = None,
+    host: str = "127.0.0.1",
+    port: int | None = None,
+) -> Iterator[DaphneServer]:
     """Starts Daphne on a new database with the demo that seed_demo builds; a module that needs
     the demo untouched by the package's other tests makes its own ``daphne_server`` with it.
 
     ``extra_env`` overrides the server's settings; with ``STATIC_MANIFEST=1`` in it the static
-    files are collected first, hashed and compressed, as the production image does."""
+    files are collected first, hashed and compressed, as the production image does. ``host``
+    and ``port``: where Daphne listens (a free port of loopback by default); the pages are
+    served from that address."""
     var_dir = tmp_path_factory.mktemp("daphne")
-    port = _free_port()
-    base_url = f"http://127.0.0.1:{port}"
+    port = port or _free_port()
+    base_url = f"http://{host}:{port}"
     env = {
         key: value
         for key, value in os.environ.items()
@@ -235,7 +242,7 @@ def serve_demo(tmp_path_factory, extra_env: dict[str, str] | None = None) -> Ite
         DJANGO_SETTINGS_MODULE="meetings.settings",
         DEBUG="0",
         SECRET_KEY=secrets.token_urlsafe(60),
-        ALLOWED_HOSTS="127.0.0.1,localhost",
+        ALLOWED_HOSTS=f"{host},127.0.0.1,localhost",
         VAR_DIR=str(var_dir),
         PUBLIC_BASE_URL="",
         STATIC_MANIFEST="0",
@@ -278,7 +285,7 @@ def serve_demo(tmp_path_factory, extra_env: dict[str, str] | None = None) -> Ite
         server = DaphneServer(base_url=base_url, log_path=log_path, seed=seed, env=env)
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                _daphne_command(port),
+                _daphne_command(host, port),
                 cwd=REPO,
                 env=env,
                 stdout=log,
