@@ -15,8 +15,10 @@ Where the figures come from:
   scrape time from the hubs of the process that runs them: Daphne's in the embedded tier; in
   production the media worker, which serves its own ``/metrics`` on MEDIA_METRICS_PORT
   (``serve_media_metrics``), scraped separately. The worker's CPU is prometheus-client's
-  ``process_cpu_seconds_total`` of that process: the hubs of one worker share it, and
-  per-hub CPU is not measured.
+  ``process_cpu_seconds_total`` of that process, which its hubs share; each hub's own part
+  (``meetings_media_hub_cpu_seconds_total``) is what it measured itself
+  (meetings/rooms/media/cpu.py: its encoding jobs, its steps on the loop, aiortc's decoding
+  of its peers' tracks).
 
 Several Daphne processes on one node (``python -m meetings.serve``): set
 PROMETHEUS_MULTIPROC_DIR to an empty directory, and prometheus-client's multiprocess mode sums
@@ -45,7 +47,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
-from prometheus_client.core import REGISTRY, GaugeMetricFamily
+from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily
 
 NODE = os.environ.get("METRICS_NODE") or socket.gethostname()
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
@@ -218,10 +220,18 @@ class MediaCollector(ScrapeTimeCollector):
             "Size of the recording part being written.",
             labels=["meeting"],
         )
+        cpu = CounterMetricFamily(
+            "meetings_media_hub_cpu_seconds",
+            "CPU time a conference's media hub caused: its composing and encoding, its steps "
+            "on the event loop and the decoding of its peers' tracks (a hub that ended drops "
+            "out).",
+            labels=["meeting"],
+        )
         for manager in list(_MANAGERS):
             for meeting_id, hub in list(manager.hubs.items()):
                 meeting = str(meeting_id)
                 peers.add_metric([meeting], len(hub.peers))
+                cpu.add_metric([meeting], hub.cpu.seconds)
                 for peer in list(hub.peers.values()):
                     if peer.hall_id is None:
                         continue
@@ -236,7 +246,7 @@ class MediaCollector(ScrapeTimeCollector):
                 if writer is not None:
                     with contextlib.suppress(OSError):  # closed meanwhile
                         recording.add_metric([str(meeting_id)], writer.path.stat().st_size)
-        yield from (tier, loss, rtt, peers, recording)
+        yield from (tier, loss, rtt, peers, recording, cpu)
 
 
 class DatabasePoolCollector(ScrapeTimeCollector):

@@ -54,10 +54,10 @@ async def wait_for(condition, timeout=WAIT_SECONDS, step=0.05) -> float:
 class Meeting:
     """A hub and the browsers around it."""
 
-    def __init__(self, executor, settings=None):
+    def __init__(self, executor, settings=None, meeting_id=1):
         self.replies: list[tuple[str, dict]] = []
         self.hub = MeetingHub(
-            1, reply=self._reply, executor=executor, settings=settings or HubSettings()
+            meeting_id, reply=self._reply, executor=executor, settings=settings or HubSettings()
         )
         self.browsers: dict[str, Browser] = {}
 

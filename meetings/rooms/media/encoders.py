@@ -9,6 +9,7 @@ import time
 import av
 import numpy as np
 
+from meetings.rooms.media.cpu import native_threads
 from meetings.rooms.media.tiers import (
     AUDIO_FRAME_SAMPLES,
     AUDIO_RATE,
@@ -20,6 +21,9 @@ from meetings.rooms.media.tiers import (
 
 VIDEO_TIME_BASE = fractions.Fraction(1, PROGRAMME.fps)
 AUDIO_TIME_BASE = fractions.Fraction(1, AUDIO_RATE)
+
+# One encoder opens at a time in the process: the threads that start while it opens are its.
+_OPENING = threading.Lock()
 
 
 class VideoEncoder:
@@ -33,6 +37,9 @@ class VideoEncoder:
         self._keyframe_wanted = True
         self._keyframe_deferred = False  # asked for too soon after the last: due at the limit
         self._last_keyframe = 0.0
+        # The native ids of the threads libvpx starts when the codec opens (at the first
+        # frame), which do part of the encoding: their CPU is the hub's (cpu.py).
+        self.threads: frozenset[int] = frozenset()
         self._open()
 
     def _open(self) -> None:
@@ -55,6 +62,16 @@ class VideoEncoder:
         }
         self.context = context
 
+    def _open_codec(self) -> None:
+        with _OPENING:
+            before = native_threads()
+            self.context.open()
+            # Threads Python started meanwhile (an executor's, aiortc's decoders) are not
+            # libvpx's; one that some other library started at that very moment would be
+            # counted with this encoder.
+            python = {thread.native_id for thread in threading.enumerate()}
+            self.threads = frozenset(native_threads() - before - python)
+
     def request_keyframe(self, *, force: bool = False) -> bool:
         """Ask for the next frame to be a keyframe; rate-limited unless ``force``. Returns
         whether the request was taken at once. One that comes too soon is deferred, not
@@ -70,6 +87,8 @@ class VideoEncoder:
             return True
 
     def encode(self, frame: av.VideoFrame, tick: int) -> list[av.Packet]:
+        if not self.context.is_open:
+            self._open_codec()
         now = time.monotonic()
         with self._lock:
             since = now - self._last_keyframe

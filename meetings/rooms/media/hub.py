@@ -27,6 +27,7 @@ from aiortc.sdp import candidate_from_sdp
 
 from meetings.rooms.media.adaptation import LinkQuality
 from meetings.rooms.media.compositor import Layout, fills_picture, needs_scaling, programme_frame
+from meetings.rooms.media.cpu import HubCpu, decoder_threads
 from meetings.rooms.media.encoders import AudioEncoder, SilencePackets, VideoEncoder
 from meetings.rooms.media.ice import hub_configuration
 from meetings.rooms.media.mixer import mix
@@ -132,6 +133,7 @@ class MeetingHub:
         self.pictures_composed = 0  # of those, the ones the compositor drew
         self.encoding: set[Tier] = set()  # the video tiers encoded at the last programme frame
         self.tap: Callable[[str, object], None] | None = None  # the recorder, later
+        self.cpu = HubCpu()  # the CPU time this hub causes (cpu.py), at /metrics
         self._tasks: list[asyncio.Task] = []
         self._closed = False
 
@@ -188,7 +190,7 @@ class MeetingHub:
             old = peer.inputs.get(track.kind)
             if old is not None:
                 old.stop()
-            peer.inputs[track.kind] = InputReader(track)
+            peer.inputs[track.kind] = InputReader(track, self.cpu)
 
         @pc.on("connectionstatechange")
         async def on_state():
@@ -257,6 +259,7 @@ class MeetingHub:
 
     async def _close_peer(self, peer: Peer) -> None:
         """Close a peer already taken out of ``self.peers``."""
+        self._count_threads(leaving=peer)  # before its decoder threads end
         for reader in peer.inputs.values():
             reader.stop()
         peer.video_out.stop()
@@ -351,6 +354,9 @@ class MeetingHub:
         return tiers
 
     async def _video_step(self) -> None:
+        # The CPU time of the synchronous parts, between the awaits (the executor's jobs are
+        # counted in their threads).
+        started = time.thread_time()
         tick = self.video_tick
         self.video_tick += 1
         in_use = {t for t in self._tiers_in_use("video") if t in self.video_encoders}
@@ -361,28 +367,34 @@ class MeetingHub:
         self.encoding = in_use
         tiers = [t for t in in_use if frames_on_tier(t, tick)]
         if not tiers:
+            self.cpu.add(started)
             return
         studio, hall = self._sources()
         layout = self.settings.layout
         full = fills_picture(layout, studio, hall)
+        self.cpu.add(started)
         if full is not None and not needs_scaling(full):
             picture = full  # one source fills the picture as it came: nothing to compose
         else:
             loop = asyncio.get_running_loop()
             picture, composed = await loop.run_in_executor(
-                self.executor, programme_frame, layout, studio, hall
+                self.executor, self.cpu.run, programme_frame, layout, studio, hall
             )
             self.pictures_composed += composed
         results = await self._encode(tiers, picture, tick)
+        started = time.thread_time()
         self.frames_composed += 1
         for tier, packets in zip(tiers, results, strict=True):
             self._fan_out(f"video:{tier}", packets)
+        self.cpu.add(started)
 
     async def _encode(self, tiers: list[Tier], picture, tick: int) -> list:
         loop = asyncio.get_running_loop()
         return await asyncio.gather(
             *(
-                loop.run_in_executor(self.executor, self._encode_tier, tier, picture, tick)
+                loop.run_in_executor(
+                    self.executor, self.cpu.run, self._encode_tier, tier, picture, tick
+                )
                 for tier in tiers
             )
         )
@@ -394,6 +406,13 @@ class MeetingHub:
         return self.video_encoders[tier].encode(picture, tick)
 
     async def _audio_step(self) -> None:
+        started = time.thread_time()  # no await in the step: all of it is the hub's CPU
+        try:
+            self._mix_and_encode_sound()
+        finally:
+            self.cpu.add(started)
+
+    def _mix_and_encode_sound(self) -> None:
         tick = self.audio_tick
         self.audio_tick += 1
         chunks = {}
@@ -455,10 +474,21 @@ class MeetingHub:
         while not self._closed:
             await asyncio.sleep(STATS_EVERY_SECONDS)
             try:
+                self._count_threads()
                 await self._check_links()
                 await self._check_floor_time()
             except Exception:
                 logger.exception("media hub %s: watching failed", self.meeting_id)
+
+    def _count_threads(self, *, leaving: Peer | None = None) -> None:
+        """Add what the threads working for the hub spent since the last count: libvpx's of
+        its video encoders, aiortc's decoders of its peers (and of ``leaving``, a peer being
+        closed)."""
+        peers = [*self.peers.values(), *([leaving] if leaving is not None else [])]
+        self.cpu.sample_threads(
+            encoding=[i for encoder in self.video_encoders.values() for i in encoder.threads],
+            decoding=[t.native_id for peer in peers for t in decoder_threads(peer.pc)],
+        )
 
     async def _check_links(self) -> None:
         for peer in list(self.peers.values()):

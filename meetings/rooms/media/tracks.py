@@ -14,6 +14,7 @@ frames in memory); the hub keeps the latest picture and the sound of each source
 import asyncio
 import logging
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from aiortc import MediaStreamTrack, RTCRtpSender
 from aiortc.codecs.vpx import Vp8Encoder
 from aiortc.mediastreams import MediaStreamError
 
+from meetings.rooms.media.cpu import HubCpu
 from meetings.rooms.media.mixer import AudioInput
 
 logger = logging.getLogger(__name__)
@@ -145,10 +147,12 @@ class PacketTrack(MediaStreamTrack):
 
 
 class InputReader:
-    """Reads one received track until it ends, keeping what the hub needs from it."""
+    """Reads one received track until it ends, keeping what the hub needs from it (the CPU
+    time of resampling its sound counted in ``cpu``)."""
 
-    def __init__(self, track: MediaStreamTrack):
+    def __init__(self, track: MediaStreamTrack, cpu: HubCpu | None = None):
         self.track = track
+        self.cpu = cpu
         self.latest_frame: av.VideoFrame | None = None
         self.frames = 0
         self.audio = AudioInput() if track.kind == "audio" else None
@@ -160,7 +164,10 @@ class InputReader:
                 frame = await self.track.recv()
                 self.frames += 1
                 if self.audio is not None:
-                    self.audio.push(frame)
+                    started = time.thread_time()
+                    self.audio.push(frame)  # resampled: the one cost of reading
+                    if self.cpu is not None:
+                        self.cpu.add(started)
                 else:
                     self.latest_frame = frame
         except MediaStreamError:
