@@ -16,13 +16,14 @@
 from collections.abc import Callable
 from functools import wraps
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from csp.middleware import CSPMiddleware, PolicyParts
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
 from django.http import HttpRequest, HttpResponseBase
 from django.utils.cache import add_never_cache_headers
 from django_permissions_policy.decorators import permissions_policy_override
+
+from meetings.wrapping import AroundResponseMiddleware
 
 PUBLIC_ATTRIBUTE = "publicly_cacheable"
 
@@ -82,29 +83,11 @@ def public(view: Callable) -> Callable:
     return marked
 
 
-class NoStoreUnlessPublicMiddleware:
+class NoStoreUnlessPublicMiddleware(AroundResponseMiddleware):
     """``Cache-Control: no-store`` (and Django's other never-cache headers) on every response
     but those of ``public`` views to visitors who are not signed in."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest):
-        if self.async_mode:
-            return self._acall(request)
-        return self._apply(self.get_response(request))
-
-    async def _acall(self, request: HttpRequest) -> HttpResponseBase:
-        return self._apply(await self.get_response(request))
-
-    @staticmethod
-    def _apply(response: HttpResponseBase) -> HttpResponseBase:
+    def after(self, request: HttpRequest, response: HttpResponseBase, started: object):
         if not getattr(response, PUBLIC_ATTRIBUTE, False):
             add_never_cache_headers(response)
         return response

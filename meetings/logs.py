@@ -25,8 +25,9 @@ import logging
 import re
 import uuid
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from daphne.access import AccessLogGenerator
+
+from meetings.wrapping import AroundResponseMiddleware
 
 PLACEHOLDER = "[redacted]"
 
@@ -120,38 +121,19 @@ CONFERENCE: "contextvars.ContextVar[str]" = contextvars.ContextVar("conference",
 _REQUEST_ID_SHAPE = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
 
-class RequestContextMiddleware:
+class RequestContextMiddleware(AroundResponseMiddleware):
     """Gives each request an id (the proxy's ``X-Request-ID`` when it sends a sane one, else a
     new one), sent back in ``X-Request-ID``, and names the conference its address is about
     (its slug): every line logged while the request runs carries both (``JsonFormatter``)."""
 
-    sync_capable = True
-    async_capable = True
-
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
-
-    def _start(self, request) -> str:
+    def before(self, request) -> str:
         given = request.headers.get("X-Request-ID", "")
         request_id = given if _REQUEST_ID_SHAPE.fullmatch(given) else uuid.uuid4().hex
         REQUEST_ID.set(request_id)
         CONFERENCE.set("")
         return request_id
 
-    def __call__(self, request):
-        if self.async_mode:
-            return self._acall(request)
-        request_id = self._start(request)
-        response = self.get_response(request)
-        response["X-Request-ID"] = request_id
-        return response
-
-    async def _acall(self, request):
-        request_id = self._start(request)
-        response = await self.get_response(request)
+    def after(self, request, response, request_id):
         response["X-Request-ID"] = request_id
         return response
 

@@ -35,7 +35,6 @@ import time
 import weakref
 from datetime import datetime
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from prometheus_client import (
@@ -48,6 +47,8 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.core import REGISTRY, CounterMetricFamily, GaugeMetricFamily
+
+from meetings.wrapping import AroundResponseMiddleware
 
 NODE = os.environ.get("METRICS_NODE") or socket.gethostname()
 MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
@@ -140,40 +141,20 @@ def repaired(reason: str) -> None:
 # --- HTTP -----------------------------------------------------------------------------------
 
 
-class RequestMetricsMiddleware:
+class RequestMetricsMiddleware(AroundResponseMiddleware):
     """Times each request, named by its URL pattern ("unmatched" for a 404 of no pattern)."""
 
-    sync_capable = True
-    async_capable = True
+    def before(self, request: HttpRequest) -> float:
+        return time.perf_counter()
 
-    def __init__(self, get_response):
-        self.get_response = get_response
-        self.async_mode = iscoroutinefunction(get_response)
-        if self.async_mode:
-            markcoroutinefunction(self)
-
-    def __call__(self, request: HttpRequest):
-        if self.async_mode:
-            return self._acall(request)
-        started = time.perf_counter()
-        response = self.get_response(request)
-        self._observe(request, response, started)
-        return response
-
-    async def _acall(self, request: HttpRequest):
-        started = time.perf_counter()
-        response = await self.get_response(request)
-        self._observe(request, response, started)
-        return response
-
-    @staticmethod
-    def _observe(request: HttpRequest, response, started: float) -> None:
+    def after(self, request: HttpRequest, response, started: float):
         match = getattr(request, "resolver_match", None)
         view = (match.view_name or match._func_path) if match else "unmatched"
         status = f"{response.status_code // 100}xx"
         HTTP_LATENCY.labels(view, request.method, status, NODE).observe(
             time.perf_counter() - started
         )
+        return response
 
 
 # --- read at scrape time --------------------------------------------------------------------
