@@ -6,6 +6,7 @@ import { bound, setText } from "./dom.js";
 import { duration, tierWords } from "./format.js";
 import { _, fmt } from "./i18n.js";
 import { MediaLink, ThumbnailSender, linkSummary, openLocalMedia, stopStream } from "./media.js";
+import { followInset } from "./programme-inset.js";
 import { hallName } from "./questions.js";
 
 // The programme runs from the moment the conference is scheduled (for the halls' technical
@@ -20,6 +21,7 @@ export function kioskMedia({ api, stream, hallId, say, onLink = () => {} }) {
   const hall = Number(hallId);
   const programme = bound("programme");
   const selfVideo = bound("self-video");
+  followInset(programme);
   let state = null;
   let camera = null; // the hall's camera and microphone, once allowed
   let deviceError = null;
@@ -141,6 +143,8 @@ export function kioskMedia({ api, stream, hallId, say, onLink = () => {} }) {
     const box = bound("floor");
     const holder = state.programme?.floor_hall_id ?? null;
     box.hidden = holder === null;
+    // The hall on the floor is inset in the picture: the panels leave it free (hall.css).
+    document.body.classList.toggle("programme-inset", holder !== null && state.programme.layout === "inset");
     if (holder === null) return;
     const mine = holder === hall;
     box.classList.toggle("mine", mine);

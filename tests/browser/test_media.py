@@ -12,11 +12,16 @@ the pages decode and send is read from the browser's own ``getStats()``, through
 object each page exposes as ``window.__media``.
 """
 
+import contextlib
 import re
 import time
 import uuid
 
 from playwright.sync_api import Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+from meetings.rooms.media.compositor import INSET_HEIGHT, INSET_MARGIN, INSET_WIDTH
+from meetings.rooms.media.tiers import PROGRAMME
 
 SLUG = "demo"
 API = f"/api/meetings/{SLUG}"
@@ -155,6 +160,52 @@ QR_WHOLE = """(svg) => {
 }"""
 
 
+# The panels of a kiosk that cover the place where the hub insets the hall holding the floor
+# (meetings/rooms/media/compositor.py), on the page's programme as drawn to fit the screen.
+PANELS_OVER_INSET = """([picture, inset]) => {
+  const video = document.querySelector('[data-bind="programme"]');
+  const box = video.getBoundingClientRect();
+  const width = video.videoWidth || picture[0], height = video.videoHeight || picture[1];
+  const scale = Math.min(box.width / width, box.height / height);
+  const shown = [width * scale, height * scale];
+  const unit = shown[0] / picture[0];
+  const right = box.left + (box.width + shown[0]) / 2 - inset[2] * unit;
+  const top = box.top + (box.height - shown[1]) / 2 + inset[2] * unit;
+  const place = { left: right - inset[0] * unit, top, right, bottom: top + inset[1] * unit };
+  // The panels and everything in them (a text can spill out of its panel).
+  const panels = document.querySelectorAll(
+    ".kiosk-top, .kiosk-top *, .kiosk-main > *, .kiosk-main > * *, .kiosk-side, .kiosk-side *,"
+    + " .kiosk-bottom, .kiosk-bottom *");
+  return [...panels].filter((panel) => {
+    if (!panel.checkVisibility({ visibilityProperty: true })) return false;
+    const r = panel.getBoundingClientRect();
+    return r.width > 0 && r.height > 0 && r.left < place.right && r.right > place.left
+      && r.top < place.bottom && r.bottom > place.top;
+  }).map((panel) => {
+    const r = panel.getBoundingClientRect();
+    return `${panel.className || panel.tagName} at x ${Math.round(r.left)}-${Math.round(r.right)}`
+      + ` y ${Math.round(r.top)}-${Math.round(r.bottom)} (the hall: x ${Math.round(place.left)}-`
+      + `${Math.round(place.right)} y ${Math.round(place.top)}-${Math.round(place.bottom)})`;
+  });
+}"""
+
+# Television sizes: 16:9 at three resolutions, 4:3, and a wide 21:9 screen.
+SCREEN_SIZES = [(1280, 720), (1920, 1080), (1366, 768), (1024, 768), (2560, 1080)]
+
+
+def panels_over_inset(page: Page) -> list[str]:
+    """What covers the inset once the page has laid itself out again (it places the panels
+    on a resize of the window, after Playwright's call returns): [] if nothing does."""
+    geometry = [[PROGRAMME.width, PROGRAMME.height], [INSET_WIDTH, INSET_HEIGHT, INSET_MARGIN]]
+    with contextlib.suppress(PlaywrightTimeout):  # what still covers it is returned
+        page.wait_for_function(
+            f"(geometry) => ({PANELS_OVER_INSET})(geometry).length === 0",
+            arg=geometry,
+            timeout=5000,
+        )
+    return page.evaluate(PANELS_OVER_INSET, geometry)
+
+
 def open_kiosk(browsing, server, hall: dict) -> Page:
     page = english_page(browsing, server)
     page.goto(hall["kiosk"])
@@ -234,6 +285,17 @@ def test_a_hall_is_given_the_floor_and_seen_on_the_programme(daphne_server, brow
     # The other hall sees who speaks, and keeps decoding the programme.
     expect(by_id(other, "kiosk-floor-text")).to_have_text(f"{hall['name']} has the floor")
     decodes_more(other, "the other hall's kiosk, during the floor")
+    # No panel of a kiosk covers the hall on the floor, inset in the programme, whatever the
+    # screen: the voters' code steps aside, the bottom bar and the column end before it.
+    expect(other.locator("body")).to_have_class(re.compile(r"\bprogramme-inset\b"))
+    for width, height in SCREEN_SIZES:
+        other.set_viewport_size({"width": width, "height": height})
+        covering = panels_over_inset(other)
+        if covering:
+            other.screenshot(path=artifacts / f"media-inset-covered-{width}x{height}.png")
+        assert covering == [], (width, height)
+    other.set_viewport_size({"width": 1280, "height": 720})
+    assert panels_over_inset(kiosk) == []
     expect(tile).to_have_class(re.compile(r"\bhas-floor\b"))
 
     # A question goes on air meanwhile: the halls draw it over the programme, with the floor.
@@ -259,6 +321,7 @@ def test_a_hall_is_given_the_floor_and_seen_on_the_programme(daphne_server, brow
     expect(banner).to_be_hidden()
     expect(by_id(kiosk, "raise-hand")).to_be_visible()
     expect(by_id(kiosk, "raise-hand")).to_have_attribute("aria-pressed", "false")
+    expect(by_id(other, "kiosk-qr")).to_be_visible()  # the voters' code is back
     wait_for_link(kiosk, lambda s: not s["sending"], "the hall stops sending")
     decodes_more(kiosk, "the hall's kiosk, after the floor")
 

@@ -39,8 +39,8 @@ HALL_RGB = (200, 40, 200)  # a colour Chromium's own fake camera (the studio's) 
 TOLERANCE = 40  # what encoding twice (the hall's VP8, the programme's) leaves of a flat colour
 
 # The inset's centre as a fraction of the programme (meetings/rooms/media/compositor.py: the
-# hall a third of the width, 16 px in from the bottom right of 640 x 360, at every tier's size).
-INSET_CENTRE = ((640 - 224 / 2 - 16) / 640, (360 - 126 / 2 - 16) / 360)
+# hall a third of the width, 16 px in from the top right of 640 x 360, at every tier's size).
+INSET_CENTRE = ((640 - 224 / 2 - 16) / 640, (126 / 2 + 16) / 360)
 
 # The colour at a point of the programme a page decodes, read off its <video> element.
 PROGRAMME_PIXEL = """([x, y]) => {

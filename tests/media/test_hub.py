@@ -18,7 +18,7 @@ HALL_HZ = {1: 700, 2: 1000, 3: 1300}
 # Shares of the sound's energy within 15 Hz of a tone: a mixed tone holds a quarter to a half
 # of it; a tone left out only codec noise and the odd glitch of a loaded machine, about 1%.
 HEARD, NOT_HEARD = 0.05, 0.025
-INSET_X, INSET_Y = 640 - INSET_WIDTH // 2 - 16, 360 - INSET_HEIGHT // 2 - 16
+INSET_X, INSET_Y = 640 - INSET_WIDTH // 2 - 16, INSET_HEIGHT // 2 + 16  # its centre
 
 
 def near(colour, rgb, tolerance=40) -> bool:

@@ -35,9 +35,11 @@ def test_layouts_place_the_studio_and_the_hall():
     red, green = solid((220, 30, 30)), solid((30, 220, 30), 320, 240)
     inset = compose(Layout.INSET, red, green)
     assert close(rgb_at(inset, 100, 100), (220, 30, 30))
+    # The hall top right (the halls' screens keep that corner free); the studio elsewhere.
     inset_x = PROGRAMME.width - INSET_WIDTH // 2 - 16
-    inset_y = PROGRAMME.height - INSET_HEIGHT // 2 - 16
+    inset_y = INSET_HEIGHT // 2 + 16
     assert close(rgb_at(inset, inset_x, inset_y), (30, 220, 30))
+    assert close(rgb_at(inset, inset_x, PROGRAMME.height - inset_y), (220, 30, 30))
     assert close(rgb_at(compose(Layout.HALL, red, green), 320, 180), (30, 220, 30))
     side = compose(Layout.SIDE_BY_SIDE, red, green)
     assert close(rgb_at(side, 160, 180), (220, 30, 30)) and close(

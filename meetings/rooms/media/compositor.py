@@ -83,8 +83,10 @@ def compose(
     canvas = Planes.of(studio, width, height) if studio is not None else Planes(width, height)
     if layout == Layout.INSET and hall is not None:
         canvas = _writable(canvas)
+        # Top right: the halls' screens keep that corner free while a hall holds the floor
+        # (frontend/js/programme-inset.js); their bottom bar spans the whole width.
         x = width - INSET_WIDTH - INSET_MARGIN
-        y = height - INSET_HEIGHT - INSET_MARGIN
+        y = INSET_MARGIN
         canvas.paste(Planes.of(hall, INSET_WIDTH, INSET_HEIGHT), x, y)
     return canvas
 
