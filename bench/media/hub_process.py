@@ -3,7 +3,12 @@ once per tier) or the naive aiortc way (MediaRelay, one encoder per hall). A med
 the hubs of every conference whose id modulo MEDIA_WORKERS is its index, on one asyncio loop,
 with one pool of encoding threads for all of them (manager.HubManager, ENCODE_THREADS); so does
 this process, for ``--conferences`` conferences. Peers connect through a line-based signalling
-port and name their conference; the process reports its own CPU time."""
+port and name their conference; the process reports its own CPU time.
+
+With ``--metrics-port`` it serves the hubs' figures at ``/metrics`` as a media worker does
+(meetings/metrics.py: ``watch_media`` + ``serve_media_metrics``; bench/metrics/dashboard.py
+has Prometheus scrape it), and with ``--record DIR`` each hub writes its programme to a
+recording part there, as a live meeting's RecordingSession does (without its database row)."""
 
 import argparse
 import asyncio
@@ -12,6 +17,7 @@ import os
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 from bench.media.common import setup_django
 
@@ -52,6 +58,48 @@ class Ours:
 
     def frames(self) -> int:
         return sum(hub.frames_composed for hub in self.hubs)
+
+    def watched(self, record: str | None) -> None:
+        """At /metrics as a HubManager's hubs are (the collector reads a manager's ``hubs``
+        and ``sessions`` at each scrape)."""
+        from meetings import metrics
+
+        self.hubs_by_meeting = {hub.meeting_id: hub for hub in self.hubs}
+        self.sessions = {}
+        if record:
+            for hub in self.hubs:
+                self.sessions[hub.meeting_id] = Recording(hub, Path(record))
+        self.watched_as = Watched(self.hubs_by_meeting, self.sessions)  # watch_media's is weak
+        metrics.watch_media(self.watched_as)
+
+
+class Watched:
+    """What meetings.metrics.MediaCollector reads of a HubManager."""
+
+    def __init__(self, hubs: dict, sessions: dict):
+        self.hubs, self.sessions = hubs, sessions
+
+
+class Recording:
+    """The programme's high tier into a part, as RecordingSession.start taps it."""
+
+    def __init__(self, hub, folder: Path):
+        from meetings.rooms.media.recorder import PartWriter
+        from meetings.rooms.media.tiers import Tier
+
+        self.writer = PartWriter(
+            folder / f"meeting-{hub.meeting_id}.webm",
+            audio_extradata=hub.audio_encoders[Tier.HIGH].context.extradata,
+        )
+
+        def tap(source: str, packet) -> None:
+            if source == "video:high":
+                self.writer.write("video", packet)
+            elif source == "audio:high":
+                self.writer.write("audio", packet)
+
+        hub.tap = tap
+        hub.request_keyframes()
 
 
 class NaiveWorker:
@@ -107,11 +155,22 @@ class Naive:
         return 0
 
 
-async def main(mode: str, port_file: str, conferences: int) -> None:
+async def main(
+    mode: str,
+    port_file: str,
+    conferences: int,
+    metrics_port: int = 0,
+    record: str | None = None,
+) -> None:
     from meetings.rooms.media.ice import use_host_addresses
 
     use_host_addresses(["127.0.0.1"])
     hub = Ours(conferences) if mode == "ours" else NaiveWorker(conferences)
+    if metrics_port and isinstance(hub, Ours):
+        from meetings import metrics
+
+        hub.watched(record)
+        metrics.serve_media_metrics(metrics_port, "127.0.0.1")
 
     async def serve(reader, writer):
         request = json.loads(await reader.readline())
@@ -141,9 +200,13 @@ if __name__ == "__main__":
     parser.add_argument("mode", choices=["ours", "naive"])
     parser.add_argument("port_file")
     parser.add_argument("--conferences", type=int, default=1)
+    parser.add_argument("--metrics-port", type=int, default=0, help="serve /metrics (ours)")
+    parser.add_argument("--record", help="with --metrics-port: record each programme here")
     args = parser.parse_args()
     setup_django()
     try:
-        asyncio.run(main(args.mode, args.port_file, args.conferences))
+        asyncio.run(
+            main(args.mode, args.port_file, args.conferences, args.metrics_port, args.record)
+        )
     except KeyboardInterrupt:
         sys.exit(0)

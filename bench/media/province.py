@@ -16,15 +16,28 @@ in the same shape, as the baseline: on a busy machine the ratio to it holds bett
 absolute figures. The day runs on three workers (MEDIA_WORKERS=3: 14 conferences, 4 or 5
 each); on this 2-core machine the hub process has one core, shared with whatever else runs,
 so the figures are measured on up to 3 conferences and projected.
+
+    python -m bench.media.province                       the measurements above
+    python -m bench.media.province --serve-metrics 9101 --conferences 2 --halls 2 \
+        --seconds 180 --cpus 1                           no measurement: one hub process with
+                                                         its studios and halls for that long,
+                                                         its /metrics on that port (recording)
+
+The second form is what bench/metrics/dashboard.py runs beside bench/realtime, so that its
+Prometheus has hubs to scrape: hall tiers, loss, round trip, recording bytes, worker CPU.
 """
 
 import argparse
 import json
+import signal
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 from bench.machine import describe
-from bench.media.run import ROOT, SATURATED_FPS, line, measure, saturated
+from bench.media.run import ROOT, SATURATED_FPS, line, measure, python, saturated
 
 DAY_CONFERENCES, DAY_HALLS = 14, 150
 DAY_WORKERS = 3  # media worker processes (MEDIA_WORKERS), one per core of the target
@@ -76,10 +89,90 @@ def fit(rows: list[dict], mode: str) -> dict | None:
     return result
 
 
+def serve_metrics(port: int, conferences: int, halls: int, seconds: float, cpus: str) -> None:
+    """One hub process (its /metrics on ``port``, its programmes recorded) with each
+    conference's studio and halls, for ``seconds`` or until SIGTERM; nothing is measured."""
+    stopping = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
+    with tempfile.TemporaryDirectory(prefix="meetings-bench-hubs-") as tmp:
+        port_file = Path(tmp) / "port"
+        args = ["--conferences", str(conferences), "--metrics-port", str(port)]
+        hub = python(
+            "-m",
+            "bench.media.hub_process",
+            "ours",
+            str(port_file),
+            *args,
+            "--record",
+            tmp,
+            cpus=cpus,
+        )
+        processes = [hub]
+        try:
+            deadline = time.monotonic() + 60
+            while not (port_file.exists() and port_file.read_text()):
+                if hub.poll() is not None or time.monotonic() > deadline:
+                    sys.exit("the hub process did not start")
+                time.sleep(0.05)
+            signalling = port_file.read_text()
+            ends = time.monotonic() + seconds
+            peers = ["--seconds", str(seconds + 5)]
+            processes.append(
+                python(
+                    "-m",
+                    "bench.media.peers_process",
+                    "studio",
+                    signalling,
+                    *peers,
+                    "--conferences",
+                    str(conferences),
+                    cpus=cpus,
+                    stdout=subprocess.DEVNULL,
+                )
+            )
+            time.sleep(1.5 * conferences)  # the studios first: the halls receive their picture
+            names = [f"c{c}h{n}" for c in range(conferences) for n in range(1, halls + 1)]
+            if names:
+                processes.append(
+                    python(
+                        "-m",
+                        "bench.media.peers_process",
+                        "halls",
+                        signalling,
+                        *peers,
+                        "--names",
+                        ",".join(names),
+                        cpus=cpus,
+                        stdout=subprocess.DEVNULL,
+                    )
+                )
+            print(f"hubs: {conferences} conferences, {halls} halls each, /metrics on {port}")
+            while not stopping and time.monotonic() < ends:
+                time.sleep(0.2)
+        finally:
+            for process in reversed(processes):
+                process.terminate()
+            for process in processes:
+                try:
+                    process.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "media_province.json"))
+    parser.add_argument("--serve-metrics", type=int, metavar="PORT", help="see above")
+    parser.add_argument("--conferences", type=int, default=2, help="with --serve-metrics")
+    parser.add_argument("--halls", type=int, default=2, help="per conference, likewise")
+    parser.add_argument("--seconds", type=float, default=180, help="likewise")
+    parser.add_argument("--cpus", default="1", help="likewise: taskset's core list")
     args = parser.parse_args()
+    if args.serve_metrics:
+        serve_metrics(args.serve_metrics, args.conferences, args.halls, args.seconds, args.cpus)
+        return
     rows = []
     for mode, conferences, each in cases():
         row = measure(mode, each, conferences)

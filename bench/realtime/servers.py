@@ -178,7 +178,8 @@ class Platform(Server):
             self.env.pop(variable, None)
         if mode == "services":
             # Our own database and key prefix: others use this PostgreSQL and Redis too.
-            self.database = f"bench_{self.label}_{uuid.uuid4().hex[:8]}"
+            prefix = os.environ.get("BENCH_DATABASE_PREFIX", "bench")
+            self.database = f"{prefix}_{self.label}_{uuid.uuid4().hex[:8]}"
             psql(f"CREATE DATABASE {self.database}")
             self.redis_url = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0")
             self.redis_prefix = f"bench-{self.label}-{uuid.uuid4().hex[:8]}"
@@ -229,7 +230,8 @@ class Platform(Server):
                 "meetings.asgi:application",
             ],
             cwd=ROOT,
-            env=self.env,
+            # Each Daphne is a node to Prometheus (scraped on its own): "Sockets by node".
+            env={**self.env, "METRICS_NODE": self.env.get("METRICS_NODE") or f"daphne-{port}"},
             stdout=self.log(f"daphne-{port}.log"),
             stderr=subprocess.STDOUT,
             preexec_fn=die_with_parent,
