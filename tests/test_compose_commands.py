@@ -13,16 +13,17 @@ import shlex
 import signal
 import subprocess
 import sys
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.faults.servers import base_environment, free_port
+from tests.faults.servers import free_port
+from tests.test_serve import _launcher_environment as launcher_environment
+from tests.test_serve import wait_until
 
 REPO = Path(__file__).resolve().parents[1]
 SERVICES = yaml.safe_load((REPO / "compose.yaml").read_text())["services"]  # anchors resolved
@@ -44,27 +45,8 @@ def run(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:
     return subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
 
 
-def wait_until(condition: Callable[[], object], what: str, detail: Callable[[], str]):
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {DEADLINE:g} s waiting for {what}\n{detail()}")
-
-
 def environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
-    env = base_environment(
-        VAR_DIR=str(tmp_path / "var"),
-        SECRET_KEY=secrets.token_urlsafe(50),
-        ALLOWED_HOSTS=f"{HOST},127.0.0.1",
-        **overrides,
-    )
-    for name in ("WEB_PROCESSES", "WEB_HOST", "WEB_PORT", "MEDIA_WORKER"):
-        if name not in overrides:
-            env.pop(name, None)
-    return env
+    return launcher_environment(tmp_path, ALLOWED_HOSTS=f"{HOST},127.0.0.1", **overrides)
 
 
 @contextmanager
@@ -120,12 +102,14 @@ def test_the_web_health_check_passes_on_a_sound_node_and_fails_without_redis(tmp
         return log.read_text(errors="replace")[-3000:]
 
     with started(web, env, log):
-        wait_until(lambda: run(check, env).returncode == 0, "the health check to pass", detail)
+        wait_until(
+            lambda: run(check, env).returncode == 0, "the health check to pass", detail=detail
+        )
     # The same node with a Redis that is not there.
     closed = free_port()
     env_without_redis = {**env, "REDIS_URL": f"redis://127.0.0.1:{closed}/0"}
     with started(web, env_without_redis, log):
-        wait_until(lambda: answers(port, "/livez"), "the node to answer /livez", detail)
+        wait_until(lambda: answers(port, "/livez"), "the node to answer /livez", detail=detail)
         failed = run(check, env_without_redis)
         assert failed.returncode != 0, failed
         assert "503" in failed.stderr, failed.stderr
@@ -149,6 +133,6 @@ def test_the_media_health_check_passes_while_the_worker_runs(tmp_path):
         passed = wait_until(
             lambda: (result := run(check, env)).returncode == 0 and result,
             "the health check to pass",
-            lambda: log.read_text(errors="replace")[-3000:],
+            detail=lambda: log.read_text(errors="replace")[-3000:],
         )
     assert "media.0: 0 hubs, 0 peers" in passed.stdout, passed.stdout
