@@ -87,18 +87,20 @@ def flat_colour_y4m(path: Path, rgb: tuple[int, int, int], width=320, height=180
 
 
 @pytest.fixture(scope="module")
-def turn(tmp_path_factory) -> TurnSite:
-    """The hall's network and coturn; the web server's port is chosen first, so that the
-    hall's firewall lets the page through to it."""
-    directory = tmp_path_factory.mktemp("turn")
-    web_port = _free_port()
-    with turn_site(directory, tcp_ports=(web_port,)) as site:
-        site.web_port = web_port
+def web_port() -> int:
+    """The web server's port, chosen first, so that the hall's firewall lets the page through."""
+    return _free_port()
+
+
+@pytest.fixture(scope="module")
+def turn(tmp_path_factory, web_port) -> TurnSite:
+    """The hall's network and coturn."""
+    with turn_site(tmp_path_factory.mktemp("turn"), tcp_ports=(web_port,)) as site:
         yield site
 
 
 @pytest.fixture(scope="module")
-def daphne_server(chromium_path, turn, tmp_path_factory):
+def daphne_server(chromium_path, turn, web_port, tmp_path_factory):
     """The demo, served on the server's side of the hall's link, with TURN as a site for
     UDP-less halls configures it."""
     with serve_demo(
@@ -112,7 +114,7 @@ def daphne_server(chromium_path, turn, tmp_path_factory):
             "SSL_CERT_FILE": str(turn.cert),
         },
         host=turn.network.server,
-        port=turn.web_port,
+        port=web_port,
     ) as server:
         yield server
 
